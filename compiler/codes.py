@@ -1,0 +1,330 @@
+"""Every diagnostic code aispec can emit, with its documentation.
+
+Codes are stable: 1xx syntax, 2xx schema, 3xx semantic (cross-field), 4xx
+render, 5xx write/update, 9xx internal.  Each entry carries a short bad
+example and its fix; a test checks that every example really produces its
+code, and ``docs/diagnostics.md`` is generated from this table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Diagnostic, Severity
+from .source import Loc, Span
+
+
+@dataclass(frozen=True, slots=True)
+class CodeInfo:
+    code: str
+    severity: Severity
+    title: str
+    explanation: str
+    example: str  # a YAML spec fragment (or whole spec) that triggers the code
+    fix: str
+    example_syntax: str = "yaml"
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_TABLE: list[CodeInfo] = []
+
+
+def _code(
+    code: str, severity: Severity, title: str, explanation: str, example: str, fix: str, syntax: str = "yaml"
+) -> None:
+    _TABLE.append(CodeInfo(code, severity, title, explanation.strip(), example.strip("\n"), fix.strip(), syntax))
+
+
+# ---------------------------------------------------------------- 1xx syntax
+_code("AIS100", E, "cannot read spec file",
+      "The spec file does not exist, is not readable, or is not UTF-8 text.",
+      "", "Check the path and the file's encoding.")
+_code("AIS101", E, "YAML syntax error",
+      "The YAML parser could not read the file: an indentation mistake, an unclosed quote or bracket, "
+      "a tab used for indentation, ...",
+      "project:\n  name: demo\n   description: misaligned\n",
+      "Indent keys of one mapping to the same column.")
+_code("AIS102", E, "DSL syntax error",
+      "The aispec language parser met a token it did not expect. The message says what it found and "
+      "what would have been valid there.",
+      'aispec = 1\nproject {\n  name = "demo"\n', 'Close every block: add the missing "}".', "dsl")
+_code("AIS103", E, "duplicate key",
+      "A key appears twice in the same mapping or block. YAML parsers usually keep the last one "
+      "silently; aispec refuses, since one of the two values is a mistake.",
+      "project:\n  name: demo\n  name: other\n",
+      "Remove one of the two entries.")
+_code("AIS104", E, "invalid expression",
+      "An expression inside a string (acceptance criterion, search space, duration, size or environment "
+      "reference) could not be parsed.",
+      "metrics:\n  acceptance:\n    - accuracy >=\n",
+      "Write a comparison such as `accuracy >= 0.9`.")
+_code("AIS105", E, "spec is not a mapping",
+      "The top level of a spec must be a mapping of sections (aispec, project, problem, data, ...). "
+      "The file is empty or holds a list or a single value.",
+      "- just a list\n", "Start the file with `aispec: 1` and the `project:` section.")
+_code("AIS106", E, "unsupported YAML feature",
+      "Custom tags (such as !!python/object) and other non-data YAML constructs are refused: a spec is "
+      "plain data and never becomes code.",
+      "project: !!python/object:os.system {}\n", "Write plain values.")
+
+
+# A valid base spec; the examples below are YAML fragments merged onto it
+# (a test applies each and checks that exactly its code appears).
+BASE_EXAMPLE = """\
+aispec: 1
+project:
+  name: penguins
+problem:
+  task: classification
+  target: species
+data:
+  source:
+    kind: bundled
+    name: palmerpenguins
+"""
+
+# ---------------------------------------------------------------- 2xx schema
+_code("AIS201", E, "missing required field",
+      "A required field is absent. The location points at the section that should hold it.",
+      "problem:\n  target: species\n", "Add the field, here `task: classification`.")
+_code("AIS202", E, "unknown field",
+      "A key that the spec format does not define, usually a typo. Unknown keys are errors so that a "
+      "misspelt setting is never silently ignored.",
+      "problem:\n  task: classification\n  target: species\n  tagret: species\n", "Fix the spelling or remove it.")
+_code("AIS203", E, "invalid choice",
+      "The value is not one of the allowed words for this field.",
+      "problem:\n  task: clasification\n  target: species\n", "Use one of the listed values.")
+_code("AIS204", E, "wrong type",
+      "The value has the wrong type: text where a number is expected, a list where a mapping is expected, ...",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  min_rows: many\n", "Write a value of the expected type.")
+_code("AIS205", E, "value out of range or badly formatted",
+      "A number is outside its allowed range, a list has the wrong length, or a name does not match its format.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 1.2, test: 0.2}\n",
+      "Use a value inside the documented range.")
+_code("AIS206", E, "invalid combination of fields",
+      "Two fields of one section contradict each other, e.g. an SQL source with both `query` and `table`.",
+      "data:\n  source:\n    kind: sql\n    url: ${DATABASE_URL}\n    table: penguins\n    query: SELECT * FROM penguins\n",
+      "Keep one of the two.")
+_code("AIS207", E, "unsupported spec format version",
+      "`aispec:` names a format version this aispec does not know (newer, or never existed).",
+      "aispec: 7\n", "Write `aispec: 1`, or upgrade aispec.")
+_code("AIS208", W, "old spec format version",
+      "The spec uses an older format version; it was upgraded in memory. `aispec fmt --write` saves the "
+      "upgraded form.",
+      "", "Run `aispec fmt --write spec.yaml`.")
+
+# -------------------------------------------------------------- 3xx semantic
+_code("AIS301", E, "task needs a target",
+      "Supervised tasks (classification, regression, forecasting, text and image classification) learn to "
+      "predict a column; `problem.target` names it.",
+      "problem:\n  task: regression\n  target: null\n", "Add `target: <column>`.")
+_code("AIS302", W, "field belongs to another task",
+      "A task-specific field (horizon, n_clusters, contamination, positive_class, ...) is set for a task that "
+      "does not use it; it is ignored.",
+      "problem:\n  n_clusters: 3\n", "Remove the field or change the task.")
+_code("AIS303", E, "forecasting needs a time column and a horizon",
+      "A forecast orders observations by time and predicts a number of steps ahead.",
+      "problem:\n  task: forecasting\n  target: body_mass_g\n", "Add `time_column:` and `horizon:`.")
+_code("AIS310", E, "unknown bundled dataset",
+      "`source.kind: bundled` names a dataset that no installed package carries. `aispec datasets` lists them.",
+      "data:\n  source: {kind: bundled, name: pengiuns}\n", "Use a listed name, e.g. `palmerpenguins`.")
+_code("AIS311", E, "declared column not in the bundled dataset",
+      "A column declared under `data.columns` does not exist in the bundled dataset.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  columns:\n    species: categorical\n"
+      "    bill_len: numeric\n", "Use the dataset's column names.")
+_code("AIS312", W, "declared type differs from the dataset",
+      "A column is declared with another type than the bundled dataset has; validation will fail at run time.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  columns:\n    species: categorical\n"
+      "    island: numeric\n", "Declare the dataset's type.")
+_code("AIS313", E, "unknown column",
+      "The target, a feature, a dropped, PII, sensitive, time or group column names a column that is not "
+      "declared (or not in the bundled dataset).",
+      "problem:\n  target: specie\n", "Fix the name; the hint suggests the closest column.")
+_code("AIS314", E, "target used as a feature",
+      "The column to predict is also listed as a model input: the model would learn to copy the answer.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  features: [species, island]\n",
+      "Remove the target from `data.features`.")
+_code("AIS315", E, "target is dropped or PII",
+      "The column to predict is removed before training (dropped or declared PII).",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  drop: [species]\n", "Remove it from the list.")
+_code("AIS316", E, "PII column used as a feature",
+      "A column declared as personal data (`compliance.pii`) is listed as a model input. PII is never a feature.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  features: [island, sex]\ncompliance:\n  pii: [sex]\n",
+      "Remove it from `data.features`.")
+_code("AIS317", E, "feature is also dropped",
+      "A column is both an explicit feature and dropped.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  features: [island, year]\n  drop: [year]\n",
+      "Keep it in one list only.")
+_code("AIS318", W, "sensitive attribute used as a model input",
+      "A sensitive attribute (for fairness reports) is also a model input. That can be deliberate, but "
+      "usually it is dropped and only used to audit per-group results.",
+      "compliance:\n  sensitive: [sex]\n", "Add it to `data.drop`.")
+_code("AIS319", E, "constraint does not fit the column type",
+      "A range on a non-numeric column, allowed values on a numeric one, or a range with min above max.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  columns:\n    species: categorical\n"
+      "    body_mass_g: {type: numeric, range: [6000, 2000]}\n", "Write `range: [min, max]` on numeric columns.")
+_code("AIS320", E, "positive class is not an allowed value",
+      "`problem.positive_class` is not among the target column's allowed values.",
+      "problem:\n  positive_class: Gentoo\ndata:\n  source: {kind: bundled, name: palmerpenguins}\n  columns:\n"
+      "    species: {type: categorical, allowed: [Adelie, Chinstrap]}\n", "Use one of the allowed values.")
+_code("AIS321", E, "task needs another modality",
+      "Text classification needs a text column; image classification needs an image folder or image column.",
+      "problem:\n  task: text_classification\n", "Declare the text or image column, or change the task.")
+_code("AIS322", E, "target type does not fit the task",
+      "A classification target declared numeric, or a regression target that is not numeric.",
+      "problem:\n  task: regression\n", "Pick the task that matches the target's type.")
+_code("AIS323", E, "secret written in a connection URL",
+      "A password or token is written literally in an SQL connection URL. Specs are shared and committed: "
+      "secrets come from the environment.",
+      "data:\n  source:\n    kind: sql\n    url: postgresql://ml:hunter2@db/penguins\n    table: penguins\n",
+      "Write `postgresql://ml:${DB_PASSWORD}@db/penguins` or `url: ${DATABASE_URL}`.")
+_code("AIS324", W, "connection URL not taken from the environment",
+      "A full connection URL is written in the spec. Hosts and users differ between environments; take the URL "
+      "from an environment variable.",
+      "data:\n  source:\n    kind: sql\n    url: postgresql://db/penguins\n    table: penguins\n",
+      "Write `url: ${DATABASE_URL}`.")
+_code("AIS330", E, "split ratios do not add up to 1",
+      "train + validation + test must be 1.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, test: 0.2}\n",
+      "Adjust one ratio.")
+_code("AIS331", E, "stratify without classes",
+      "Stratification keeps class proportions; a continuous (regression, forecasting) target has none.",
+      "problem:\n  task: regression\n  target: body_mass_g\ndata:\n  source: {kind: bundled, name: palmerpenguins}\n"
+      "  split: {stratify: true}\n", "Remove `stratify`.")
+_code("AIS332", W, "random split of a time series",
+      "Forecasting with `time_ordered: false` lets the model train on the future of its test rows.",
+      "problem:\n  task: forecasting\n  target: body_mass_g\n  time_column: year\n  horizon: 1\n"
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {time_ordered: false}\n",
+      "Remove `time_ordered: false`.")
+_code("AIS333", E, "time-ordered split without a time column",
+      "A time-ordered split needs `problem.time_column` to order rows by.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {time_ordered: true}\n",
+      "Set `problem.time_column`.")
+_code("AIS340", E, "unknown model family",
+      "The model family is not one aispec can build. `aispec explain AIS340` and the hint list them.",
+      "model:\n  family: random_forrest\n", "Fix the spelling.")
+_code("AIS341", E, "family does not fit the task",
+      "The model family cannot solve this task (e.g. kmeans for classification).",
+      "model:\n  family: kmeans\n", "Pick a family for the task.")
+_code("AIS342", E, "back end cannot build the family",
+      "The chosen back end has no implementation of the family (e.g. a CNN on scikit-learn).",
+      "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
+      "model:\n  family: cnn\n  backend: sklearn\n", "Use `backend: torch` or `keras`.")
+_code("AIS343", E, "parameter the family does not have",
+      "`model.params` or `model.search.space` names a hyperparameter the family does not take.",
+      "model:\n  family: random_forest\n  search:\n    space:\n      max_dept: int(2, 32)\n",
+      "Fix the name; the hint lists close parameters.")
+_code("AIS344", W, "setting does not apply to this family",
+      "`budget` and `candidates` apply to `family: auto`; a search space does not apply to auto.",
+      "model:\n  family: random_forest\n  budget: 1m\n", "Remove the setting.")
+_code("AIS345", W, "family ignored because of an ensemble",
+      "With `model.ensemble`, the members define the model; `model.family` is not used.",
+      "model:\n  family: svm\n  ensemble: {kind: voting, members: [random_forest, logistic_regression]}\n",
+      "Remove `family`.")
+_code("AIS346", E, "grid search over a continuous range",
+      "A grid search enumerates values; `uniform`/`loguniform` ranges have infinitely many.",
+      "model:\n  family: random_forest\n  search:\n    method: grid\n    space:\n      ccp_alpha: uniform(0, 0.1)\n",
+      "Use `choice(...)` or a random / bayesian search.")
+_code("AIS347", W, "parameter both fixed and searched",
+      "A hyperparameter appears in `model.params` and in the search space; the search overrides it.",
+      "model:\n  family: random_forest\n  params: {max_depth: 5}\n  search:\n    space:\n      max_depth: int(2, 8)\n",
+      "Keep one.")
+_code("AIS350", W, "training option ignored by the back end",
+      "Optimizer, learning rate, batch size, epochs and dropout apply to neural back ends (torch, keras); "
+      "scikit-learn models ignore them.",
+      "model:\n  family: random_forest\ntraining:\n  epochs: 10\n", "Remove them or use a neural back end.")
+_code("AIS351", W, "early stopping without a validation split",
+      "Early stopping watches a validation split; `data.split.validation` is 0.",
+      "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
+      "model:\n  family: cnn\ntraining:\n  early_stopping: true\n", "Set `data.split.validation: 0.1`.")
+_code("AIS360", E, "unknown metric",
+      "A metric name aispec does not compute.",
+      "metrics:\n  primary: acuracy\n", "Fix the spelling.")
+_code("AIS361", E, "metric does not fit the task",
+      "The metric is not defined for the task (e.g. r2 for classification).",
+      "metrics:\n  primary: r2\n", "Use a metric of the task.")
+_code("AIS362", E, "acceptance criterion on a metric that is not computed",
+      "A gate names a metric that the run does not compute: neither the primary metric, a reported one, "
+      "nor an operational one.",
+      "metrics:\n  report: [accuracy]\n  acceptance: [roc_auc_ovr >= 0.9]\n", "Add the metric to `metrics.report`.")
+_code("AIS363", E, "binary metric on a multiclass target",
+      "f1, precision, recall and brier need two classes; the target has more.",
+      "metrics:\n  primary: f1\n", "Use `f1_macro` or `f1_weighted`.")
+_code("AIS364", E, "criterion can never hold",
+      "The threshold is outside the metric's range, e.g. `accuracy >= 90` (accuracy is at most 1).",
+      "metrics:\n  acceptance: [accuracy >= 90]\n", "Write `accuracy >= 0.9` or `accuracy >= 90%`.")
+_code("AIS365", W, "criterion points the wrong way",
+      "A gate caps a metric where higher is better (or floors one where lower is better).",
+      "metrics:\n  acceptance: [accuracy <= 0.9]\n", "Flip the comparison.")
+_code("AIS366", E, "metric needs true labels",
+      "adjusted_rand, nmi and precision_at_contamination compare with labels; set `problem.target` to a label "
+      "column used for evaluation only.",
+      "problem:\n  task: clustering\n  target: null\nmetrics:\n  report: [adjusted_rand]\n",
+      "Set `problem.target`.")
+_code("AIS370", W, "GPU requested for a CPU-only back end",
+      "scikit-learn trains on the CPU; `accelerator: gpu` has no effect.",
+      "hardware:\n  accelerator: gpu\n", "Use `accelerator: cpu`, or a torch / keras model.")
+_code("AIS371", E, "distributed setting cannot work",
+      "Several workers without an engine, or an engine the back end cannot use (torch_ddp for scikit-learn).",
+      "hardware:\n  distributed: {workers: 4}\n", "Set `engine: ray`.")
+_code("AIS380", W, "deployment setting ignored for this target",
+      "Latency budgets, Kubernetes and A/B tests apply to a REST service.",
+      "deployment:\n  target: batch\n  latency_budget: 50ms\n", "Remove it, or deploy as rest.")
+_code("AIS381", E, "inconsistent replica counts",
+      "min_replicas above max_replicas, or replicas outside [min, max].",
+      "deployment:\n  kubernetes: {min_replicas: 5, max_replicas: 2}\n", "Fix the bounds.")
+_code("AIS382", E, "API key auth without a key variable",
+      "`auth: api_key` needs `api_key_env`, the environment variable that holds the key (never the key itself).",
+      "deployment:\n  api: {auth: api_key}\n", "Add `api_key_env: API_KEY`.")
+_code("AIS383", E, "optimisation not available for the back end",
+      "fp16 quantization applies to neural networks, not to scikit-learn models.",
+      "deployment:\n  optimize: {quantize: fp16}\n", "Use `quantize: int8`.")
+_code("AIS384", W, "latency budget unusually long",
+      "A per-request latency budget over a minute is almost certainly a unit mistake.",
+      "deployment:\n  latency_budget: 50m\n", "Did you mean `50ms`?")
+_code("AIS390", W, "monitoring without a deployment",
+      "Drift monitoring and prediction logging run in the service; `deployment.target: none` has none.",
+      "deployment:\n  target: none\nmonitoring:\n  log_predictions: true\n", "Remove it or deploy the model.")
+_code("AIS391", E, "retraining trigger without its input",
+      "Retraining on drift needs drift monitoring; on a schedule, a cron schedule; on performance, logged "
+      "predictions for feedback.",
+      "monitoring:\n  retraining: {trigger: drift}\n", "Add `monitoring.drift`.")
+_code("AIS395", E, "fairness criteria without a sensitive attribute",
+      "Fairness metrics compare groups; `compliance.sensitive` names the attribute that defines them.",
+      "compliance:\n  fairness: [demographic_parity_difference <= 0.1]\n", "Add `sensitive: [sex]`.")
+_code("AIS396", E, "not a fairness metric",
+      "`compliance.fairness` takes fairness metrics; quality gates go under `metrics.acceptance`.",
+      "compliance:\n  sensitive: [sex]\n  fairness: [accuracy >= 0.9]\ndata:\n  source: {kind: bundled, name: "
+      "palmerpenguins}\n  drop: [sex]\n", "Move the gate to `metrics.acceptance`.")
+_code("AIS397", W, "GDPR without a documented purpose",
+      "GDPR requires a stated purpose of processing; the model card takes it from `compliance.intended_use`.",
+      "compliance:\n  regulations: [gdpr]\n", "Add `intended_use`.")
+_code("AIS398", W, "high-risk system without safeguards",
+      "`risk_level: high` (e.g. EU AI Act) calls for fairness gates and documented limitations.",
+      "compliance:\n  risk_level: high\n", "Add `fairness` and `limitations`.")
+_code("AIS399", W, "PII logged with no regulation declared",
+      "Predictions are logged and the data contains PII, but no regulation is declared.",
+      "monitoring:\n  log_predictions: true\ncompliance:\n  pii: [sex]\n", "Declare `regulations: [gdpr]` or others.")
+
+# ---------------------------------------------------------------- 9xx internal
+_code("AIS900", E, "internal error",
+      "aispec itself failed. This is a bug: please report it with the spec. `--debug` shows the traceback.",
+      "", "Report the bug.")
+
+CODES: dict[str, CodeInfo] = {c.code: c for c in _TABLE}
+
+
+def make(
+    code: str,
+    message: str,
+    *,
+    span: Span | None = None,
+    loc: Loc = (),
+    hint: str | None = None,
+    file: str | None = None,
+    severity: Severity | None = None,
+) -> Diagnostic:
+    """Build a diagnostic for a registered code (severity from the registry)."""
+    info = CODES[code]  # KeyError here is a programming error: every code is registered
+    return Diagnostic(code, severity or info.severity, message, span, loc, hint, file)

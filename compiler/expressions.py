@@ -1,0 +1,263 @@
+"""Small expressions inside spec strings, parsed with Lark (positions kept).
+
+- acceptance criteria: ``f1_macro >= 0.9``, ``p95_latency_ms <= 50``, ``recall > 80%``
+- search spaces: ``int(2, 32)``, ``loguniform(1e-4, 1e-1)``, ``choice(gini, entropy)``
+- durations: ``10m``, ``1h30m``, ``500ms``; sizes: ``2GiB``, ``512MB``
+- environment references: ``postgresql://${DB_USER}@host/db``
+
+Each parser returns a small frozen value object whose ``str()`` is the
+canonical text, or raises ``ExpressionError`` with the character offset of
+the problem inside the string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from .diagnostics import did_you_mean
+
+
+class ExpressionError(ValueError):
+    def __init__(self, message: str, offset: int = 0, length: int = 1, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+        self.length = length
+        self.hint = hint
+
+
+@cache
+def _parser() -> Lark:
+    text = (resources.files("aispec.compiler") / "grammar" / "expr.lark").read_text(encoding="utf-8")
+    return Lark(
+        text, parser="lalr", start=["criterion", "distribution", "duration", "size"], propagate_positions=True
+    )
+
+
+def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:
+    if not text.strip():
+        raise ExpressionError(f"empty {what}", 0, 1, f"write it like `{example}`")
+    try:
+        return _parser().parse(text, start=start)
+    except UnexpectedEOF as exc:
+        raise ExpressionError(f"incomplete {what}: '{text}'", len(text), 1, f"write it like `{example}`") from exc
+    except UnexpectedCharacters as exc:
+        raise ExpressionError(
+            f"unexpected character {text[exc.pos_in_stream]!r} in {what} '{text}'",
+            exc.pos_in_stream, 1, f"write it like `{example}`",
+        ) from exc
+    except UnexpectedToken as exc:
+        tok = exc.token
+        pos = len(text) if tok.type == "$END" or tok.start_pos is None else tok.start_pos
+        shown = "end of text" if tok.type == "$END" else repr(str(tok))
+        raise ExpressionError(f"unexpected {shown} in {what} '{text}'", pos, max(len(tok), 1),
+                              f"write it like `{example}`") from exc
+    except UnexpectedInput as exc:  # pragma: no cover - the three above are exhaustive for LALR
+        raise ExpressionError(f"invalid {what}: '{text}'", 0, len(text)) from exc
+
+
+# ------------------------------------------------------------------ criteria
+
+Comparison = Literal[">=", "<=", ">", "<", "==", "!="]
+
+
+@dataclass(frozen=True, slots=True)
+class Criterion:
+    metric: str
+    op: Comparison
+    value: float
+    metric_offset: int = 0  # where the metric name starts inside the original text
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.op} {self.value:g}"
+
+    def holds(self, observed: float) -> bool:
+        return {
+            ">=": observed >= self.value,
+            "<=": observed <= self.value,
+            ">": observed > self.value,
+            "<": observed < self.value,
+            "==": observed == self.value,
+            "!=": observed != self.value,
+        }[self.op]
+
+
+def parse_criterion(text: str) -> Criterion:
+    tree = _parse(text, "criterion", "acceptance criterion", "f1_macro >= 0.9")
+    name, op, number, *pct = tree.children
+    assert isinstance(name, Token) and isinstance(op, Token) and isinstance(number, Token)
+    value = float(number)
+    if pct:
+        value /= 100.0
+    return Criterion(str(name), op.value, value, name.start_pos or 0)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------- search spaces
+
+DISTRIBUTIONS = ("int", "logint", "uniform", "loguniform", "choice")
+Scalar = int | float | str | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Distribution:
+    kind: str
+    args: tuple[Scalar, ...]
+
+    def __str__(self) -> str:
+        def fmt(a: Scalar) -> str:
+            if isinstance(a, str):
+                return a if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-\.]*", a) else f'"{a}"'
+            if a is None:
+                return "null"
+            if isinstance(a, bool):
+                return "true" if a else "false"
+            return repr(a) if isinstance(a, float) else str(a)
+
+        return f"{self.kind}({', '.join(fmt(a) for a in self.args)})"
+
+    @property
+    def low(self) -> float:
+        return float(self.args[0])  # type: ignore[arg-type]
+
+    @property
+    def high(self) -> float:
+        return float(self.args[1])  # type: ignore[arg-type]
+
+
+def _arg(node: Tree[Token] | Token) -> tuple[Scalar, int]:
+    assert isinstance(node, Tree)
+    tok = node.children[0]
+    assert isinstance(tok, Token)
+    pos = tok.start_pos or 0
+    if node.data == "number":
+        s = str(tok)
+        return (float(s) if any(c in s for c in ".eE") else int(s)), pos
+    if node.data == "string":
+        return str(tok)[1:-1], pos
+    word = str(tok)
+    return {"true": True, "false": False, "null": None}.get(word, word), pos
+
+
+def parse_distribution(text: str) -> Distribution:
+    tree = _parse(text, "distribution", "search space", "int(2, 32)")
+    name_tok = tree.children[0]
+    assert isinstance(name_tok, Token)
+    kind = str(name_tok)
+    if kind not in DISTRIBUTIONS:
+        raise ExpressionError(
+            f"unknown distribution '{kind}'", name_tok.start_pos or 0, len(kind),
+            did_you_mean(kind, DISTRIBUTIONS) or f"use one of: {', '.join(DISTRIBUTIONS)}",
+        )
+    parsed = [_arg(c) for c in tree.children[1:] if c is not None]
+    args = tuple(a for a, _ in parsed)
+    end = len(text.rstrip())
+    if kind == "choice":
+        if not args:
+            raise ExpressionError("choice() needs at least one option", end - 1, 1, "e.g. choice(gini, entropy)")
+        return Distribution(kind, args)
+    if len(args) != 2:
+        raise ExpressionError(f"{kind}() takes two bounds, got {len(args)}", 0, end, f"e.g. {kind}(1, 10)")
+    for (a, pos) in parsed:
+        if isinstance(a, bool) or not isinstance(a, int | float):
+            raise ExpressionError(f"{kind}() bounds must be numbers, got '{a}'", pos, len(str(a)))
+        if kind in ("int", "logint") and not isinstance(a, int):
+            raise ExpressionError(f"{kind}() bounds must be whole numbers, got {a}", pos, len(str(a)),
+                                  "use uniform() or loguniform() for real-valued parameters")
+    lo, hi = float(args[0]), float(args[1])  # type: ignore[arg-type]
+    if lo >= hi:
+        raise ExpressionError(f"{kind}() lower bound {args[0]} is not below upper bound {args[1]}",
+                              parsed[0][1], len(str(args[0])), "write the smaller bound first")
+    if kind.startswith("log") and lo <= 0:
+        raise ExpressionError(f"{kind}() bounds must be positive, got {args[0]}", parsed[0][1], len(str(args[0])))
+    return Distribution(kind, args)
+
+
+# ---------------------------------------------------------- durations, sizes
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE_UNITS = {
+    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+    "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    text: str
+    seconds: float
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    text: str
+    bytes: int
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_duration(text: str) -> Duration:
+    try:
+        tree = _parse(text.strip(), "duration", "duration", "10m")
+    except ExpressionError as exc:
+        raise ExpressionError(f"invalid duration '{text}'", 0, max(len(text), 1),
+                              "a number and a unit: ms, s, m, h or d, e.g. 10m or 1h30m") from exc
+    tok = tree.children[0]
+    seconds = sum(float(n) * _DURATION_UNITS[u] for n, _, u in re.findall(r"([0-9]+(\.[0-9]+)?)(ms|s|m|h|d)", tok))
+    if seconds <= 0:
+        raise ExpressionError(f"duration '{text}' must be positive", 0, len(text))
+    return Duration(text.strip(), seconds)
+
+
+def parse_size(text: str) -> Size:
+    try:
+        tree = _parse(text.strip(), "size", "size", "2GiB")
+    except ExpressionError as exc:
+        raise ExpressionError(f"invalid size '{text}'", 0, max(len(text), 1),
+                              "a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 2GiB") from exc
+    tok = str(tree.children[0])
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s?([A-Za-z]+)", tok)
+    assert m is not None
+    n = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+    if n <= 0:
+        raise ExpressionError(f"size '{text}' must be positive", 0, len(text))
+    return Size(text.strip(), n)
+
+
+# -------------------------------------------------------- environment refs
+
+_TEMPLATE = re.compile(r"\$\{([^}]*)\}|\$\{")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvTemplate:
+    """A string that may hold ``${NAME}`` references, filled from the environment at run time."""
+
+    text: str
+    variables: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_template(text: str) -> EnvTemplate:
+    names: list[str] = []
+    for m in _TEMPLATE.finditer(text):
+        if m.group(1) is None:
+            raise ExpressionError("unclosed '${' in environment reference", m.start(), 2, "write ${NAME}")
+        name = m.group(1)
+        if not _ENV_NAME.fullmatch(name):
+            raise ExpressionError(f"invalid environment variable name '{name}'", m.start() + 2, max(len(name), 1),
+                                  "names are letters, digits and '_' and do not start with a digit")
+        names.append(name)
+    return EnvTemplate(text, tuple(names))

@@ -1,0 +1,144 @@
+"""Metric rules: names exist, fit the task, are computed before they are gated on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aispec.compiler.expressions import Criterion
+from aispec.schemas.vocabulary import DEFAULT_PRIMARY, DEFAULT_REPORT, METRICS, UNSUPERVISED_TASKS, Metric
+
+from ..diagnostics import Diagnostic, choices_hint
+from ..source import Loc
+from .context import Context
+
+# Metrics whose value cannot exceed 1 (so `>= 1.5` can never hold).
+_AT_MOST_ONE = {
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro",
+    "f1_weighted", "f1_micro", "roc_auc", "roc_auc_ovr", "average_precision", "mcc", "cohen_kappa", "brier", "r2",
+    "explained_variance", "silhouette", "adjusted_rand", "nmi", "anomaly_rate", "precision_at_contamination",
+    "demographic_parity_difference", "demographic_parity_ratio", "equalized_odds_difference",
+    "equalized_odds_ratio",
+}
+
+
+def _n_classes(ctx: Context) -> int | None:
+    target = ctx.spec.problem.target
+    cols = ctx.spec.data.columns or {}
+    if target in cols and cols[target].allowed is not None:
+        return len(cols[target].allowed or [])
+    if ctx.dataset is not None and target == ctx.dataset.default_target:
+        return ctx.dataset.n_classes
+    return None
+
+
+def computed_metrics(ctx: Context) -> set[str]:
+    """Metrics a run computes: the primary, the reported ones, and operational ones (always measured)."""
+    m = ctx.spec.metrics
+    task = ctx.spec.problem.task
+    names = set(m.report if m.report is not None else DEFAULT_REPORT[task])
+    names.add(m.primary or DEFAULT_PRIMARY[task])
+    names |= {n for n, info in METRICS.items() if info.kind == "operational"}
+    if ctx.spec.compliance.sensitive:
+        names |= {n for n, info in METRICS.items() if info.kind == "fairness" and task in info.tasks}
+    return names
+
+
+def _check_name(ctx: Context, name: str, loc: Loc) -> Metric | None:
+    task = ctx.spec.problem.task
+    info = METRICS.get(name)
+    if info is None:
+        fitting = [n for n, i in METRICS.items() if task in i.tasks]
+        # a close match anywhere first, so 'acuracy' suggests 'accuracy' even for a mismatched task
+        yield_hint = choices_hint(name, fitting)
+        raise _Found(ctx.report("AIS360", f"unknown metric '{name}'", loc, yield_hint))
+    if task not in info.tasks:
+        fitting = sorted(n for n, i in METRICS.items() if task in i.tasks and i.kind == "quality")
+        raise _Found(ctx.report("AIS361", f"metric '{name}' does not apply to task '{task.value}'", loc,
+                                f"metrics for {task.value}: {', '.join(fitting)}"))
+    if info.needs == "binary" and (_n_classes(ctx) or 2) > 2:
+        raise _Found(ctx.report("AIS363", f"'{name}' is a binary metric and '{ctx.spec.problem.target}' has "
+                                          f"{_n_classes(ctx)} classes", loc, f"use '{name}_macro' or "
+                                                                                 f"'{name}_weighted'"
+                                if name in ("f1", "precision", "recall") else "use a multiclass metric"))
+    if info.needs == "target" and task in UNSUPERVISED_TASKS and ctx.spec.problem.target is None:
+        raise _Found(ctx.report("AIS366", f"'{name}' compares with true labels, and problem.target is not set", loc,
+                                "set problem.target to a label column used only for evaluation"))
+    return info
+
+
+class _Found(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        self.diagnostic = diagnostic
+
+
+def _named(ctx: Context, name: str, loc: Loc) -> tuple[Metric | None, Diagnostic | None]:
+    try:
+        return _check_name(ctx, name, loc), None
+    except _Found as found:
+        return None, found.diagnostic
+
+
+def _check_criterion(ctx: Context, crit: Criterion, loc: Loc, info: Metric) -> Iterator[Diagnostic]:
+    if info.name in _AT_MOST_ONE and crit.value > 1 and crit.op in (">=", ">", "=="):
+        yield ctx.report("AIS364", f"'{crit}' can never hold: {info.name} is at most 1", loc,
+                         f"write a fraction such as {crit.value / 100:g}, or {crit.value:g}%")
+    elif info.higher_is_better and crit.op in ("<=", "<") and info.kind == "quality":
+        yield ctx.report("AIS365", f"'{crit}' caps a metric where higher is better", loc,
+                         f"did you mean '{info.name} >= {crit.value:g}'?")
+    elif not info.higher_is_better and crit.op in (">=", ">") and info.kind != "fairness":
+        yield ctx.report("AIS365", f"'{crit}' sets a floor on a metric where lower is better", loc,
+                         f"did you mean '{info.name} <= {crit.value:g}'?")
+
+
+def check_metrics(ctx: Context) -> Iterator[Diagnostic]:
+    m = ctx.spec.metrics
+    if m.primary is not None:
+        info, diag = _named(ctx, m.primary, ("metrics", "primary"))
+        if diag:
+            yield diag
+        elif info is not None and info.kind != "quality":
+            yield ctx.report("AIS361", f"'{m.primary}' is not a quality metric and cannot be optimised",
+                             ("metrics", "primary"), f"use e.g. '{DEFAULT_PRIMARY[ctx.spec.problem.task]}'")
+    for i, name in enumerate(m.report or []):
+        _, diag = _named(ctx, name, ("metrics", "report", i))
+        if diag:
+            yield diag
+    computed = computed_metrics(ctx)
+    for i, crit in enumerate(m.acceptance):
+        loc = ("metrics", "acceptance", i)
+        info, diag = _named(ctx, crit.metric, loc)
+        if diag:
+            yield diag
+            continue
+        assert info is not None
+        if info.kind == "fairness":
+            if not ctx.spec.compliance.sensitive:
+                yield ctx.report("AIS395", f"fairness criterion '{crit}' needs a sensitive attribute", loc,
+                                 "list the attribute under compliance.sensitive")
+                continue
+        elif crit.metric not in computed:
+            yield ctx.report("AIS362", f"acceptance criterion on '{crit.metric}', which is not computed", loc,
+                             f"add '{crit.metric}' to metrics.report")
+            continue
+        yield from _check_criterion(ctx, crit, loc, info)
+
+
+def check_fairness(ctx: Context) -> Iterator[Diagnostic]:
+    comp = ctx.spec.compliance
+    if comp.fairness and not comp.sensitive:
+        yield ctx.report("AIS395", "fairness criteria are given but no sensitive attribute",
+                         ("compliance", "fairness"), "list the attributes under compliance.sensitive, e.g. [sex]",
+                         key=True)
+    for i, crit in enumerate(comp.fairness):
+        loc = ("compliance", "fairness", i)
+        info, diag = _named(ctx, crit.metric, loc)
+        if diag:
+            yield diag
+            continue
+        assert info is not None
+        if info.kind != "fairness":
+            fair = sorted(n for n, i2 in METRICS.items() if i2.kind == "fairness")
+            yield ctx.report("AIS396", f"'{crit.metric}' is not a fairness metric", loc,
+                             f"fairness metrics: {', '.join(fair)}; put quality gates under metrics.acceptance")
+            continue
+        yield from _check_criterion(ctx, crit, loc, info)

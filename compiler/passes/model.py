@@ -1,0 +1,123 @@
+"""Split, model, search and training rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aispec.schemas.vocabulary import FAMILIES, Backend, Task
+
+from ..diagnostics import Diagnostic, choices_hint, did_you_mean
+from ..source import Loc
+from .context import Context
+
+
+def check_split(ctx: Context) -> Iterator[Diagnostic]:
+    split = ctx.spec.data.split
+    task = ctx.spec.problem.task
+    total = split.train + split.validation + split.test
+    if abs(total - 1.0) > 1e-6:
+        yield ctx.report("AIS330", f"split ratios add up to {total:g}, not 1 (train {split.train:g} + validation "
+                                   f"{split.validation:g} + test {split.test:g})", ("data", "split"),
+                         f"e.g. train: {1 - split.test - split.validation:g} keeps the other ratios", key=True)
+    if split.stratify and task in (Task.regression, Task.forecasting):
+        yield ctx.report("AIS331", f"cannot stratify on the continuous target of a {task.value} task",
+                         ("data", "split", "stratify"), "remove 'stratify', or use a classification task")
+    if split.stratify and task in (Task.clustering, Task.anomaly_detection) and ctx.spec.problem.target is None:
+        yield ctx.report("AIS331", f"cannot stratify a {task.value} task without a target",
+                         ("data", "split", "stratify"), "remove 'stratify'")
+    if task is Task.forecasting and split.time_ordered is False:
+        yield ctx.report("AIS332", "a random split of a time series lets the model see the future",
+                         ("data", "split", "time_ordered"), "remove 'time_ordered: false'")
+    if split.time_ordered and task is not Task.forecasting and ctx.spec.problem.time_column is None:
+        yield ctx.report("AIS333", "a time-ordered split needs a column to order by",
+                         ("data", "split", "time_ordered"), "set problem.time_column, or remove time_ordered")
+
+
+def _check_family(ctx: Context, name: str, loc: Loc, backend: Backend | None) -> Iterator[Diagnostic]:
+    task = ctx.spec.problem.task
+    family = FAMILIES.get(name)
+    if family is None:
+        yield ctx.report("AIS340", f"unknown model family '{name}'", loc, choices_hint(name, FAMILIES))
+        return
+    if task not in family.tasks:
+        fitting = sorted(f.name for f in FAMILIES.values() if task in f.tasks)
+        yield ctx.report("AIS341", f"family '{name}' does not fit task '{task.value}'", loc,
+                         did_you_mean(name, fitting) or f"families for {task.value}: {', '.join(fitting)}")
+    if backend is not None and backend not in family.backends:
+        yield ctx.report("AIS342", f"back end '{backend.value}' cannot build a '{name}' model",
+                         ("model", "backend") if ctx.written(("model", "backend")) else loc,
+                         f"'{name}' is built by: {', '.join(b.value for b in family.backends)}")
+
+
+def check_model(ctx: Context) -> Iterator[Diagnostic]:
+    model = ctx.spec.model
+    yield from _check_family(ctx, model.family, ("model", "family"), model.backend)
+    family = ctx.family
+    if family is not None:
+        for name in model.params:
+            if name not in family.params:
+                yield ctx.report("AIS343", f"'{model.family}' has no parameter '{name}'", ("model", "params", name),
+                                 did_you_mean(name, family.params) or _param_list(family.params), key=True)
+    if model.family != "auto":
+        for field in ("budget", "candidates"):
+            if getattr(model, field) is not None:
+                yield ctx.report("AIS344", f"'model.{field}' only applies to family 'auto'", ("model", field),
+                                 f"remove it, or set family: auto", key=True)
+    for i, cand in enumerate(model.candidates or []):
+        yield from _check_family(ctx, cand, ("model", "candidates", i), None)
+    if model.ensemble is not None:
+        for i, member in enumerate(model.ensemble.members):
+            yield from _check_family(ctx, member.family, ("model", "ensemble", "members", i), None)
+        if model.ensemble.final_estimator is not None:
+            yield from _check_family(ctx, model.ensemble.final_estimator, ("model", "ensemble", "final_estimator"),
+                                     None)
+        if model.family != "auto" and ctx.written(("model", "family")):
+            yield ctx.report("AIS345", f"an ensemble is given, so family '{model.family}' is not used",
+                             ("model", "family"), "remove 'family' when you describe an ensemble")
+
+
+def _param_list(params: frozenset[str]) -> str:
+    return f"its parameters: {', '.join(sorted(params))}" if params else "it takes no parameters"
+
+
+def check_search(ctx: Context) -> Iterator[Diagnostic]:
+    model = ctx.spec.model
+    search = model.search
+    if search is None:
+        return
+    family = ctx.family
+    for name, dist in search.space.items():
+        loc = ("model", "search", "space", name)
+        if family is not None and name not in family.params:
+            yield ctx.report("AIS343", f"search space names '{name}', which '{model.family}' does not have",
+                             loc, did_you_mean(name, family.params) or _param_list(family.params), key=True)
+        if search.method == "grid" and dist.kind in ("uniform", "loguniform"):
+            yield ctx.report("AIS346", f"grid search cannot enumerate the continuous range {dist}", loc,
+                             "use choice(...) or int(...) for grid search, or method: random / bayesian")
+        if name in model.params:
+            yield ctx.report("AIS347", f"'{name}' is both fixed in model.params and searched", loc,
+                             "the search overrides the fixed value: remove one", key=True)
+    if model.family == "auto" and search.space:
+        yield ctx.report("AIS344", "family 'auto' chooses its own search spaces", ("model", "search", "space"),
+                         "pick a family to search its parameters", key=True)
+
+
+_DEEP_ONLY = ("optimizer", "learning_rate", "batch_size", "epochs")
+
+
+def check_training(ctx: Context) -> Iterator[Diagnostic]:
+    training = ctx.spec.training
+    if ctx.backend is Backend.sklearn:
+        for name in _DEEP_ONLY:
+            if getattr(training, name) is not None:
+                yield ctx.report("AIS350", f"training.{name} is not used by scikit-learn models",
+                                 ("training", name), "it applies to torch and keras back ends; remove it", key=True)
+        reg = training.regularization
+        if reg is not None and reg.dropout:
+            yield ctx.report("AIS350", "dropout is not used by scikit-learn models",
+                             ("training", "regularization", "dropout"), "remove it", key=True)
+    es = training.early_stopping
+    split = ctx.spec.data.split
+    if es and ctx.backend in (Backend.torch, Backend.keras) and split.validation == 0:
+        yield ctx.report("AIS351", "early stopping watches a validation split, and data.split.validation is 0",
+                         ("training", "early_stopping"), "set data.split.validation, e.g. 0.1", key=True)

@@ -1,0 +1,93 @@
+"""Hardware, deployment, monitoring and compliance rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aispec.schemas.vocabulary import Backend
+
+from ..diagnostics import Diagnostic
+from .context import Context
+
+
+def check_hardware(ctx: Context) -> Iterator[Diagnostic]:
+    hw = ctx.spec.hardware
+    if hw.accelerator == "gpu" and ctx.backend is Backend.sklearn:
+        yield ctx.report("AIS370", "a GPU is requested, but scikit-learn models train on the CPU only",
+                         ("hardware", "accelerator"), "use accelerator: cpu, or a torch / keras model")
+    dist = hw.distributed
+    if dist.engine == "none" and dist.workers > 1:
+        yield ctx.report("AIS371", f"{dist.workers} workers but no distributed engine",
+                         ("hardware", "distributed", "workers"), "set distributed.engine: ray (or dask)")
+    if dist.engine == "torch_ddp" and ctx.backend is not Backend.torch:
+        backend = ctx.backend.value if ctx.backend else "this"
+        yield ctx.report("AIS371", f"torch_ddp distributes PyTorch training; the {backend} back end cannot use it",
+                         ("hardware", "distributed", "engine"), "use engine: ray or dask for scikit-learn")
+
+
+def check_deployment(ctx: Context) -> Iterator[Diagnostic]:
+    dep = ctx.spec.deployment
+    if dep.target != "rest":
+        for field in ("latency_budget", "kubernetes", "ab_test"):
+            if ctx.written(("deployment", field)):
+                yield ctx.report("AIS380", f"deployment.{field} applies to a REST service, and the target is "
+                                           f"'{dep.target}'", ("deployment", field),
+                                 "remove it, or set deployment.target: rest", key=True)
+    k8s = dep.kubernetes
+    if k8s is not None:
+        lo, hi = k8s.min_replicas, k8s.max_replicas
+        if lo is not None and hi is not None and lo > hi:
+            yield ctx.report("AIS381", f"min_replicas {lo} is above max_replicas {hi}",
+                             ("deployment", "kubernetes", "min_replicas"), "swap them")
+        elif (lo is not None and k8s.replicas < lo) or (hi is not None and k8s.replicas > hi):
+            yield ctx.report("AIS381", f"replicas {k8s.replicas} is outside [{lo or 1}, {hi or '∞'}]",
+                             ("deployment", "kubernetes", "replicas"), "keep replicas between min and max")
+    if dep.api.auth == "api_key" and dep.api.api_key_env is None:
+        yield ctx.report("AIS382", "API key authentication needs the environment variable that holds the key",
+                         ("deployment", "api", "auth"), "add api_key_env: API_KEY (never the key itself)")
+    if dep.optimize.quantize == "fp16" and ctx.backend is Backend.sklearn:
+        yield ctx.report("AIS383", "fp16 quantization is not available for scikit-learn models",
+                         ("deployment", "optimize", "quantize"), "use quantize: int8, or none")
+    budget = dep.latency_budget
+    if budget is not None and budget.seconds > 60:
+        yield ctx.report("AIS384", f"a latency budget of {budget} is unusually long for a request",
+                         ("deployment", "latency_budget"), "budgets are per request, e.g. 50ms")
+
+
+def check_monitoring(ctx: Context) -> Iterator[Diagnostic]:
+    mon = ctx.spec.monitoring
+    if ctx.spec.deployment.target == "none":
+        for field in ("drift", "log_predictions"):
+            if ctx.written(("monitoring", field)):
+                yield ctx.report("AIS390", f"monitoring.{field} needs a deployed model, and deployment.target is "
+                                           "'none'", ("monitoring", field), "deploy the model, or remove it",
+                                 key=True)
+    trigger = mon.retraining.trigger
+    if trigger == "drift" and mon.drift is None:
+        yield ctx.report("AIS391", "retraining on drift needs drift monitoring", ("monitoring", "retraining",
+                         "trigger"), "add monitoring.drift: {method: psi, threshold: 0.2}")
+    if trigger == "schedule" and not mon.retraining.schedule:
+        yield ctx.report("AIS391", "retraining on a schedule needs a cron schedule",
+                         ("monitoring", "retraining", "trigger"), "add schedule: '0 3 * * 1'")
+    if trigger == "performance" and not mon.log_predictions:
+        yield ctx.report("AIS391", "retraining on performance needs ground truth, which comes from logged "
+                                   "predictions and feedback", ("monitoring", "retraining", "trigger"),
+                         "set monitoring.log_predictions: true")
+
+
+def check_compliance(ctx: Context) -> Iterator[Diagnostic]:
+    comp = ctx.spec.compliance
+    if "gdpr" in comp.regulations and not comp.intended_use:
+        yield ctx.report("AIS397", "GDPR is declared but the intended use is not documented",
+                         ("compliance", "regulations"), "add compliance.intended_use: the purpose of processing",
+                         key=True)
+    if comp.risk_level == "high" and not comp.fairness:
+        yield ctx.report("AIS398", "a high-risk system has no fairness criteria",
+                         ("compliance", "risk_level"), "add compliance.sensitive and compliance.fairness gates")
+    if comp.risk_level == "high" and not comp.limitations:
+        yield ctx.report("AIS398", "a high-risk system documents no limitations",
+                         ("compliance", "risk_level"), "list known limitations under compliance.limitations")
+    if ctx.spec.monitoring.log_predictions and comp.pii and "gdpr" not in comp.regulations \
+            and not comp.regulations:
+        yield ctx.report("AIS399", "predictions are logged and the data holds PII, but no regulation is declared",
+                         ("monitoring", "log_predictions"), "declare the regulations that apply, e.g. [gdpr]")

@@ -1,0 +1,39 @@
+"""Problem-level rules: what each task needs, and fields that belong to another task."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, SUPERVISED_TASKS, Task
+
+from ..diagnostics import Diagnostic
+from .context import Context
+
+# Task-specific fields of `problem`, and the tasks they belong to.
+_TASK_FIELDS: dict[str, frozenset[Task]] = {
+    "horizon": frozenset({Task.forecasting}),
+    "time_column": frozenset({Task.forecasting}),
+    "frequency": frozenset({Task.forecasting}),
+    "lags": frozenset({Task.forecasting}),
+    "n_clusters": frozenset({Task.clustering}),
+    "contamination": frozenset({Task.anomaly_detection}),
+    "positive_class": CLASSIFICATION_TASKS,
+}
+
+
+def check_problem(ctx: Context) -> Iterator[Diagnostic]:
+    problem = ctx.spec.problem
+    task = problem.task
+    if task in SUPERVISED_TASKS and problem.target is None:
+        yield ctx.report("AIS301", f"task '{task.value}' needs a target column to learn from", ("problem",),
+                         "add 'target: <column>' under 'problem'", key=True)
+    for name, tasks in _TASK_FIELDS.items():
+        if getattr(problem, name) is not None and task not in tasks:
+            owners = " or ".join(sorted(t.value for t in tasks))
+            yield ctx.report("AIS302", f"'problem.{name}' applies to {owners}, not to '{task.value}'",
+                             ("problem", name), f"remove '{name}', or change the task", key=True)
+    if task is Task.forecasting:
+        for name, example in (("time_column", "date"), ("horizon", "12")):
+            if getattr(problem, name) is None:
+                yield ctx.report("AIS303", f"forecasting needs 'problem.{name}'", ("problem",),
+                                 f"add '{name}: {example}' under 'problem'", key=True)

@@ -1,0 +1,79 @@
+"""Resolution: every default that depends on other fields made explicit.
+
+The resolved spec is what ``aispec show --resolved`` prints and what the
+build plan is made from: a reader sees exactly which back end, metrics,
+split and features a run will use.
+"""
+
+from __future__ import annotations
+
+from aispec.schemas.spec import Spec
+from aispec.schemas.vocabulary import (
+    CLASSIFICATION_TASKS,
+    DEFAULT_PRIMARY,
+    DEFAULT_REPORT,
+    FAMILIES,
+    Backend,
+    Task,
+)
+
+from .passes.context import Context
+
+DEFAULT_AUTO_BUDGET = "30s"
+_DEEP_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 20}
+
+
+def _features(ctx: Context) -> list[str] | None:
+    spec = ctx.spec
+    if spec.data.features is not None:
+        return list(spec.data.features)
+    if ctx.columns is None:
+        return None
+    excluded = set(spec.data.drop) | set(spec.compliance.pii)
+    excluded |= {c for c in (spec.problem.target, spec.problem.time_column, spec.data.split.group_column) if c}
+    return [c for c in ctx.columns if c not in excluded]
+
+
+def resolve(ctx: Context) -> Spec:
+    """A new Spec with derived defaults filled in (the input is not changed)."""
+    spec = ctx.spec
+    task = spec.problem.task
+    family = FAMILIES.get(spec.model.family)
+    backend = spec.model.backend or (family.default_backend if family else Backend.sklearn)
+
+    primary = spec.metrics.primary or DEFAULT_PRIMARY[task]
+    report = list(spec.metrics.report if spec.metrics.report is not None else DEFAULT_REPORT[task])
+    if primary not in report:
+        report.insert(0, primary)
+
+    split = spec.data.split.model_copy(update={
+        "stratify": spec.data.split.stratify if spec.data.split.stratify is not None
+        else task in CLASSIFICATION_TASKS,
+        "time_ordered": spec.data.split.time_ordered if spec.data.split.time_ordered is not None
+        else task is Task.forecasting,
+    })
+    data_update: dict[str, object] = {"split": split}
+    features = _features(ctx)
+    if features is not None:
+        data_update["features"] = features
+
+    model_update: dict[str, object] = {"backend": backend}
+    if spec.model.family == "auto" and spec.model.ensemble is None:
+        from .expressions import parse_duration
+
+        model_update["budget"] = spec.model.budget or parse_duration(DEFAULT_AUTO_BUDGET)
+        model_update["candidates"] = spec.model.candidates or sorted(
+            f.name for f in FAMILIES.values() if task in f.tasks and Backend.sklearn in f.backends
+            and f.name not in ("auto", "mlp"))
+
+    training = spec.training
+    if backend in (Backend.torch, Backend.keras):
+        training = training.model_copy(update={k: getattr(training, k) if getattr(training, k) is not None else v
+                                               for k, v in _DEEP_DEFAULTS.items()})
+
+    return spec.model_copy(update={
+        "data": spec.data.model_copy(update=data_update),
+        "model": spec.model.model_copy(update=model_update),
+        "metrics": spec.metrics.model_copy(update={"primary": primary, "report": report}),
+        "training": training,
+    })

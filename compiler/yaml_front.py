@@ -1,0 +1,212 @@
+"""The YAML front end: text → RawSpec + LocationMap, with YAML 1.2 scalars.
+
+PyYAML's composer gives a node tree with marks; we resolve scalars ourselves
+with the YAML 1.2 core schema so that ``no``, ``on`` and ``yes`` stay strings
+(a class label ``no`` must survive), refuse duplicate keys and custom tags, and
+record where every key and value came from.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from .codes import make
+from .diagnostics import Diagnostic
+from .raw import ParseResult
+from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+_STD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+}
+
+MAX_DEPTH = 64
+
+
+_IMPLICIT = "tag:aispec,2026:implicit"
+
+
+class _Loader(yaml.SafeLoader):
+    """A composer only: scalars are resolved in ``_scalar`` with YAML 1.2 rules."""
+
+    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+        explicit = self.peek_event().tag not in (None, "!")
+        node: yaml.ScalarNode = super().compose_scalar_node(anchor)
+        if not explicit:
+            node.tag = _IMPLICIT  # resolved later by YAML 1.2 rules, not PyYAML's 1.1 ones
+        return node
+
+
+def _span(node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1, s.index, e.index)
+
+
+def _resolve_plain(value: str) -> Any:
+    if _NULL.match(value):
+        return None
+    if _BOOL.match(value):
+        return value.lower() == "true"
+    if _INT10.match(value):
+        return int(value)
+    if _INT8.match(value):
+        return int(value[2:], 8)
+    if _INT16.match(value):
+        return int(value[2:], 16)
+    if _FLOAT.match(value):
+        return float(value)
+    if _INF.match(value):
+        return -math.inf if value.startswith("-") else math.inf
+    if _NAN.match(value):
+        return math.nan
+    return value
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """The value of a scalar: quoted and block scalars are strings, plain ones resolve."""
+    if node.tag == _IMPLICIT:
+        return node.value if node.style is not None else _resolve_plain(node.value)
+    if node.tag == "tag:yaml.org,2002:str":
+        return node.value
+    value = _resolve_plain(node.value)
+    expected = {
+        "tag:yaml.org,2002:int": int,
+        "tag:yaml.org,2002:float": (int, float),
+        "tag:yaml.org,2002:bool": bool,
+        "tag:yaml.org,2002:null": type(None),
+    }[node.tag]
+    if not isinstance(value, expected) or (node.tag == "tag:yaml.org,2002:int" and isinstance(value, bool)):
+        raise ValueError(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}")
+    return float(value) if node.tag == "tag:yaml.org,2002:float" else value
+
+
+class _Builder:
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.locations = LocationMap()
+        self.diagnostics: list[Diagnostic] = []
+
+    def error(self, code: str, message: str, span: Span, loc: Loc, hint: str | None = None) -> None:
+        self.diagnostics.append(make(code, message, span=span, loc=loc, hint=hint, file=self.source.path))
+
+    def build(self, node: yaml.Node, loc: Loc) -> Any:
+        span = _span(node)
+        self.locations.values[loc] = span
+        if len(loc) > MAX_DEPTH:
+            self.error("AIS106", f"nesting deeper than {MAX_DEPTH} levels", span, loc)
+            return None
+        if node.tag not in _STD_TAGS and node.tag != _IMPLICIT:
+            self.error("AIS106", f"unsupported YAML tag '{node.tag}'", span, loc, "a spec holds plain data only")
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, loc)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*loc, i)) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)
+        try:
+            value = _scalar(node)
+        except ValueError as exc:
+            self.error("AIS106", str(exc), span, loc, "remove the explicit tag")
+            return None
+        if isinstance(value, str):
+            quoted = node.style in ("'", '"')
+            single = node.start_mark.line == node.end_mark.line and node.style not in ("|", ">")
+            self.locations.scalars[loc] = ScalarInfo(1 if quoted else 0, single)
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        first_seen: dict[str, Span] = {}
+        for key_node, value_node in node.value:
+            key_span = _span(key_node)
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and key_node.style is None):
+                self.error("AIS106", "YAML merge keys ('<<') are not supported", key_span, loc,
+                           "write the keys out; aispec specs are plain data")
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.error("AIS106", "a mapping key must be a plain name, not a list or mapping", key_span, loc)
+                continue
+            # Keys are names: ``no:`` or ``1:`` as a key stays the text as written.
+            key = str(key_node.value)
+            child: Loc = (*loc, key)
+            if key in first_seen:
+                first = first_seen[key]
+                self.error("AIS103", f"duplicate key '{key}'", key_span, child,
+                           f"'{key}' is already set at line {first.line}; remove one of the two")
+                continue
+            first_seen[key] = key_span
+            self.locations.keys[child] = key_span
+            out[key] = self.build(value_node, child)
+        return out
+
+
+def _syntax_error(source: SourceFile, exc: yaml.YAMLError) -> Diagnostic:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    span = Span.point(mark.line + 1, mark.column + 1, mark.index) if mark is not None else None
+    message = str(problem)
+    if context:
+        message = f"{message} ({context})"
+    hint = None
+    if "'\\t'" in message or "\\t" in message:
+        hint = "YAML does not allow tabs for indentation; use spaces"
+    elif "mapping values are not allowed" in message:
+        hint = "check the indentation of this line, or quote a value that contains ': '"
+    elif "could not find expected ':'" in message:
+        hint = "a key needs ':' after it; check the indentation of the line above"
+    elif "found undefined alias" in message:
+        hint = "an alias ('*name') must refer to an anchor ('&name') defined earlier"
+    elif "expected <block end>" in message:
+        hint = "check that keys of one mapping line up in the same column"
+    return make("AIS101", message, span=span, hint=hint, file=source.path)
+
+
+def parse_yaml(source: SourceFile) -> ParseResult:
+    builder = _Builder(source)
+    try:
+        nodes = list(yaml.compose_all(source.text, Loader=_Loader))
+    except yaml.YAMLError as exc:
+        return ParseResult(source, None, builder.locations, (_syntax_error(source, exc),))
+    except RecursionError:
+        return ParseResult(source, None, builder.locations,
+                           (make("AIS106", "nesting too deep", span=Span.point(1, 1), file=source.path),))
+    nodes = [n for n in nodes if n is not None]
+    if len(nodes) > 1:
+        span = _span(nodes[1])
+        return ParseResult(source, None, builder.locations, (
+            make("AIS101", "a spec file holds one YAML document, found more than one", span=span,
+                 hint="remove the '---' separator and merge the documents", file=source.path),))
+    if not nodes or not isinstance(nodes[0], yaml.MappingNode):
+        span = _span(nodes[0]) if nodes else Span.point(1, 1)
+        what = "empty" if not nodes else "not a mapping"
+        return ParseResult(source, None, builder.locations, (
+            make("AIS105", f"the spec is {what}: expected a mapping of sections", span=span,
+                 hint="start with 'aispec: 1' followed by 'project:', 'problem:', 'data:' ...",
+                 file=source.path),))
+    try:
+        raw = builder.build(nodes[0], ())
+    except RecursionError:
+        return ParseResult(source, None, builder.locations,
+                           (make("AIS106", "nesting too deep", span=Span.point(1, 1), file=source.path),))
+    diags = tuple(builder.diagnostics)
+    return ParseResult(source, raw, builder.locations, diags)

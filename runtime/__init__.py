@@ -1,0 +1,1 @@
+"""aispec.runtime."""

@@ -1,0 +1,430 @@
+"""The aispec spec, version 1: pydantic models for the shape of a spec.
+
+Shape only: cross-field rules (a metric fits the task, the target exists, ...)
+live in the compiler's semantic passes, where they can point at both ends of
+a conflict.  Every model forbids unknown keys and is frozen.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+from .types import (
+    ColumnName,
+    CriterionExpr,
+    DistributionExpr,
+    DurationExpr,
+    EnvVarName,
+    Identifier,
+    Label,
+    SizeExpr,
+    Slug,
+    TemplateStr,
+)
+from .vocabulary import Backend, Task
+
+SPEC_VERSION = 1
+
+Ratio = Annotated[float, Field(gt=0, lt=1)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+# ------------------------------------------------------------------ project
+
+
+class Project(_Model):
+    """Who and what: names the generated project and its documents."""
+
+    name: Slug = Field(description="Short machine name (lower case, digits, '-' and '_'); names the project folder.")
+    description: str = Field("", description="One or two sentences on what the model is for.")
+    owner: str | None = Field(None, description="The team or person accountable for the model.")
+    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")] = Field(
+        "0.1.0", description="Semantic version of the model.")
+
+
+class Problem(_Model):
+    """The kind of problem, the column to predict and task-specific settings."""
+
+    task: Task
+    target: ColumnName | None = Field(None, description="Column to predict. Optional for clustering and anomaly "
+                                                        "detection, where it is used only for evaluation.")
+    positive_class: Label | None = Field(None, description="Label of the positive class (binary classification).")
+    horizon: PositiveInt | None = Field(None, description="Forecasting: how many steps ahead to predict.")
+    time_column: ColumnName | None = Field(None, description="Forecasting: the column that orders observations.")
+    frequency: str | None = Field(None, description="Forecasting: the series frequency (e.g. D, W, M, Q).")
+    lags: list[PositiveInt] | None = Field(None, description="Forecasting: lagged values to use as features.")
+    n_clusters: PositiveInt | None = Field(None, description="Clustering: the number of clusters.")
+    contamination: Annotated[float, Field(gt=0, le=0.5)] | None = Field(
+        None, description="Anomaly detection: expected share of anomalies.")
+
+
+# --------------------------------------------------------------------- data
+
+
+class ColumnType(str, Enum):
+    numeric = "numeric"
+    categorical = "categorical"
+    text = "text"
+    image = "image"
+    datetime = "datetime"
+    boolean = "boolean"
+
+
+def _column_shorthand(value: Any) -> Any:
+    # `bill_length_mm: numeric` is short for `bill_length_mm: {type: numeric}`.
+    return {"type": value} if isinstance(value, str) else value
+
+
+class Column(_Model):
+    """A declared column: its type and the values it may take."""
+
+    type: ColumnType
+    nullable: bool = Field(False, description="Whether missing values are allowed.")
+    range: Annotated[list[float | None], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="Inclusive [min, max] for numeric columns; null for an open end.")
+    allowed: Annotated[list[Label], Field(min_length=1)] | None = Field(
+        None, description="The only values a categorical column may take.")
+    description: str | None = None
+    unit: str | None = None
+
+
+ColumnSpec = Annotated[Column, BeforeValidator(_column_shorthand)]
+
+
+class _SourceBase(_Model):
+    pass
+
+
+class CsvSource(_SourceBase):
+    kind: Literal["csv"]
+    path: TemplateStr
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+    encoding: str = "utf-8"
+    header: bool = True
+
+
+class ParquetSource(_SourceBase):
+    kind: Literal["parquet"]
+    path: TemplateStr
+
+
+class JsonlSource(_SourceBase):
+    kind: Literal["jsonl"]
+    path: TemplateStr
+    encoding: str = "utf-8"
+
+
+class SqlSource(_SourceBase):
+    kind: Literal["sql"]
+    url: TemplateStr = Field(description="SQLAlchemy URL; secrets only as ${ENV_VAR} references.")
+    query: str | None = Field(None, description="A SELECT statement; or give `table`.")
+    table: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _query_or_table(self) -> SqlSource:
+        if (self.query is None) == (self.table is None):
+            raise ValueError("give exactly one of 'query' or 'table'")
+        return self
+
+
+class ImageFolderSource(_SourceBase):
+    kind: Literal["image_folder"]
+    path: TemplateStr = Field(description="A folder with one sub-folder of images per class.")
+    image_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = None
+    extensions: list[str] = Field(default_factory=lambda: [".png", ".jpg", ".jpeg"])
+
+
+class BundledSource(_SourceBase):
+    kind: Literal["bundled"]
+    name: str = Field(description="A dataset that an installed package carries (see `aispec datasets`).")
+
+
+Source = Annotated[
+    CsvSource | ParquetSource | JsonlSource | SqlSource | ImageFolderSource | BundledSource,
+    Field(discriminator="kind"),
+]
+
+
+class Imputation(_Model):
+    numeric: Literal["mean", "median", "most_frequent", "constant", "drop", "none"] = "median"
+    categorical: Literal["most_frequent", "constant", "drop", "none"] = "most_frequent"
+    text: Literal["empty", "drop", "none"] = "empty"
+    fill_value: float | str | None = None
+
+
+class Outliers(_Model):
+    method: Literal["none", "iqr", "zscore"] = "none"
+    threshold: Annotated[float, Field(gt=0)] = 1.5
+    action: Literal["clip", "drop"] = "clip"
+
+
+class Cleaning(_Model):
+    deduplicate: bool = True
+    impute: Imputation = Imputation()
+    outliers: Outliers = Outliers()
+    scaling: Literal["standard", "minmax", "robust", "none"] = "standard"
+    encoding: Literal["onehot", "ordinal", "target"] = "onehot"
+    max_categories: PositiveInt | None = Field(None, description="Rarer categories are grouped as 'other'.")
+    imbalance: Literal["none", "class_weight", "oversample", "undersample", "smote"] = "none"
+
+
+class TabularAugmentation(_Model):
+    noise: Annotated[float, Field(ge=0)] = 0.0
+
+
+class ImageAugmentation(_Model):
+    flip: Literal["none", "horizontal", "vertical", "both"] = "none"
+    rotate: Annotated[float, Field(ge=0, le=180)] = 0.0
+    crop: Probability = 0.0
+    color_jitter: Probability = 0.0
+
+
+class TextAugmentation(_Model):
+    synonym_swap: Probability = 0.0
+    random_deletion: Probability = 0.0
+
+
+class Augmentation(_Model):
+    tabular: TabularAugmentation | None = None
+    image: ImageAugmentation | None = None
+    text: TextAugmentation | None = None
+    factor: Annotated[float, Field(ge=1, le=20)] = 1.0
+
+
+class Split(_Model):
+    train: Ratio = 0.8
+    validation: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    test: Ratio = 0.2
+    stratify: bool | None = Field(None, description="Keep class proportions in every split; default: yes for "
+                                                    "classification.")
+    seed: Annotated[int, Field(ge=0)] = 0
+    folds: Annotated[int, Field(ge=2, le=100)] | None = Field(None, description="k-fold cross-validation on the "
+                                                                                "training split.")
+    time_ordered: bool | None = Field(None, description="Split by time instead of at random; default: yes for "
+                                                        "forecasting.")
+    group_column: ColumnName | None = Field(None, description="Keep all rows of one group in the same split.")
+
+
+class Data(_Model):
+    """Where the data comes from, what it must look like and how it is prepared."""
+
+    source: Source
+    columns: dict[ColumnName, ColumnSpec] | None = Field(
+        None, description="Declared schema: every column the data must have, with type and constraints.")
+    features: list[ColumnName] | None = Field(
+        None, description="Columns the model may use; default: every declared column but the target, dropped, "
+                          "PII and time columns.")
+    drop: list[ColumnName] = Field(default_factory=list, description="Columns removed before training.")
+    min_rows: PositiveInt = Field(20, description="Refuse to train on fewer rows.")
+    cleaning: Cleaning = Cleaning()
+    augmentation: Augmentation | None = None
+    split: Split = Split()
+
+
+# -------------------------------------------------------------------- model
+
+
+class Search(_Model):
+    method: Literal["grid", "random", "bayesian"] = "bayesian"
+    trials: PositiveInt = 30
+    timeout: DurationExpr | None = None
+    space: dict[Identifier, DistributionExpr] = Field(default_factory=dict)
+    cv: Annotated[int, Field(ge=2, le=20)] | None = Field(None, description="Folds of cross-validation per trial.")
+
+
+class EnsembleMember(_Model):
+    family: str
+    params: dict[Identifier, Any] = Field(default_factory=dict)
+
+
+def _member_shorthand(value: Any) -> Any:
+    return {"family": value} if isinstance(value, str) else value
+
+
+class Ensemble(_Model):
+    kind: Literal["voting", "stacking"]
+    members: Annotated[list[Annotated[EnsembleMember, BeforeValidator(_member_shorthand)]], Field(min_length=2)]
+    voting: Literal["soft", "hard"] = "soft"
+    final_estimator: str | None = Field(None, description="Stacking: the family that combines the members.")
+
+
+class ModelSpec(_Model):
+    """Which kind of model, on which back end, and how to tune it."""
+
+    family: str = "auto"
+    backend: Backend | None = Field(None, description="Inferred from the family when left out.")
+    params: dict[Identifier, Any] = Field(default_factory=dict)
+    search: Search | None = None
+    ensemble: Ensemble | None = None
+    budget: DurationExpr | None = Field(None, description="family: auto - total time for the selection.")
+    candidates: list[str] | None = Field(None, description="family: auto - the families to choose from.")
+
+
+# ----------------------------------------------------------------- training
+
+
+class EarlyStopping(_Model):
+    patience: PositiveInt = 5
+    monitor: str | None = None
+    min_delta: Annotated[float, Field(ge=0)] = 0.0
+
+
+class Regularization(_Model):
+    l1: Annotated[float, Field(ge=0)] = 0.0
+    l2: Annotated[float, Field(ge=0)] = 0.0
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+
+
+class Training(_Model):
+    loss: str | None = None
+    optimizer: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"] | None = None
+    learning_rate: Annotated[float, Field(gt=0, le=10)] | None = None
+    batch_size: PositiveInt | None = None
+    epochs: PositiveInt | None = None
+    early_stopping: EarlyStopping | bool | None = None
+    regularization: Regularization | None = None
+    seed: Annotated[int, Field(ge=0)] = 0
+
+
+# ------------------------------------------------------------------ metrics
+
+
+class Metrics(_Model):
+    primary: str | None = Field(None, description="The metric the search optimises; default depends on the task.")
+    report: list[str] | None = Field(None, description="Metrics computed and reported; default depends on the task.")
+    acceptance: list[CriterionExpr] = Field(default_factory=list,
+                                            description="Gates: the run fails unless every criterion holds.")
+
+
+# ----------------------------------------------------------------- hardware
+
+
+class Distributed(_Model):
+    engine: Literal["none", "ray", "dask", "torch_ddp"] = "none"
+    workers: PositiveInt = 1
+
+
+class Hardware(_Model):
+    accelerator: Literal["cpu", "gpu", "auto"] = "auto"
+    memory: SizeExpr | None = None
+    cpus: PositiveInt | None = None
+    distributed: Distributed = Distributed()
+
+
+# --------------------------------------------------------------- deployment
+
+
+class Api(_Model):
+    version: Annotated[str, Field(pattern=r"^v[0-9]+$")] = "v1"
+    max_batch: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    max_body: SizeExpr | None = None
+    auth: Literal["none", "api_key"] = "none"
+    api_key_env: EnvVarName | None = None
+
+
+class Optimize(_Model):
+    quantize: Literal["none", "int8", "fp16"] = "none"
+    prune: Probability = 0.0
+
+
+class Image(_Model):
+    base: str = "python:3.11-slim"
+    name: str | None = None
+    registry: str | None = None
+
+
+class Kubernetes(_Model):
+    replicas: PositiveInt = 2
+    min_replicas: PositiveInt | None = None
+    max_replicas: PositiveInt | None = None
+    target_cpu: Annotated[int, Field(ge=1, le=100)] = 70
+    cpu: str = "500m"
+    memory: SizeExpr | None = None
+    namespace: str | None = None
+
+
+class AbTest(_Model):
+    challenger: str = Field(description="Path of the challenger's spec or model directory.")
+    weight: Probability = Field(0.1, description="Share of traffic for the challenger.")
+    mode: Literal["split", "shadow"] = "split"
+    sticky_key: str | None = Field(None, description="Request field that keeps one caller on one variant.")
+
+
+class Deployment(_Model):
+    target: Literal["rest", "batch", "none"] = "rest"
+    api: Api = Api()
+    latency_budget: DurationExpr | None = Field(None, description="p95 latency the service must meet, e.g. 50ms.")
+    optimize: Optimize = Optimize()
+    image: Image = Image()
+    kubernetes: Kubernetes | None = None
+    ab_test: AbTest | None = None
+
+
+# --------------------------------------------------------------- monitoring
+
+
+class Drift(_Model):
+    method: Literal["psi", "ks", "both"] = "psi"
+    threshold: Annotated[float, Field(gt=0)] = 0.2
+    window: PositiveInt = 1000
+
+
+class Retraining(_Model):
+    trigger: Literal["manual", "drift", "schedule", "performance"] = "manual"
+    schedule: str | None = Field(None, description="Cron expression when trigger is schedule.")
+    min_feedback: PositiveInt | None = None
+
+
+class Monitoring(_Model):
+    drift: Drift | None = None
+    log_predictions: bool = False
+    retraining: Retraining = Retraining()
+
+
+# --------------------------------------------------------------- compliance
+
+
+class Compliance(_Model):
+    regulations: list[Literal["gdpr", "ccpa", "hipaa", "eu_ai_act", "sox"]] = Field(default_factory=list)
+    pii: list[ColumnName] = Field(default_factory=list, description="Columns holding personal data: never used as "
+                                                                    "features, never logged.")
+    sensitive: list[ColumnName] = Field(default_factory=list, description="Attributes to report per-group metrics "
+                                                                          "and fairness for.")
+    fairness: list[CriterionExpr] = Field(default_factory=list, description="Fairness gates, e.g. "
+                                                                             "`demographic_parity_difference <= 0.1`.")
+    intended_use: str | None = None
+    limitations: list[str] = Field(default_factory=list)
+    notes: str | None = None
+    risk_level: Literal["minimal", "limited", "high"] | None = None
+
+
+# --------------------------------------------------------------------- spec
+
+
+class Spec(_Model):
+    """An aispec project spec, version 1."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, title="aispec spec v1",
+        json_schema_extra={"$id": "https://aispec.dev/schemas/aispec-spec-v1.schema.json"},
+    )
+
+    aispec: Literal[1] = Field(description="Spec format version.")
+    project: Project
+    problem: Problem
+    data: Data
+    model: ModelSpec = ModelSpec()
+    training: Training = Training()
+    metrics: Metrics = Metrics()
+    hardware: Hardware = Hardware()
+    deployment: Deployment = Deployment()
+    monitoring: Monitoring = Monitoring()
+    compliance: Compliance = Compliance()

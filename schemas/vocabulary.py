@@ -1,0 +1,173 @@
+"""What the words of a spec mean: tasks, model families, back ends and metrics.
+
+Plain data with no heavy imports: the compiler checks specs against it, and
+the runtime (later issues) maps the same names onto implementations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Task(str, Enum):
+    classification = "classification"
+    regression = "regression"
+    text_classification = "text_classification"
+    image_classification = "image_classification"
+    forecasting = "forecasting"
+    clustering = "clustering"
+    anomaly_detection = "anomaly_detection"
+
+
+class Backend(str, Enum):
+    sklearn = "sklearn"
+    torch = "torch"
+    keras = "keras"
+
+
+CLASSIFICATION_TASKS = frozenset({Task.classification, Task.text_classification, Task.image_classification})
+SUPERVISED_TASKS = CLASSIFICATION_TASKS | {Task.regression, Task.forecasting}
+UNSUPERVISED_TASKS = frozenset({Task.clustering, Task.anomaly_detection})
+
+_TREE = ("max_depth", "min_samples_split", "min_samples_leaf", "max_features", "max_leaf_nodes", "ccp_alpha",
+         "criterion", "class_weight", "min_impurity_decrease")
+_NN = ("hidden_units", "layers", "dropout", "activation", "batch_norm")
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    name: str
+    tasks: frozenset[Task]
+    backends: tuple[Backend, ...]  # the first is the default back end
+    params: frozenset[str]
+    description: str
+
+    @property
+    def default_backend(self) -> Backend:
+        return self.backends[0]
+
+
+def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str) -> Family:
+    return Family(name, frozenset(tasks), backends, frozenset(params), description)
+
+
+T = Task
+S, TO, K = Backend.sklearn, Backend.torch, Backend.keras
+_CLS, _REG = T.classification, T.regression
+_TXT, _IMG, _FC = T.text_classification, T.image_classification, T.forecasting
+
+FAMILIES: dict[str, Family] = {f.name: f for f in (
+    _f("auto", set(Task), (S,), (), "budgeted selection over the families that fit the task"),
+    _f("logistic_regression", {_CLS, _TXT, _IMG}, (S,),
+       ("C", "penalty", "l1_ratio", "solver", "max_iter", "tol", "class_weight", "fit_intercept"),
+       "linear classifier with a logistic link"),
+    _f("linear", {_REG, _FC}, (S,), ("fit_intercept", "positive"), "ordinary least squares"),
+    _f("ridge", {_REG, _FC, _CLS}, (S,), ("alpha", "fit_intercept", "solver", "tol", "max_iter", "class_weight"),
+       "L2-regularised linear model"),
+    _f("lasso", {_REG, _FC}, (S,), ("alpha", "fit_intercept", "tol", "max_iter", "selection"),
+       "L1-regularised linear regression"),
+    _f("elastic_net", {_REG, _FC}, (S,), ("alpha", "l1_ratio", "fit_intercept", "tol", "max_iter"),
+       "L1+L2-regularised linear regression"),
+    _f("decision_tree", {_CLS, _REG, _IMG}, (S,), _TREE + ("splitter",), "a single decision tree"),
+    _f("random_forest", {_CLS, _REG, _FC, _IMG}, (S,),
+       _TREE + ("n_estimators", "bootstrap", "max_samples", "oob_score"), "bagged decision trees"),
+    _f("extra_trees", {_CLS, _REG, _FC, _IMG}, (S,), _TREE + ("n_estimators", "bootstrap", "max_samples"),
+       "extremely randomised trees"),
+    _f("gradient_boosting", {_CLS, _REG, _FC}, (S,),
+       ("learning_rate", "max_iter", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization",
+        "max_bins", "max_features", "class_weight", "early_stopping", "loss"),
+       "histogram gradient-boosted trees"),
+    _f("svm", {_CLS, _REG, _TXT, _IMG}, (S,),
+       ("C", "kernel", "gamma", "degree", "coef0", "class_weight", "epsilon", "probability"),
+       "support vector machine"),
+    _f("knn", {_CLS, _REG, _IMG}, (S,), ("n_neighbors", "weights", "p", "metric", "leaf_size", "algorithm"),
+       "k nearest neighbours"),
+    _f("naive_bayes", {_CLS, _TXT}, (S,), ("var_smoothing", "alpha", "fit_prior"), "naive Bayes"),
+    _f("mlp", {_CLS, _REG, _TXT, _IMG, _FC}, (S, TO, K),
+       ("hidden_layer_sizes", "alpha", "learning_rate_init", "activation", "max_iter", "batch_size",
+        "early_stopping", "solver") + _NN,
+       "multi-layer perceptron"),
+    _f("cnn", {_IMG, _TXT}, (TO, K), ("filters", "kernel_size", "conv_layers", "dense_units", "pretrained") + _NN,
+       "convolutional network"),
+    _f("lstm", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
+                                              "sequence_length") + _NN, "long short-term memory network"),
+    _f("gru", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
+                                             "sequence_length") + _NN, "gated recurrent unit network"),
+    _f("transformer", {_TXT, _IMG, _FC}, (TO, K),
+       ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN,
+       "transformer encoder (optionally a local pretrained model)"),
+    _f("kmeans", {T.clustering}, (S,), ("n_clusters", "init", "n_init", "max_iter", "tol"), "k-means clustering"),
+    _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering"),
+    _f("agglomerative", {T.clustering}, (S,), ("n_clusters", "linkage", "metric", "distance_threshold"),
+       "hierarchical clustering"),
+    _f("gaussian_mixture", {T.clustering}, (S,), ("n_components", "covariance_type", "max_iter", "n_init"),
+       "Gaussian mixture model"),
+    _f("isolation_forest", {T.anomaly_detection}, (S,),
+       ("n_estimators", "contamination", "max_samples", "max_features", "bootstrap"), "isolation forest"),
+    _f("one_class_svm", {T.anomaly_detection}, (S,), ("nu", "kernel", "gamma", "degree", "coef0"),
+       "one-class support vector machine"),
+    _f("local_outlier_factor", {T.anomaly_detection}, (S,),
+       ("n_neighbors", "contamination", "metric", "leaf_size", "novelty"), "local outlier factor"),
+)}
+
+# Families a clustering spec may ask ``n_clusters`` of, and how each calls it.
+CLUSTER_COUNT_PARAM = {"kmeans": "n_clusters", "agglomerative": "n_clusters", "gaussian_mixture": "n_components"}
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    name: str
+    tasks: frozenset[Task]
+    higher_is_better: bool
+    needs: str = ""  # "binary" (a positive class), "target" (labels for an unsupervised task), "sensitive"
+    kind: str = "quality"  # quality | operational | fairness
+    description: str = ""
+
+
+def _m(name: str, tasks: frozenset[Task] | set[Task], higher: bool, needs: str = "", kind: str = "quality",
+       description: str = "") -> Metric:
+    return Metric(name, frozenset(tasks), higher, needs, kind, description)
+
+
+_C = CLASSIFICATION_TASKS
+_ALL = frozenset(Task)
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    _m("accuracy", _C, True), _m("balanced_accuracy", _C, True),
+    _m("precision", _C, True, "binary"), _m("recall", _C, True, "binary"), _m("f1", _C, True, "binary"),
+    _m("precision_macro", _C, True), _m("recall_macro", _C, True), _m("f1_macro", _C, True),
+    _m("f1_weighted", _C, True), _m("f1_micro", _C, True),
+    _m("roc_auc", _C | {T.anomaly_detection}, True), _m("roc_auc_ovr", _C, True),
+    _m("average_precision", _C | {T.anomaly_detection}, True), _m("log_loss", _C, False),
+    _m("mcc", _C, True), _m("cohen_kappa", _C, True), _m("brier", _C, False, "binary"),
+    _m("mse", {_REG, _FC}, False), _m("rmse", {_REG, _FC}, False), _m("mae", {_REG, _FC}, False),
+    _m("r2", {_REG, _FC}, True), _m("mape", {_REG, _FC}, False), _m("median_ae", {_REG, _FC}, False),
+    _m("explained_variance", {_REG, _FC}, True), _m("smape", {_FC}, False), _m("mase", {_FC}, False),
+    _m("silhouette", {T.clustering}, True), _m("calinski_harabasz", {T.clustering}, True),
+    _m("davies_bouldin", {T.clustering}, False),
+    _m("adjusted_rand", {T.clustering}, True, "target"), _m("nmi", {T.clustering}, True, "target"),
+    _m("anomaly_rate", {T.anomaly_detection}, False),
+    _m("precision_at_contamination", {T.anomaly_detection}, True, "target"),
+    _m("p50_latency_ms", _ALL, False, kind="operational"), _m("p95_latency_ms", _ALL, False, kind="operational"),
+    _m("p99_latency_ms", _ALL, False, kind="operational"), _m("model_size_mb", _ALL, False, kind="operational"),
+    _m("train_time_s", _ALL, False, kind="operational"),
+    _m("demographic_parity_difference", _C, False, "sensitive", "fairness"),
+    _m("demographic_parity_ratio", _C, True, "sensitive", "fairness"),
+    _m("equalized_odds_difference", _C, False, "sensitive", "fairness"),
+    _m("equalized_odds_ratio", _C, True, "sensitive", "fairness"),
+)}
+
+# The metric a task optimises and gates on when the spec does not say.
+DEFAULT_PRIMARY: dict[Task, str] = {
+    T.classification: "f1_macro", T.text_classification: "f1_macro", T.image_classification: "accuracy",
+    T.regression: "r2", T.forecasting: "mae", T.clustering: "silhouette", T.anomaly_detection: "roc_auc",
+}
+DEFAULT_REPORT: dict[Task, tuple[str, ...]] = {
+    T.classification: ("accuracy", "balanced_accuracy", "f1_macro", "precision_macro", "recall_macro"),
+    T.text_classification: ("accuracy", "f1_macro", "precision_macro", "recall_macro"),
+    T.image_classification: ("accuracy", "f1_macro"),
+    T.regression: ("r2", "rmse", "mae"),
+    T.forecasting: ("mae", "rmse", "mape"),
+    T.clustering: ("silhouette", "calinski_harabasz", "davies_bouldin"),
+    T.anomaly_detection: ("anomaly_rate",),
+}
