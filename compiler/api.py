@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,7 +78,13 @@ def check_source(source: SourceFile) -> CheckResult:
         return CheckResult(source, parsed.raw, None, None, sort_diagnostics(all_diags), parsed)
     ctx = Context(spec, parsed.raw, parsed.locations, source.path)
     for check in PASSES:
-        all_diags.extend(check(ctx))
+        try:
+            all_diags.extend(check(ctx))
+        except Exception as exc:  # a bug in a pass must not hide the other passes' findings
+            if os.environ.get("AISPEC_DEBUG"):
+                raise
+            all_diags.append(make("AIS900", f"internal error in {check.__name__}: {type(exc).__name__}: {exc}",
+                                  file=source.path, hint="please report this with your spec; --debug shows more"))
     resolved = None if has_errors(all_diags) else resolve(ctx)
     return CheckResult(source, parsed.raw, spec, resolved, sort_diagnostics(all_diags), parsed)
 

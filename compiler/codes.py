@@ -87,7 +87,8 @@ data:
 # ---------------------------------------------------------------- 2xx schema
 _code("AIS201", E, "missing required field",
       "A required field is absent. The location points at the section that should hold it.",
-      "problem:\n  target: species\n", "Add the field, here `task: classification`.")
+      "aispec: 1\nproject:\n  name: penguins\nproblem:\n  target: species\ndata:\n  source: {kind: bundled, name: "
+      "palmerpenguins}\n", "Add the field, here `task: classification`.")
 _code("AIS202", E, "unknown field",
       "A key that the spec format does not define, usually a typo. Unknown keys are errors so that a "
       "misspelt setting is never silently ignored.",

@@ -15,12 +15,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Literal
 
 from lark import Lark, Token, Tree, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from .diagnostics import did_you_mean
+from .grammars import build
 
 
 class ExpressionError(ValueError):
@@ -34,10 +34,8 @@ class ExpressionError(ValueError):
 
 @cache
 def _parser() -> Lark:
-    text = (resources.files("aispec.compiler") / "grammar" / "expr.lark").read_text(encoding="utf-8")
-    return Lark(
-        text, parser="lalr", start=["criterion", "distribution", "duration", "size"], propagate_positions=True
-    )
+    return build("expr.lark", parser="lalr", start=["criterion", "distribution", "duration", "size"],
+                 propagate_positions=True)
 
 
 def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:

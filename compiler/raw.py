@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .diagnostics import Diagnostic
-from .source import LocationMap, SourceFile
+from .source import Loc, LocationMap, SourceFile
 
 RawSpec = dict[str, Any]
 
@@ -24,3 +24,21 @@ class ParseResult:
     raw: RawSpec | None
     locations: LocationMap = field(default_factory=LocationMap)
     diagnostics: tuple[Diagnostic, ...] = ()
+
+
+@dataclass(slots=True)
+class NodeComments:
+    """Comments attached to one item (a mapping entry or a list element) or container.
+
+    ``leading``: full-line comments just before the item; ``trailing``: the
+    comment at the end of the item's first line; ``closing``: comments after
+    the last item inside a block or list (for the root: the end of the file).
+    Both syntaxes use ``#`` comments, so ``fmt`` and ``convert`` keep them.
+    """
+
+    leading: list[str] = field(default_factory=list)
+    trailing: str | None = None
+    closing: list[str] = field(default_factory=list)
+
+
+Comments = dict[Loc, NodeComments]

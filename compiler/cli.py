@@ -1,0 +1,286 @@
+"""The ``aispec`` command line. Exit codes: 0 clean, 1 errors in the spec, 2 usage error, 3 internal error."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from . import api
+from .diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
+from .source import SourceFile
+
+app = typer.Typer(
+    name="aispec",
+    help="Declarative ML spec compiler: check, format and convert aispec project specs.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_SPEC_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Syntax(str, Enum):
+    yaml = "yaml"
+    dsl = "dsl"
+
+
+class ShowFormat(str, Enum):
+    yaml = "yaml"
+    dsl = "dsl"
+    json = "json"
+
+
+def _color(no_color: bool) -> bool:
+    return not no_color and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def _print_diagnostics(diags: tuple[Diagnostic, ...], source: SourceFile | None, no_color: bool) -> None:
+    if diags:
+        typer.echo(format_text(diags, source, color=_color(no_color)), err=True)
+
+
+@app.callback()
+def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False) -> None:
+    if debug:
+        os.environ["AISPEC_DEBUG"] = "1"
+
+
+@app.command()
+def check(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files (*.yaml or *.aispec).")],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text for people, json for tools.")] = (
+        OutputFormat.text),
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Report every mistake in the specs, like a compiler."""
+    failed = False
+    collected: list[Diagnostic] = []
+    for path in specs:
+        result = api.check_file(path)
+        collected.extend(result.diagnostics)
+        failed |= not result.ok or (strict and bool(result.warnings))
+        if output is OutputFormat.text:
+            if result.diagnostics:
+                _print_diagnostics(result.diagnostics, result.source, no_color)
+            else:
+                typer.echo(f"{path}: ok")
+    if output is OutputFormat.json:
+        typer.echo(format_json(sort_diagnostics(collected)))
+    raise typer.Exit(EXIT_SPEC_ERRORS if failed else EXIT_OK)
+
+
+def _read_or_exit(path: Path, no_color: bool) -> SourceFile:
+    source = api.read_source(path)
+    if isinstance(source, Diagnostic):
+        _print_diagnostics((source,), None, no_color)
+        raise typer.Exit(EXIT_SPEC_ERRORS)
+    return source
+
+
+@app.command()
+def fmt(
+    specs: Annotated[list[Path], typer.Argument(help="Spec files to format in place.")],
+    check_only: Annotated[bool, typer.Option("--check", help="Change nothing; exit 1 if a file would change.")] = (
+        False),
+    stdout: Annotated[bool, typer.Option("--stdout", help="Print the result instead of writing the file.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Format specs canonically (either syntax), keeping comments. Idempotent."""
+    from .formatting import format_source
+
+    status = EXIT_OK
+    for path in specs:
+        source = _read_or_exit(path, no_color)
+        result = format_source(source)
+        if result.text is None:
+            _print_diagnostics(result.diagnostics, source, no_color)
+            status = EXIT_SPEC_ERRORS
+            continue
+        if stdout:
+            typer.echo(result.text, nl=False)
+        elif result.text != source.text:
+            if check_only:
+                typer.echo(f"{path}: would reformat", err=True)
+                status = EXIT_SPEC_ERRORS
+            else:
+                _write_atomic(path, result.text)
+                typer.echo(f"{path}: formatted", err=True)
+    raise typer.Exit(status)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.aispec-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _syntax_of(path: Path) -> Syntax:
+    return Syntax.dsl if path.suffix == ".aispec" else Syntax.yaml
+
+
+@app.command()
+def convert(
+    spec: Annotated[Path, typer.Argument(help="The spec to convert.")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here (syntax from the suffix).")] = None,
+    to: Annotated[Syntax | None, typer.Option("--to", help="Target syntax; default: the other one.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing output file.")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Convert a spec between YAML and the aispec language, losslessly (comments kept)."""
+    from .formatting import format_source, reparse_equal
+
+    source = _read_or_exit(spec, no_color)
+    if to is None:
+        to = _syntax_of(output) if output is not None else (
+            Syntax.yaml if _syntax_of(spec) is Syntax.dsl else Syntax.dsl)
+    result = format_source(source, to.value)
+    if result.text is None:
+        _print_diagnostics(result.diagnostics, source, no_color)
+        raise typer.Exit(EXIT_SPEC_ERRORS)
+    if not reparse_equal(source, result.text, to.value):  # never hand out a conversion that changed the data
+        typer.echo("internal error: the conversion would change the spec's data; nothing written", err=True)
+        raise typer.Exit(EXIT_SPEC_ERRORS)
+    if output is None:
+        typer.echo(result.text, nl=False)
+        raise typer.Exit(EXIT_OK)
+    if output.exists() and not force:
+        typer.echo(f"{output} exists; pass --force to overwrite it", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    _write_atomic(output, result.text)
+    typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the schema to this file.")] = None,
+) -> None:
+    """Print the JSON Schema of the spec format (for editors: yaml-language-server)."""
+    from .schema_export import schema_text
+
+    text = schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        _write_atomic(output, text)
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def explain(code: Annotated[str, typer.Argument(help="A diagnostic code, e.g. AIS313.")]) -> None:
+    """Explain a diagnostic code, with an example and its fix."""
+    from .codes import CODES
+
+    key = code.upper()
+    if not key.startswith("AIS"):
+        key = f"AIS{key}"
+    info = CODES.get(key)
+    if info is None:
+        from .diagnostics import did_you_mean
+
+        typer.echo(f"unknown code '{code}'" + (f"; {did_you_mean(key, CODES)}" if did_you_mean(key, CODES) else ""),
+                   err=True)
+        raise typer.Exit(EXIT_USAGE)
+    lines = [f"{info.code} ({info.severity.value}): {info.title}", "", info.explanation, ""]
+    if info.example:
+        lines += ["Example:", "", *("    " + ln for ln in info.example.splitlines()), ""]
+    lines += [f"Fix: {info.fix}"]
+    typer.echo("\n".join(lines))
+
+
+@app.command()
+def show(
+    spec: Annotated[Path, typer.Argument(help="The spec to show.")],
+    resolved: Annotated[bool, typer.Option("--resolved", help="Make every default explicit.")] = False,
+    output: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.yaml,
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Show the validated spec; with --resolved, with every default and inferred value filled in."""
+    result = api.check_file(spec)
+    if not result.ok or result.spec is None:
+        _print_diagnostics(result.diagnostics, result.source, no_color)
+        raise typer.Exit(EXIT_SPEC_ERRORS)
+    _print_diagnostics(result.warnings, result.source, no_color)
+    model = result.resolved if resolved and result.resolved is not None else result.spec
+    data = model.model_dump(mode="json", exclude_none=True, exclude_unset=not resolved)
+    if output is ShowFormat.json:
+        typer.echo(json.dumps(data, indent=2))
+    elif output is ShowFormat.dsl:
+        from .dsl_printer import print_dsl
+
+        typer.echo(print_dsl(data), nl=False)
+    else:
+        from .yaml_printer import print_yaml
+
+        typer.echo(print_yaml(data), nl=False)
+
+
+@app.command()
+def init(
+    output: Annotated[Path, typer.Argument(help="The spec file to create (*.yaml or *.aispec).")] = Path(
+        "spec.yaml"),
+    task: Annotated[str, typer.Option("--task", "-t", help="classification, regression, ...")] = "classification",
+    name: Annotated[str | None, typer.Option("--name", help="Project name (default: from the file name).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Create a new spec from the template for a task; it passes `aispec check` as written."""
+    from .templates_init import TASK_TEMPLATES, render_init
+
+    if task not in TASK_TEMPLATES:
+        from .diagnostics import choices_hint
+
+        typer.echo(f"unknown task '{task}': {choices_hint(task, TASK_TEMPLATES)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if output.exists() and not force:
+        typer.echo(f"{output} exists; pass --force to overwrite it", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        text = render_init(task, name or output.stem, _syntax_of(output).value)
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(EXIT_USAGE) from exc
+    _write_atomic(output, text)
+    typer.echo(f"wrote {output}: edit it, then run `aispec check {output}`", err=True)
+
+
+@app.command()
+def datasets() -> None:
+    """List the bundled datasets a spec can use offline (source kind: bundled)."""
+    from aispec.schemas.catalog import DATASETS
+
+    for ds in DATASETS.values():
+        target = f"target {ds.default_target}" if ds.default_target else ""
+        typer.echo(f"{ds.name:<16} {ds.n_rows:>6} rows  {len(ds.columns):>3} columns  {target:<22} "
+                   f"[{ds.provider}] {ds.description}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception:
+        if os.environ.get("AISPEC_DEBUG"):
+            raise
+        import traceback
+
+        last = traceback.format_exc().strip().splitlines()[-1]
+        typer.echo(f"aispec: internal error: {last}\n(run with --debug for the traceback; please report it)",
+                   err=True)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,992 @@
+"""The aispec DSL front end: ``*.aispec`` text to a RawSpec plus where each part came from.
+
+The DSL is an HCL-like block language that maps 1:1 onto the same plain data as
+YAML (see ``grammar/aispec.lark``)::
+
+    project {
+      name = penguins
+      tags = [tabular, "small data"]
+    }
+    metrics { acceptance = [f1_macro >= 0.9] }
+
+Nothing here evaluates anything: quantities (``10m``) and expressions
+(``f1_macro >= 0.9``, ``int(2, 32)``) are kept as the exact source text.
+
+Parsing never raises for bad input.  The parser is driven token by token (LALR
+interactive mode) so that after a syntax error it can repair the input with a
+token or two, or skip to the end of the line, and go on to report later errors.
+Messages come from a table of example bad inputs, matched on the parser state
+where the error happened (the ``match_examples`` technique from lark).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import UnexpectedCharacters, UnexpectedToken
+from lark.lexer import BasicLexer, LexerThread
+from lark.parsers.lalr_interactive_parser import InteractiveParser
+
+from . import codes
+from .diagnostics import Diagnostic
+from .raw import ParseResult, RawSpec
+from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
+
+__all__ = [
+    "Comments",
+    "NodeComments",
+    "build_parser",
+    "is_bare_key",
+    "is_bare_value",
+    "parse_dsl",
+    "parse_dsl_with_comments",
+]
+
+MAX_ERRORS = 20  # more than this is noise: the first few errors are the useful ones
+MAX_DEPTH = 100  # real specs nest < 10 deep; this keeps the recursive tree walk safe
+_MAX_SKIP = 64  # tokens error recovery may drop before giving up on the rest of the file
+_WINDOW = 8  # tokens a repair must parse cleanly (up to the end of the line) to be accepted
+
+_OPENERS = {"LBRACE": "RBRACE", "LSQB": "RSQB", "LPAR": "RPAR"}
+_CLOSERS = frozenset(_OPENERS.values())
+_BRACKET_TEXT = {"LBRACE": "{", "RBRACE": "}", "LSQB": "[", "RSQB": "]", "LPAR": "(", "RPAR": ")"}
+_OPENER_NAME = {"LBRACE": "block", "LSQB": "list", "LPAR": "argument list"}
+
+_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_\-.]*")
+_PLAIN_NUMBER_RE = re.compile(r"-?[0-9](?:_?[0-9])*(?:\.[0-9](?:_?[0-9])*)?(?:[eE][+-]?[0-9]+)?")
+_ESCAPE_RE = re.compile(r'\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})')
+KEYWORDS = frozenset({"true", "false", "null"})
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser(strict: bool | None = None) -> Lark:
+    """A fresh parser for the DSL grammar.
+
+    ``strict`` makes lark refuse grammar conflicts and terminal collisions; it
+    needs the optional ``interegular`` package, so by default it is on only when
+    that is installed (the test suite always builds it strictly).
+    """
+    if strict is None:
+        strict = _has_interegular()
+    grammar = (importlib.resources.files(__package__ or "aispec.compiler") / "grammar" / "aispec.lark").read_text(
+        encoding="utf-8"
+    )
+    # A basic (context-free) lexer: tokens do not depend on parser state, so the
+    # token list can be built once and replayed freely during error recovery.
+    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, strict=strict)
+
+
+def _has_interegular() -> bool:
+    try:
+        import interegular  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@functools.cache
+def _parser() -> Lark:
+    return build_parser()
+
+
+@functools.cache
+def _lexer() -> BasicLexer:
+    # Built once: ``Lark.lex`` would build (and collision-check) a new lexer per call.
+    return BasicLexer(_parser().lexer_conf)
+
+
+def _tokens(text: str) -> Iterator[Token]:
+    """The tokens of ``text``; raises ``UnexpectedCharacters`` at a character no token starts with."""
+    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)
+    return tokens
+
+
+# ------------------------------------------------------------------ public API
+
+
+@dataclass(slots=True)
+class NodeComments:
+    """Comments attached to one item (a mapping entry or a list element) or container.
+
+    ``leading``: full-line comments just before the item; ``trailing``: the
+    comment at the end of the item's first line; ``closing``: comments after
+    the last item inside a block or list (for the root: the end of the file).
+    """
+
+    leading: list[str] = field(default_factory=list)
+    trailing: str | None = None
+    closing: list[str] = field(default_factory=list)
+
+
+Comments = dict[Loc, NodeComments]
+
+
+def parse_dsl(source: SourceFile) -> ParseResult:
+    """Parse DSL text into a RawSpec; syntax problems become diagnostics, never exceptions."""
+    return parse_dsl_with_comments(source)[0]
+
+
+def parse_dsl_with_comments(source: SourceFile) -> tuple[ParseResult, Comments]:
+    """Like :func:`parse_dsl`, plus the file's ``#`` comments keyed by the item they belong to."""
+    try:
+        tree, diagnostics = _parse_tree(source.text, source.path)
+    except RecursionError:
+        return _too_deep(source, None), {}
+    if tree is None:
+        return ParseResult(source, None, LocationMap(), tuple(diagnostics)), {}
+    builder = _Builder(source)
+    try:
+        raw = builder.build(tree)
+    except _TooDeep as exc:
+        return _too_deep(source, exc.span), {}
+    except RecursionError:
+        return _too_deep(source, None), {}
+    result = ParseResult(source, raw, builder.locations, tuple(builder.diagnostics))
+    return result, _attach_comments(source.text, builder.containers)
+
+
+def is_bare_key(text: str) -> bool:
+    """True when ``text`` can be written as a key without quotes."""
+    return _NAME_RE.fullmatch(text) is not None and text not in KEYWORDS
+
+
+def is_bare_value(text: str) -> bool:
+    """True when ``text`` written without quotes reads back as exactly the string ``text``.
+
+    The printer uses this to decide quoting, so ``gini``, ``10m``, ``int(2, 32)``
+    and ``accuracy >= 0.9`` stay bare while ``"1"``, ``"true"`` and ``"a b"`` are quoted.
+    """
+    if _NAME_RE.fullmatch(text):
+        return text not in KEYWORDS
+    if not text or not (text[0].isascii() and (text[0].isalnum() or text[0] in "-_")):
+        return False  # every bare form starts like a name or a number
+    if any(c in text for c in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"):
+        return False
+    return _bare_parses(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _bare_parses(text: str) -> bool:
+    source = SourceFile("<bare>", f"x = {text}")
+    try:
+        tree, diagnostics = _parse_tree(source.text, source.path, max_errors=1)
+    except RecursionError:
+        return False
+    if tree is None or diagnostics:
+        return False
+    try:
+        raw = _Builder(source).build(tree)
+    except _TooDeep:
+        return False
+    return raw == {"x": text} and type(raw["x"]) is str
+
+
+# ------------------------------------------------------------------ lexing
+
+
+def _parse_tree(text: str, path: str, max_errors: int = MAX_ERRORS) -> tuple[Tree[Token] | None, list[Diagnostic]]:
+    """The parse tree (None after any syntax error) and the syntax diagnostics."""
+    tokens, diagnostics = _lex(text, path, max_errors)
+    if len(diagnostics) >= max_errors:
+        return None, diagnostics
+    # A line with a bad character was blanked out from there on; whatever the
+    # parser then says about that line is a consequence, not news.
+    quiet_lines = {d.span.line for d in diagnostics if d.span is not None}
+    tree, parse_diagnostics = _parse_tokens(tokens, path, quiet_lines, max_errors - len(diagnostics))
+    diagnostics.extend(parse_diagnostics)
+    if diagnostics:
+        diagnostics.sort(key=Diagnostic.sort_key)
+        return None, diagnostics
+    return tree, diagnostics
+
+
+def _lex(text: str, path: str, max_errors: int) -> tuple[list[Token], list[Diagnostic]]:
+    """All tokens; a bad character is reported and the rest of its line blanked so lexing can go on."""
+    diagnostics: list[Diagnostic] = []
+    work = text
+    while True:
+        tokens: list[Token] = []
+        try:
+            tokens.extend(_tokens(work))
+        except UnexpectedCharacters as exc:
+            pos = exc.pos_in_stream
+            diagnostics.append(_lex_error(text, pos, path))
+            if len(diagnostics) >= max_errors:
+                return tokens, diagnostics
+            end = work.find("\n", pos)
+            end = len(work) if end < 0 else end
+            # Same length, same newlines: every later position stays right.
+            work = work[:pos] + " " * (end - pos) + work[end:]
+            continue
+        return tokens, diagnostics
+
+
+_CHAR_HINTS = {
+    ":": "set a value with '=': `name = value` (this is not YAML)",
+    "'": 'strings use double quotes: "text"',
+    ";": "separate statements with a new line or ','",
+    "-": "names cannot start with '-'; negative numbers are written -1",
+    ".": "write decimals with a leading digit: 0.5",
+    "$": 'quote text with special characters: "${VAR}"',
+    "\t": None,
+}
+
+
+def _lex_error(text: str, pos: int, path: str) -> Diagnostic:
+    if text[pos] == '"':
+        return _string_error(text, pos, path)
+    ch = text[pos]
+    hint = _CHAR_HINTS.get(ch, 'quote text with special characters: "like this"')
+    return codes.make("AIS102", f"unexpected character {_show_char(ch)}", span=_span_at(text, pos, 1), hint=hint, file=path)
+
+
+def _string_error(text: str, start: int, path: str) -> Diagnostic:
+    """Why the string starting at ``start`` does not lex: unterminated, bad escape or raw control character."""
+    i = start + 1
+    while i < len(text):
+        c = text[i]
+        if c == "\\":
+            m = _ESCAPE_RE.match(text, i)
+            if m is None:
+                shown = text[i : i + 2].rstrip("\r\n") or "\\"
+                return codes.make(
+                    "AIS102",
+                    f"invalid escape '{shown}' in string",
+                    span=_span_at(text, i, len(shown)),
+                    hint='valid escapes are \\" \\\\ \\/ \\b \\f \\n \\r \\t and \\uXXXX; write a backslash as \\\\',
+                    file=path,
+                )
+            i = m.end()
+            continue
+        if c == "\n" or text.startswith("\r\n", i):
+            break
+        if ord(c) < 0x20:
+            return codes.make(
+                "AIS102",
+                f"control character {_show_char(c)} in string",
+                span=_span_at(text, i, 1),
+                hint="write it as an escape such as \\t or \\n",
+                file=path,
+            )
+        i += 1
+    line_end = text.find("\n", start)
+    line_end = len(text) if line_end < 0 else line_end
+    return codes.make(
+        "AIS102",
+        "unterminated string",
+        span=_span_at(text, start, max(1, len(text[start:line_end].rstrip("\r")))),
+        hint='close it with \'"\' on the same line; write a line break inside a string as \\n',
+        file=path,
+    )
+
+
+def _show_char(ch: str) -> str:
+    return f"'{ch}'" if ch.isprintable() else f"U+{ord(ch):04X}"
+
+
+def _span_at(text: str, pos: int, length: int) -> Span:
+    line = text.count("\n", 0, pos) + 1
+    column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return Span(line, column, line, column + length, pos, pos + length)
+
+
+# ------------------------------------------------------------------ parsing and recovery
+
+
+class _Cursor:
+    """The interactive LALR parser plus the brackets it currently has open."""
+
+    def __init__(self, ip: InteractiveParser, opened: list[Token] | None = None) -> None:
+        self.ip = ip
+        self.opened: list[Token] = opened if opened is not None else []
+
+    def copy(self) -> _Cursor:
+        # Values are never mutated once built, so a shallow copy of the stacks is enough.
+        return _Cursor(self.ip.copy(deepcopy_values=False), list(self.opened))
+
+    def feed(self, token: Token) -> None:
+        self.ip.feed_token(token)
+        if token.type in _OPENERS:
+            self.opened.append(token)
+        elif token.type in _CLOSERS:
+            self.opened.pop()  # the parser accepted it, so it closes the innermost bracket
+
+    def feed_eof(self) -> Tree[Token]:
+        result: Tree[Token] = self.ip.feed_token(Token("$END", ""))
+        return result
+
+    @property
+    def position(self) -> Any:
+        return self.ip.parser_state.position
+
+    def accepts(self) -> frozenset[str]:
+        return frozenset(self.ip.accepts())
+
+
+def _parse_tokens(
+    tokens: Sequence[Token], path: str, quiet_lines: set[int], max_errors: int
+) -> tuple[Tree[Token] | None, list[Diagnostic]]:
+    cursor = _Cursor(_parser().parse_interactive(""))
+    diagnostics: list[Diagnostic] = []
+    last: Token | None = None  # the last token that is not a newline: errors at a newline point after it
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        try:
+            cursor.feed(token)
+        except UnexpectedToken:
+            diagnostic = _describe_error(cursor, token, last, path)
+            if _is_news(diagnostic, diagnostics, quiet_lines):
+                diagnostics.append(diagnostic)
+            if len(diagnostics) >= max_errors:
+                return None, diagnostics
+            resume = _recover(cursor, tokens, i)
+            if resume is None:
+                return None, diagnostics
+            if resume > i:
+                last = _last_significant(tokens, resume, last)
+            i = resume
+            continue
+        if token.type != "_NL":
+            last = token
+        i += 1
+    try:
+        tree = cursor.feed_eof()
+    except UnexpectedToken:
+        diagnostic = _describe_error(cursor, Token("$END", ""), last, path)
+        if _is_news(diagnostic, diagnostics, quiet_lines):
+            diagnostics.append(diagnostic)
+        return None, diagnostics
+    return (None if diagnostics else tree), diagnostics
+
+
+def _is_news(diagnostic: Diagnostic, earlier: list[Diagnostic], quiet_lines: set[int]) -> bool:
+    """False for an error that only restates an earlier one (same place, or a line already reported)."""
+    if diagnostic.span is not None and diagnostic.span.line in quiet_lines:
+        return False
+    return not any(d.span == diagnostic.span and d.message == diagnostic.message for d in earlier)
+
+
+def _last_significant(tokens: Sequence[Token], end: int, default: Token | None) -> Token | None:
+    for token in reversed(tokens[:end]):
+        if token.type != "_NL":
+            return token
+    return default
+
+
+_FILLERS = tuple(
+    Token(kind, text)
+    for kind, text in [
+        ("NAME", "_"),
+        ("NUMBER", "0"),
+        ("_NL", "\n"),
+        ("COMMA", ","),
+        ("EQUAL", "="),
+        ("RSQB", "]"),
+        ("RPAR", ")"),
+        ("RBRACE", "}"),
+    ]
+)
+# Repairs to try, shortest first: insert nothing, one token or two tokens.
+_REPAIRS: tuple[tuple[Token, ...], ...] = (
+    ((),) + tuple((a,) for a in _FILLERS) + tuple((a, b) for a in _FILLERS for b in _FILLERS)
+)
+
+
+def _recover(cursor: _Cursor, tokens: Sequence[Token], i: int) -> int | None:
+    """Repair the parser state so parsing can resume; the index to resume at, or None to stop.
+
+    Tries inserting up to two tokens before the bad one, accepting a repair only if
+    the rest of that line then parses; failing that, drops the bad token and tries
+    again from the next one (panic mode).
+    """
+    if _replace_closer(cursor, tokens, i):
+        return i + 1
+    limit = min(len(tokens), i + _MAX_SKIP)
+    for j in range(i, limit):
+        window = _window(tokens, j)
+        for repair in _REPAIRS:
+            if j == i and not repair:
+                continue  # already known to fail
+            if _feeds_cleanly(cursor.copy(), (*repair, *window)):
+                for token in repair:
+                    cursor.feed(token)
+                return j
+    if limit < len(tokens):
+        return None
+    # Everything to the end was dropped: finish with whatever repair lets the file end.
+    for repair in _REPAIRS:
+        trial = cursor.copy()
+        if _feeds_cleanly(trial, repair):
+            try:
+                trial.feed_eof()
+            except UnexpectedToken:
+                continue
+            for token in repair:
+                cursor.feed(token)
+            return len(tokens)
+    return None  # the end of the file cannot be reached: the error already reported says why
+
+
+def _replace_closer(cursor: _Cursor, tokens: Sequence[Token], i: int) -> bool:
+    """A wrong closing bracket (`[1, 2}`) most likely meant the one that is open: use that instead."""
+    token = tokens[i]
+    if token.type not in _CLOSERS or not cursor.opened:
+        return False
+    wanted = _OPENERS[cursor.opened[-1].type]
+    if wanted == token.type:
+        return False
+    substitute = Token.new_borrow_pos(wanted, _BRACKET_TEXT[wanted], token)
+    if not _feeds_cleanly(cursor.copy(), (substitute, *_window(tokens, i + 1))):
+        return False
+    cursor.feed(substitute)
+    return True
+
+
+def _window(tokens: Sequence[Token], j: int) -> Sequence[Token]:
+    end = j
+    while end < len(tokens) and end - j < _WINDOW:
+        end += 1
+        if tokens[end - 1].type == "_NL":
+            break
+    return tokens[j:end]
+
+
+def _feeds_cleanly(cursor: _Cursor, tokens: Iterable[Token]) -> bool:
+    try:
+        for token in tokens:
+            cursor.feed(token)
+    except UnexpectedToken:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ error messages
+
+# Each label: a message and a hint.  ``{token}`` is the unexpected token,
+# ``{prev}`` the token before it (as written).
+_MESSAGES: dict[str, tuple[str, str | None]] = {
+    "value": (
+        "expected a value after '='",
+        'a value is a number, "text", a name, true/false/null, [a, list] or { key = value }',
+    ),
+    "key_sep": (
+        "expected '=' or '{' after key {prev}",
+        "write `key = value`, or `key { ... }` for a block",
+    ),
+    "key": (
+        "expected a key, found {token}",
+        "each statement starts with a key: `name = value` or `name { ... }`",
+    ),
+    "after_value": (
+        "unexpected {token} after a value",
+        "put each statement on its own line, or separate statements with ','",
+    ),
+    "after_block": (
+        "unexpected {token} after a block",
+        "put each statement on its own line, or separate statements with ','",
+    ),
+    "list_sep": (
+        "expected ',' or ']' after a list element, found {token}",
+        "separate list elements with ','; close the list with ']'",
+    ),
+    "list_value": (
+        "expected a list element, found {token}",
+        'list elements are values: [1, name, "text", { key = value }]',
+    ),
+    "comparison": (
+        "expected a number after {prev}",
+        "a comparison is written `metric >= 0.9`",
+    ),
+    "call_arg": (
+        "expected an argument, found {token}",
+        'arguments are numbers, names or strings: `int(2, 32)`, `choice(a, "b c")`',
+    ),
+    "call_sep": (
+        "expected ',' or ')' in the argument list, found {token}",
+        "separate arguments with ','; an argument list must fit on one line",
+    ),
+}
+
+# Bad inputs and the label of the error each one shows (the match_examples idea).
+# Matching uses the LALR state plus the set of tokens acceptable there, so an
+# example written at the top level also matches the same mistake inside a block.
+_EXAMPLES: dict[str, list[str]] = {
+    "value": ["a =\n", "a = }", "a = ,", "a = =", "a = )", "a = ]", "a =", "x { a = }", "x { a =\n}", "a = >= 1"],
+    "key_sep": [
+        "a\n", "a b", "a }", "a ,", "a 1", "a", "a ]", "a )", "a (", "a >= 1", "a [",
+        '"a"\n', '"a" b', '"a"', "true\n", "false 1", "null", "x { a }", "x { a\n}", 'x { "a" }',
+    ],
+    "key": ["= 1", "1 = 2", "[a] = 1", "{ a = 1 }", "x { = 1 }", "x { 1 }", "a = 1\n= 2", "a = 1, = 2", ", a = 1"],
+    "after_value": [
+        "a = b c", "a = 1 c", 'a = "s" c', "a = true c", "a = false c", "a = null c", "a = [1] c",
+        "a = {} c", "a = f(1) c", "a = x >= 1 c", "a = b {", "a = b [", "a = 1 {", "a = b = c",
+        "x { a = b c }", "x { a = 1 2 }", "a = b ,,",
+    ],
+    "after_block": ["a {} b", "a {} {", "a {} = 1", "x { a {} b }"],
+    "list_sep": [
+        "a = [1 2]", "a = [b c]", 'a = ["s" c]', "a = [[1] 2]", "a = [{} 2]", "a = [1\n2]", "a = [b\nc]",
+        "a = [f(1) 2]", "a = [x >= 1 2]", "a = [true 2]", "a = [false 2]", "a = [null 2]", "a = [b =]",
+        "a = [1 =]", "a = [b }", "a = [1 }", "a = [1\n}",
+    ],
+    "list_value": ["a = [,]", "a = [1,,]", "a = [=]", "a = [1, =]", "a = [}", "a = [1, }", "a = [\n,]", "a = [ >= 1]"],
+    "comparison": ["a = x >=", "a = x >= y", "a = x >=\n", "a = [x >= ]", 'a = x >= "s"', "a = x < }"],
+    "call_arg": ["a = f(,)", "a = f(1,)", "a = f([1])", "a = f({})", "a = f(\n1)", "a = f(1,\n2)", "a = f(=)"],
+    "call_sep": [
+        "a = f(1 2)", "a = f(x y)", "a = f(1\n)", "a = f(x >= 1)", 'a = f("s" 1)', "a = f(true 1)",
+        "a = f(false 1)", "a = f(null 1)", "a = f(x\n)", 'a = f("s"\n)', "a = f(x }", "a = f(1 ]",
+    ],
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Signature:
+    position: Any
+    token_type: str
+    accepts: frozenset[str]
+
+
+def _signature(cursor: _Cursor, token: Token) -> _Signature:
+    return _Signature(cursor.position, token.type, cursor.accepts())
+
+
+@functools.cache
+def _example_table() -> tuple[tuple[str, _Signature], ...]:
+    table: list[tuple[str, _Signature]] = []
+    for label, examples in _EXAMPLES.items():
+        for example in examples:
+            signature = example_signature(example)
+            if signature is None:  # a test checks this never happens
+                raise AssertionError(f"DSL error example {example!r} does not fail to parse")
+            table.append((label, signature))
+    return tuple(table)
+
+
+def example_signature(text: str) -> _Signature | None:
+    """Where parsing ``text`` first fails (for the example table and its test)."""
+    cursor = _Cursor(_parser().parse_interactive(""))
+    for token in _tokens(text):
+        try:
+            cursor.feed(token)
+        except UnexpectedToken:
+            return _signature(cursor, token)
+    try:
+        cursor.feed_eof()
+    except UnexpectedToken:
+        return _signature(cursor, Token("$END", ""))
+    return None
+
+
+def _match_label(sig: _Signature) -> str | None:
+    """The best example label: same state, then same accepted tokens, then same token type."""
+    table = _example_table()
+    same_state = [(label, s) for label, s in table if s.position == sig.position]
+    for accept in (
+        lambda s: s.accepts == sig.accepts and s.token_type == sig.token_type,
+        lambda s: s.accepts == sig.accepts,
+        lambda s: s.token_type == sig.token_type,
+        lambda s: True,
+    ):
+        for label, s in same_state:
+            if accept(s):
+                return label
+    return None
+
+
+def _describe_error(cursor: _Cursor, token: Token, last: Token | None, path: str) -> Diagnostic:
+    sig = _signature(cursor, token)
+    span = _error_span(token, last)
+    unclosed = _unclosed_error(cursor, token, sig, path)
+    if unclosed is not None:
+        return unclosed
+    label = _match_label(sig)
+    prev = _describe(last) if last is not None else "the start of the file"
+    if label is not None:
+        message, hint = _MESSAGES[label]
+        return codes.make(
+            "AIS102",
+            _fill(message, token, prev),
+            span=span,
+            hint=None if hint is None else _fill(hint, token, prev),
+            file=path,
+        )
+    expected = sorted({_EXPECTED_NAMES.get(t, t) for t in sig.accepts})
+    return codes.make(
+        "AIS102",
+        f"unexpected {_describe(token)}",
+        span=span,
+        hint=f"expected {_join_or(expected)}" if expected else None,
+        file=path,
+    )
+
+
+def _fill(template: str, token: Token, prev: str) -> str:
+    # Plain replacement, not str.format: messages and hints are full of literal braces.
+    return template.replace("{token}", _describe(token)).replace("{prev}", prev)
+
+
+def _unclosed_error(cursor: _Cursor, token: Token, sig: _Signature, path: str) -> Diagnostic | None:
+    """Bracket mistakes get their own messages: an unclosed opener, or a closer with nothing to close."""
+    if token.type == "$END" and cursor.opened:
+        opener = cursor.opened[-1]
+        closer = _BRACKET_TEXT[_OPENERS[opener.type]]
+        if _OPENERS[opener.type] in sig.accepts:
+            what = _OPENER_NAME[opener.type]
+            return codes.make(
+                "AIS102",
+                f"unclosed {what}: '{opener.value}' opened at line {opener.line} is never closed",
+                span=_token_span(opener),
+                hint=f"add the missing '{closer}'",
+                file=path,
+            )
+    if token.type in _CLOSERS and token.type not in sig.accepts:
+        if not cursor.opened:
+            return codes.make(
+                "AIS102",
+                f"unexpected {_describe(token)}",
+                span=_token_span(token),
+                hint=f"there is no open '{_BRACKET_TEXT[_opener_of(token.type)]}' for it to close",
+                file=path,
+            )
+        opener = cursor.opened[-1]
+        if _OPENERS[opener.type] != token.type and _OPENERS[opener.type] in sig.accepts:
+            return codes.make(
+                "AIS102",
+                f"unexpected {_describe(token)}: the {_OPENER_NAME[opener.type]} opened at line {opener.line} "
+                f"is still open",
+                span=_token_span(token),
+                hint=f"close it with '{_BRACKET_TEXT[_OPENERS[opener.type]]}' first",
+                file=path,
+            )
+    return None
+
+
+def _opener_of(closer: str) -> str:
+    return next(o for o, c in _OPENERS.items() if c == closer)
+
+
+_EXPECTED_NAMES = {
+    "NAME": "a name",
+    "STRING": "a string",
+    "NUMBER": "a number",
+    "TRUE": "true",
+    "FALSE": "false",
+    "NULL": "null",
+    "CMP_OP": "a comparison operator",
+    "_NL": "a new line",
+    "$END": "the end of the file",
+    "COMMA": "','",
+    "EQUAL": "'='",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+}
+
+
+def _join_or(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _describe(token: Token) -> str:
+    if token.type == "_NL":
+        return "end of line"
+    if token.type == "$END":
+        return "end of file"
+    text = str(token)
+    if len(text) > 30:
+        text = text[:27] + "..."
+    return f"string {text}" if token.type == "STRING" else f"'{text}'"
+
+
+def _token_span(token: Token) -> Span:
+    assert token.line is not None and token.column is not None
+    assert token.end_line is not None and token.end_column is not None
+    return Span(token.line, token.column, token.end_line, token.end_column, token.start_pos or 0, token.end_pos or 0)
+
+
+def _error_span(token: Token, last: Token | None) -> Span:
+    """The bad token; for an unexpected end of line or file, the point just after the last token."""
+    if token.type in ("_NL", "$END"):
+        if last is None:
+            return Span.point(1, 1, 0)
+        assert last.end_line is not None and last.end_column is not None
+        return Span.point(last.end_line, last.end_column, last.end_pos or 0)
+    return _token_span(token)
+
+
+# ------------------------------------------------------------------ tree to RawSpec
+
+
+class _TooDeep(Exception):
+    def __init__(self, span: Span) -> None:
+        super().__init__("nesting too deep")
+        self.span = span
+
+
+def _too_deep(source: SourceFile, span: Span | None) -> ParseResult:
+    diagnostic = codes.make(
+        "AIS102",
+        "nesting too deep",
+        span=span,
+        hint=f"blocks and lists may nest at most {MAX_DEPTH} levels",
+        file=source.path,
+    )
+    return ParseResult(source, None, LocationMap(), (diagnostic,))
+
+
+@dataclass(slots=True)
+class _Item:
+    """One entry of a container, for attaching comments: where it starts and ends."""
+
+    loc: Loc
+    start: int
+    end: int
+    start_line: int
+    end_line: int
+
+
+@dataclass(slots=True)
+class _Container:
+    loc: Loc
+    start: int
+    end: int
+    items: list[_Item] = field(default_factory=list)
+
+
+class _Builder:
+    """Turns the parse tree into plain data, recording spans as it goes."""
+
+    def __init__(self, source: SourceFile) -> None:
+        self.source = source
+        self.text = source.text
+        self.locations = LocationMap()
+        self.diagnostics: list[Diagnostic] = []
+        self.containers: list[_Container] = []
+        self._recording = True  # off while building a duplicate key's (discarded) value
+
+    def build(self, tree: Tree[Token]) -> RawSpec:
+        body = tree.children[0]
+        assert isinstance(body, Tree)
+        self.locations.values[()] = _whole_file(self.text)
+        container = self._container((), 0, len(self.text))
+        return self._mapping(body, (), 0, container)
+
+    def _container(self, loc: Loc, start: int, end: int) -> _Container | None:
+        if not self._recording:
+            return None
+        container = _Container(loc, start, end)
+        self.containers.append(container)
+        return container
+
+    def _mapping(self, body: Tree[Token], loc: Loc, depth: int, container: _Container | None) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        key_lines: dict[str, int] = {}
+        for stmt in body.children:
+            assert isinstance(stmt, Tree)
+            key_tree, value_tree = stmt.children
+            assert isinstance(key_tree, Tree) and isinstance(value_tree, Tree)
+            key_token = key_tree.children[0]
+            assert isinstance(key_token, Token)
+            key = json.loads(key_token) if key_token.type == "STRING" else str(key_token)
+            key_span = _token_span(key_token)
+            if key in result:
+                self._duplicate(key, key_span, key_lines[key], loc, value_tree, depth)
+                continue
+            key_lines[key] = key_span.line
+            item_loc = (*loc, key)
+            if self._recording:
+                self.locations.keys[item_loc] = key_span
+            result[key] = self._value(value_tree, item_loc, depth + 1)
+            if container is not None:
+                end = self.locations.values[item_loc]
+                container.items.append(_Item(item_loc, key_span.offset, end.end_offset, key_span.line, end.end_line))
+        return result
+
+    def _duplicate(self, key: str, span: Span, first_line: int, loc: Loc, value: Tree[Token], depth: int) -> None:
+        item_loc = (*loc, key)
+        if self._recording:
+            self.diagnostics.append(
+                codes.make(
+                    "AIS103",
+                    f"duplicate key '{key}'",
+                    span=span,
+                    loc=item_loc,
+                    hint=f"'{key}' is already set at line {first_line}; remove one of the two",
+                    file=self.source.path,
+                )
+            )
+        # Build the discarded value anyway (its own mistakes are still worth
+        # reporting) without letting it overwrite the first value's locations.
+        saved, self._recording = self._recording, False
+        try:
+            self._value(value, item_loc, depth + 1)
+        finally:
+            self._recording = saved
+
+    def _value(self, node: Tree[Token], loc: Loc, depth: int) -> Any:
+        span = _meta_span(node)
+        if depth > MAX_DEPTH:
+            raise _TooDeep(span)
+        if self._recording:
+            self.locations.values[loc] = span
+        kind = node.data
+        if kind == "object":
+            body = node.children[0]
+            assert isinstance(body, Tree)
+            return self._mapping(body, loc, depth, self._container(loc, span.offset, span.end_offset))
+        if kind == "list":
+            return self._list(node, loc, depth, span)
+        return self._scalar(node, loc, span)
+
+    def _list(self, node: Tree[Token], loc: Loc, depth: int, span: Span) -> list[Any]:
+        container = self._container(loc, span.offset, span.end_offset)
+        items: list[Any] = []
+        for index, child in enumerate(node.children):
+            assert isinstance(child, Tree)
+            item_loc = (*loc, index)
+            items.append(self._value(child, item_loc, depth + 1))
+            if container is not None:
+                item_span = self.locations.values[item_loc]
+                container.items.append(
+                    _Item(item_loc, item_span.offset, item_span.end_offset, item_span.line, item_span.end_line)
+                )
+        return items
+
+    def _scalar(self, node: Tree[Token], loc: Loc, span: Span) -> Any:
+        kind = node.data
+        if kind in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[str(kind)]
+        if kind == "string":
+            self._text_info(loc, 1)
+            return json.loads(node.children[0])  # the lexer only admits valid JSON strings
+        if kind == "number":
+            token = node.children[0]
+            assert isinstance(token, Token)
+            number = self._number(token, loc, span)
+            if isinstance(number, str):
+                self._text_info(loc, 0)
+            return number
+        # word, comparison, call: kept as the exact source text
+        self._text_info(loc, 0)
+        return self.text[span.offset : span.end_offset]
+
+    def _number(self, token: Token, loc: Loc, span: Span) -> int | float | str:
+        text = str(token)
+        if not _PLAIN_NUMBER_RE.fullmatch(text):
+            return text  # a quantity: 10m, 2GiB
+        try:
+            value: int | float = float(text) if any(c in text for c in ".eE") else int(text)
+        except ValueError:  # more digits than int() accepts
+            value = float("inf")
+        if value in (float("inf"), float("-inf")):
+            self.diagnostics.append(
+                codes.make("AIS102", f"number {_describe(token)} is out of range", span=span, loc=loc,
+                           file=self.source.path)
+            )
+        return value
+
+    def _text_info(self, loc: Loc, offset: int) -> None:
+        if self._recording:
+            self.locations.scalars[loc] = ScalarInfo(offset, True)  # DSL strings never span lines
+
+
+def _meta_span(node: Tree[Token]) -> Span:
+    m = node.meta
+    return Span(m.line, m.column, m.end_line, m.end_column, m.start_pos, m.end_pos)
+
+
+def _whole_file(text: str) -> Span:
+    end_line = text.count("\n") + 1
+    end_column = len(text) - (text.rfind("\n") + 1) + 1
+    return Span(1, 1, end_line, end_column, 0, len(text))
+
+
+# ------------------------------------------------------------------ comments
+
+
+@dataclass(frozen=True, slots=True)
+class _Comment:
+    offset: int
+    line: int
+    text: str
+    full_line: bool
+
+
+def _scan_comments(text: str) -> list[_Comment]:
+    """Every ``#`` comment. Strings never span lines, so a per-line scan that skips strings is exact."""
+    comments: list[_Comment] = []
+    offset = 0
+    for number, line in enumerate(text.split("\n"), start=1):
+        col = _comment_start(line)
+        if col is not None:
+            comments.append(_Comment(offset + col, number, line[col:].rstrip(), not line[:col].strip()))
+        offset += len(line) + 1
+    return comments
+
+
+def _comment_start(line: str) -> int | None:
+    in_string = False
+    i = 0
+    while i < len(line):
+        c = line[i]
+        if in_string:
+            if c == "\\":
+                i += 1
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c == "#":
+            return i
+        i += 1
+    return None
+
+
+def _attach_comments(text: str, containers: list[_Container]) -> Comments:
+    """Give each comment to an item: full-line ones to the next item (or the container's end), trailing
+    ones to the item whose line they end."""
+    comments: Comments = {}
+    items = [item for c in containers for item in c.items]
+    for comment in _scan_comments(text):
+        if comment.full_line:
+            _attach_full_line(comment, containers, comments)
+            continue
+        item = _trailing_owner(comment, items)
+        if item is None or (node := comments.setdefault(item.loc, NodeComments())).trailing is not None:
+            _attach_full_line(comment, containers, comments)  # nowhere sensible on its line: keep it nearby
+        else:
+            node.trailing = comment.text
+    return comments
+
+
+def _attach_full_line(comment: _Comment, containers: list[_Container], comments: Comments) -> None:
+    inside = [c for c in containers if c.start <= comment.offset < max(c.end, c.start + 1) or c.loc == ()]
+    container = max(inside, key=lambda c: (c.start, len(c.loc)))
+    following = [item for item in container.items if item.start > comment.offset]
+    if following:
+        comments.setdefault(following[0].loc, NodeComments()).leading.append(comment.text)
+    else:
+        comments.setdefault(container.loc, NodeComments()).closing.append(comment.text)
+
+
+def _trailing_owner(comment: _Comment, items: list[_Item]) -> _Item | None:
+    ending = [i for i in items if i.end_line == comment.line and i.end <= comment.offset]
+    if ending:
+        # The item that ends last before the comment; the outermost of equals.
+        return max(ending, key=lambda i: (i.end, -len(i.loc)))
+    starting = [i for i in items if i.start_line == comment.line and i.start < comment.offset]
+    if starting:
+        return max(starting, key=lambda i: (i.start, len(i.loc)))  # `a { b {  # c` belongs to b
+    return None

@@ -1,0 +1,46 @@
+"""``aispec init``: a starter spec per task, taken from the bundled examples so it runs as written."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+from .raw import ParseResult
+from .source import SourceFile
+
+# task → the example a new spec starts from (all use data that installed packages carry)
+TASK_TEMPLATES: dict[str, str] = {
+    "classification": "penguins-classification.yaml",
+    "regression": "diabetes-regression.yaml",
+    "clustering": "iris-clustering.yaml",
+    "anomaly_detection": "breast-cancer-anomaly.yaml",
+    "forecasting": "co2-forecasting.yaml",
+    "text_classification": "sms-spam-text.yaml",
+    "image_classification": "digits-image.yaml",
+}
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
+    if not slug or not slug[0].isalpha():
+        slug = f"project-{slug}".rstrip("-")
+    return slug[:63]
+
+
+def render_init(task: str, name: str, syntax: str) -> str:
+    from .formatting import _parse_with_comments
+
+    filename = TASK_TEMPLATES[task]
+    text = (resources.files("aispec.specs") / "examples" / filename).read_text(encoding="utf-8")
+    parsed, comments = _parse_with_comments(SourceFile(filename, text))
+    if not isinstance(parsed, ParseResult) or parsed.raw is None:
+        raise ValueError(f"the bundled template {filename} cannot be read")  # a packaging bug
+    raw = dict(parsed.raw)
+    raw["project"] = {**raw["project"], "name": slugify(name)}
+    if syntax == "dsl":
+        from .dsl_printer import print_dsl
+
+        return print_dsl(raw, comments)
+    from .yaml_printer import print_yaml
+
+    return print_yaml(raw, comments)
