@@ -21,8 +21,8 @@ where the error happened (the ``match_examples`` technique from lark).
 
 from __future__ import annotations
 
+import copy
 import functools
-import importlib.resources
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -34,9 +34,9 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.lexer import BasicLexer, LexerThread
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
-from . import codes
+from . import codes, grammars
 from .diagnostics import Diagnostic
-from .raw import ParseResult, RawSpec
+from .raw import Comments, NodeComments, ParseResult, RawSpec
 from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "parse_dsl_with_comments",
 ]
 
+GRAMMAR = "aispec.lark"
 MAX_ERRORS = 20  # more than this is noise: the first few errors are the useful ones
 MAX_DEPTH = 100  # real specs nest < 10 deep; this keeps the recursive tree walk safe
 _MAX_SKIP = 64  # tokens error recovery may drop before giving up on the rest of the file
@@ -77,12 +78,9 @@ def build_parser(strict: bool | None = None) -> Lark:
     """
     if strict is None:
         strict = _has_interegular()
-    grammar = (importlib.resources.files(__package__ or "aispec.compiler") / "grammar" / "aispec.lark").read_text(
-        encoding="utf-8"
-    )
     # A basic (context-free) lexer: tokens do not depend on parser state, so the
     # token list can be built once and replayed freely during error recovery.
-    return Lark(grammar, parser="lalr", lexer="basic", propagate_positions=True, strict=strict)
+    return grammars.build(GRAMMAR, parser="lalr", lexer="basic", propagate_positions=True, strict=strict)
 
 
 def _has_interegular() -> bool:
@@ -100,34 +98,20 @@ def _parser() -> Lark:
 
 @functools.cache
 def _lexer() -> BasicLexer:
-    # Built once: ``Lark.lex`` would build (and collision-check) a new lexer per call.
-    return BasicLexer(_parser().lexer_conf)
+    # Built once (``Lark.lex`` builds a new lexer per call), and without checking
+    # the terminals again: building the parser already did.
+    conf = copy.copy(_parser().lexer_conf)
+    conf.skip_validation = True
+    return BasicLexer(conf)
 
 
 def _tokens(text: str) -> Iterator[Token]:
     """The tokens of ``text``; raises ``UnexpectedCharacters`` at a character no token starts with."""
-    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)
+    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)  # type: ignore[no-untyped-call]
     return tokens
 
 
 # ------------------------------------------------------------------ public API
-
-
-@dataclass(slots=True)
-class NodeComments:
-    """Comments attached to one item (a mapping entry or a list element) or container.
-
-    ``leading``: full-line comments just before the item; ``trailing``: the
-    comment at the end of the item's first line; ``closing``: comments after
-    the last item inside a block or list (for the root: the end of the file).
-    """
-
-    leading: list[str] = field(default_factory=list)
-    trailing: str | None = None
-    closing: list[str] = field(default_factory=list)
-
-
-Comments = dict[Loc, NodeComments]
 
 
 def parse_dsl(source: SourceFile) -> ParseResult:
@@ -219,6 +203,7 @@ def _lex(text: str, path: str, max_errors: int) -> tuple[list[Token], list[Diagn
             tokens.extend(_tokens(work))
         except UnexpectedCharacters as exc:
             pos = exc.pos_in_stream
+            assert pos is not None  # always set by the basic lexer
             diagnostics.append(_lex_error(text, pos, path))
             if len(diagnostics) >= max_errors:
                 return tokens, diagnostics
@@ -246,7 +231,8 @@ def _lex_error(text: str, pos: int, path: str) -> Diagnostic:
         return _string_error(text, pos, path)
     ch = text[pos]
     hint = _CHAR_HINTS.get(ch, 'quote text with special characters: "like this"')
-    return codes.make("AIS102", f"unexpected character {_show_char(ch)}", span=_span_at(text, pos, 1), hint=hint, file=path)
+    message = f"unexpected character {_show_char(ch)}"
+    return codes.make("AIS102", message, span=_span_at(text, pos, 1), hint=hint, file=path)
 
 
 def _string_error(text: str, start: int, path: str) -> Diagnostic:
@@ -311,7 +297,8 @@ class _Cursor:
 
     def copy(self) -> _Cursor:
         # Values are never mutated once built, so a shallow copy of the stacks is enough.
-        return _Cursor(self.ip.copy(deepcopy_values=False), list(self.opened))
+        ip: InteractiveParser = self.ip.copy(deepcopy_values=False)  # type: ignore[no-untyped-call]
+        return _Cursor(ip, list(self.opened))
 
     def feed(self, token: Token) -> None:
         self.ip.feed_token(token)
@@ -329,7 +316,8 @@ class _Cursor:
         return self.ip.parser_state.position
 
     def accepts(self) -> frozenset[str]:
-        return frozenset(self.ip.accepts())
+        accepts: set[str] = self.ip.accepts()  # type: ignore[no-untyped-call]
+        return frozenset(accepts)
 
 
 def _parse_tokens(
@@ -398,7 +386,9 @@ _FILLERS = tuple(
 )
 # Repairs to try, shortest first: insert nothing, one token or two tokens.
 _REPAIRS: tuple[tuple[Token, ...], ...] = (
-    ((),) + tuple((a,) for a in _FILLERS) + tuple((a, b) for a in _FILLERS for b in _FILLERS)
+    (),
+    *((a,) for a in _FILLERS),
+    *((a, b) for a in _FILLERS for b in _FILLERS),
 )
 
 
@@ -870,7 +860,7 @@ class _Builder:
             return {"true": True, "false": False, "null": None}[str(kind)]
         if kind == "string":
             self._text_info(loc, 1)
-            return json.loads(node.children[0])  # the lexer only admits valid JSON strings
+            return json.loads(str(node.children[0]))  # the lexer only admits valid JSON strings
         if kind == "number":
             token = node.children[0]
             assert isinstance(token, Token)

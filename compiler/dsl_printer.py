@@ -6,7 +6,7 @@ mappings as ``key { ... }`` blocks (``key {}`` when empty), a blank line between
 top-level blocks, lists inline when the line fits in :data:`LINE_WIDTH`
 characters and one element per line (with trailing commas) otherwise.
 
-Given the :class:`~.dsl.Comments` from :func:`~.dsl.parse_dsl_with_comments`,
+Given the :class:`~.raw.Comments` from :func:`~.dsl.parse_dsl_with_comments`,
 comments are kept: full-line comments before the item they precede, a trailing
 comment at the end of its item's first line.
 """
@@ -18,7 +18,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .dsl import Comments, NodeComments, is_bare_key, is_bare_value
+from .dsl import is_bare_key, is_bare_value
+from .raw import Comments, NodeComments
 from .source import Loc
 
 __all__ = ["LINE_WIDTH", "print_dsl", "quote_key", "quote_scalar"]

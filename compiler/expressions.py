@@ -52,9 +52,11 @@ def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:
         ) from exc
     except UnexpectedToken as exc:
         tok = exc.token
-        pos = len(text) if tok.type == "$END" or tok.start_pos is None else tok.start_pos
-        shown = "end of text" if tok.type == "$END" else repr(str(tok))
-        raise ExpressionError(f"unexpected {shown} in {what} '{text}'", pos, max(len(tok), 1),
+        if tok.type == "$END":
+            raise ExpressionError(f"incomplete {what}: '{text}' ends too early", len(text), 1,
+                                  f"write it like `{example}`") from exc
+        pos = tok.start_pos if tok.start_pos is not None else 0
+        raise ExpressionError(f"unexpected {str(tok)!r} in {what} '{text}'", pos, max(len(tok), 1),
                               f"write it like `{example}`") from exc
     except UnexpectedInput as exc:  # pragma: no cover - the three above are exhaustive for LALR
         raise ExpressionError(f"invalid {what}: '{text}'", 0, len(text)) from exc

@@ -1,0 +1,128 @@
+"""Expressions inside spec strings: criteria, search spaces, durations, sizes, environment references."""
+
+from __future__ import annotations
+
+import pytest
+
+from aispec.compiler.expressions import (
+    Criterion,
+    Distribution,
+    ExpressionError,
+    parse_criterion,
+    parse_distribution,
+    parse_duration,
+    parse_size,
+    parse_template,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("f1_macro >= 0.9", Criterion("f1_macro", ">=", 0.9)),
+        ("p95_latency_ms<=50", Criterion("p95_latency_ms", "<=", 50.0)),
+        ("  recall > 80%", Criterion("recall", ">", 0.8, 2)),
+        ("rmse < 1e-3", Criterion("rmse", "<", 1e-3)),
+        ("mcc != -1", Criterion("mcc", "!=", -1.0)),
+    ],
+)
+def test_criteria(text: str, expected: Criterion) -> None:
+    assert parse_criterion(text) == expected
+
+
+def test_criterion_holds() -> None:
+    assert parse_criterion("accuracy >= 0.9").holds(0.9)
+    assert not parse_criterion("accuracy > 0.9").holds(0.9)
+    assert parse_criterion("p95_latency_ms <= 50").holds(12.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "fragment"),
+    [
+        ("accuracy >=", 11, "incomplete"),
+        ("accuracy => 0.9", 9, "unexpected character '='"),
+        (">= 0.9", 0, "unexpected '>='"),
+        ("accuracy 0.9", 9, "unexpected '0.9'"),
+        ("", 0, "empty"),
+    ],
+)
+def test_criterion_errors_point_inside_the_text(text: str, offset: int, fragment: str) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_criterion(text)
+    assert info.value.offset == offset
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("int(2, 32)", Distribution("int", (2, 32))),
+        ("logint(1, 1000)", Distribution("logint", (1, 1000))),
+        ("uniform(0, 0.5)", Distribution("uniform", (0, 0.5))),
+        ("loguniform(1e-4, 1e-1)", Distribution("loguniform", (1e-4, 1e-1))),
+        ("choice(gini, entropy)", Distribution("choice", ("gini", "entropy"))),
+        ('choice("a b", 3, true, null)', Distribution("choice", ("a b", 3, True, None))),
+    ],
+)
+def test_distributions(text: str, expected: Distribution) -> None:
+    got = parse_distribution(text)
+    assert got == expected
+    assert parse_distribution(str(got)) == got  # canonical text round-trips
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment", "hint"),
+    [
+        ("intt(2, 3)", "unknown distribution 'intt'", "did you mean 'int'?"),
+        ("int(2.5, 32)", "whole numbers", "uniform"),
+        ("int(5, 2)", "not below", "smaller bound first"),
+        ("loguniform(0, 1)", "positive", None),
+        ("choice()", "at least one option", "choice(gini, entropy)"),
+        ("uniform(a, b)", "must be numbers", None),
+        ("int(1, 2, 3)", "takes two bounds", None),
+        ("int(2,", "incomplete", None),
+    ],
+)
+def test_distribution_errors(text: str, fragment: str, hint: str | None) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_distribution(text)
+    assert fragment in info.value.message
+    if hint:
+        assert info.value.hint is not None and hint in info.value.hint
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("1h30m", 5400), ("500ms", 0.5), ("2d", 172800),
+                                               ("1.5h", 5400)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).seconds == seconds
+
+
+@pytest.mark.parametrize("text", ["10", "10x", "", "m", "-5m", "0s"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ExpressionError):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize(("text", "n"), [("2GiB", 2 * 2**30), ("512MB", 512 * 10**6), ("1.5 KiB", 1536),
+                                         ("100B", 100)])
+def test_sizes(text: str, n: int) -> None:
+    assert parse_size(text).bytes == n
+
+
+@pytest.mark.parametrize("text", ["2G", "GiB", "10", "-1GiB"])
+def test_bad_sizes(text: str) -> None:
+    with pytest.raises(ExpressionError):
+        parse_size(text)
+
+
+def test_environment_references() -> None:
+    t = parse_template("postgresql://${DB_USER}:${DB_PASSWORD}@db:5432/app")
+    assert t.variables == ("DB_USER", "DB_PASSWORD")
+    assert parse_template("plain text").variables == ()
+
+
+@pytest.mark.parametrize(("text", "offset"), [("${", 0), ("a ${1X}", 4), ("${A-B}", 2), ("x${}", 3)])
+def test_bad_environment_references(text: str, offset: int) -> None:
+    with pytest.raises(ExpressionError) as info:
+        parse_template(text)
+    assert info.value.offset == offset
