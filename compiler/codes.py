@@ -98,14 +98,16 @@ _code("AIS203", E, "invalid choice",
       "problem:\n  task: clasification\n  target: species\n", "Use one of the listed values.")
 _code("AIS204", E, "wrong type",
       "The value has the wrong type: text where a number is expected, a list where a mapping is expected, ...",
-      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  min_rows: many\n", "Write a value of the expected type.")
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  min_rows: many\n",
+      "Write a value of the expected type.")
 _code("AIS205", E, "value out of range or badly formatted",
       "A number is outside its allowed range, a list has the wrong length, or a name does not match its format.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 1.2, test: 0.2}\n",
       "Use a value inside the documented range.")
 _code("AIS206", E, "invalid combination of fields",
       "Two fields of one section contradict each other, e.g. an SQL source with both `query` and `table`.",
-      "data:\n  source:\n    kind: sql\n    url: ${DATABASE_URL}\n    table: penguins\n    query: SELECT * FROM penguins\n",
+      "data:\n  source:\n    kind: sql\n    url: ${DATABASE_URL}\n    table: penguins\n"
+      "    query: SELECT * FROM penguins\n",
       "Keep one of the two.")
 _code("AIS207", E, "unsupported spec format version",
       "`aispec:` names a format version this aispec does not know (newer, or never existed).",

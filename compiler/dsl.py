@@ -134,6 +134,8 @@ def parse_dsl_with_comments(source: SourceFile) -> tuple[ParseResult, Comments]:
         return _too_deep(source, exc.span), {}
     except RecursionError:
         return _too_deep(source, None), {}
+    if any(d.code == "AIS102" for d in builder.diagnostics):  # a number out of range
+        return ParseResult(source, None, LocationMap(), tuple(builder.diagnostics)), {}
     result = ParseResult(source, raw, builder.locations, tuple(builder.diagnostics))
     return result, _attach_comments(source.text, builder.containers)
 
@@ -477,12 +479,8 @@ _MESSAGES: dict[str, tuple[str, str | None]] = {
         "expected a key, found {token}",
         "each statement starts with a key: `name = value` or `name { ... }`",
     ),
-    "after_value": (
-        "unexpected {token} after a value",
-        "put each statement on its own line, or separate statements with ','",
-    ),
-    "after_block": (
-        "unexpected {token} after a block",
+    "statement_end": (
+        "unexpected {token} at the end of a statement",
         "put each statement on its own line, or separate statements with ','",
     ),
     "list_sep": (
@@ -517,12 +515,11 @@ _EXAMPLES: dict[str, list[str]] = {
         '"a"\n', '"a" b', '"a"', "true\n", "false 1", "null", "x { a }", "x { a\n}", 'x { "a" }',
     ],
     "key": ["= 1", "1 = 2", "[a] = 1", "{ a = 1 }", "x { = 1 }", "x { 1 }", "a = 1\n= 2", "a = 1, = 2", ", a = 1"],
-    "after_value": [
+    "statement_end": [
         "a = b c", "a = 1 c", 'a = "s" c', "a = true c", "a = false c", "a = null c", "a = [1] c",
         "a = {} c", "a = f(1) c", "a = x >= 1 c", "a = b {", "a = b [", "a = 1 {", "a = b = c",
-        "x { a = b c }", "x { a = 1 2 }", "a = b ,,",
+        "x { a = b c }", "x { a = 1 2 }", "a = b ,,", "a {} b", "a {} {", "a {} = 1", "x { a {} b }",
     ],
-    "after_block": ["a {} b", "a {} {", "a {} = 1", "x { a {} b }"],
     "list_sep": [
         "a = [1 2]", "a = [b c]", 'a = ["s" c]', "a = [[1] 2]", "a = [{} 2]", "a = [1\n2]", "a = [b\nc]",
         "a = [f(1) 2]", "a = [x >= 1 2]", "a = [true 2]", "a = [false 2]", "a = [null 2]", "a = [b =]",
@@ -595,10 +592,11 @@ def _match_label(sig: _Signature) -> str | None:
 def _describe_error(cursor: _Cursor, token: Token, last: Token | None, path: str) -> Diagnostic:
     sig = _signature(cursor, token)
     span = _error_span(token, last)
-    unclosed = _unclosed_error(cursor, token, sig, path)
-    if unclosed is not None:
-        return unclosed
     label = _match_label(sig)
+    # A missing value says more than a stray bracket: `a = }` needs a value first.
+    bracket = None if label in ("value", "comparison") else _bracket_error(cursor, token, sig, path)
+    if bracket is not None:
+        return bracket
     prev = _describe(last) if last is not None else "the start of the file"
     if label is not None:
         message, hint = _MESSAGES[label]
@@ -624,7 +622,7 @@ def _fill(template: str, token: Token, prev: str) -> str:
     return template.replace("{token}", _describe(token)).replace("{prev}", prev)
 
 
-def _unclosed_error(cursor: _Cursor, token: Token, sig: _Signature, path: str) -> Diagnostic | None:
+def _bracket_error(cursor: _Cursor, token: Token, sig: _Signature, path: str) -> Diagnostic | None:
     """Bracket mistakes get their own messages: an unclosed opener, or a closer with nothing to close."""
     if token.type == "$END" and cursor.opened:
         opener = cursor.opened[-1]
@@ -882,8 +880,14 @@ class _Builder:
             value = float("inf")
         if value in (float("inf"), float("-inf")):
             self.diagnostics.append(
-                codes.make("AIS102", f"number {_describe(token)} is out of range", span=span, loc=loc,
-                           file=self.source.path)
+                codes.make(
+                    "AIS102",
+                    f"number {_describe(token)} is out of range",
+                    span=span,
+                    loc=loc,
+                    hint='numbers must fit a 64-bit float; quote it ("...") to keep it as text',
+                    file=self.source.path,
+                )
             )
         return value
 

@@ -46,10 +46,9 @@ def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:
     except UnexpectedEOF as exc:
         raise ExpressionError(f"incomplete {what}: '{text}'", len(text), 1, f"write it like `{example}`") from exc
     except UnexpectedCharacters as exc:
-        raise ExpressionError(
-            f"unexpected character {text[exc.pos_in_stream]!r} in {what} '{text}'",
-            exc.pos_in_stream, 1, f"write it like `{example}`",
-        ) from exc
+        pos = exc.pos_in_stream or 0
+        raise ExpressionError(f"unexpected character {text[pos]!r} in {what} '{text}'", pos, 1,
+                              f"write it like `{example}`") from exc
     except UnexpectedToken as exc:
         tok = exc.token
         if tok.type == "$END":
@@ -95,7 +94,7 @@ def parse_criterion(text: str) -> Criterion:
     value = float(number)
     if pct:
         value /= 100.0
-    return Criterion(str(name), op.value, value, name.start_pos or 0)  # type: ignore[arg-type]
+    return Criterion(str(name), op.value, value, name.start_pos or 0)
 
 
 # ------------------------------------------------------------- search spaces
@@ -211,8 +210,9 @@ def parse_duration(text: str) -> Duration:
     except ExpressionError as exc:
         raise ExpressionError(f"invalid duration '{text}'", 0, max(len(text), 1),
                               "a number and a unit: ms, s, m, h or d, e.g. 10m or 1h30m") from exc
-    tok = tree.children[0]
-    seconds = sum(float(n) * _DURATION_UNITS[u] for n, _, u in re.findall(r"([0-9]+(\.[0-9]+)?)(ms|s|m|h|d)", tok))
+    tok = str(tree.children[0])
+    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)", tok)
+    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ExpressionError(f"duration '{text}' must be positive", 0, len(text))
     return Duration(text.strip(), seconds)

@@ -13,9 +13,8 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
-
 from aispec.schemas.spec import SPEC_VERSION, Spec
+from pydantic import BaseModel, ValidationError
 
 from .codes import make
 from .diagnostics import Diagnostic, choices_hint, did_you_mean
@@ -60,12 +59,10 @@ def _real_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool, Any]:
     out: list[str | int] = []
     cur: Any = raw
     union = False
-    for i, seg in enumerate(loc):
-        last = i == len(loc) - 1
-        if isinstance(cur, dict) and isinstance(seg, str) and seg in cur:
-            out.append(seg)
-            cur = cur[seg]
-        elif isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur):
+    for seg in loc:
+        in_dict = isinstance(cur, dict) and isinstance(seg, str) and seg in cur
+        in_list = isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur)
+        if in_dict or in_list:
             out.append(seg)
             cur = cur[seg]
         elif isinstance(cur, dict) and isinstance(seg, str) and cur.get("kind") == seg:
@@ -75,8 +72,6 @@ def _real_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool, Any]:
         else:
             out.append(seg)  # a key that is missing from the text
             cur = None
-            if not last:
-                cur = None
     return tuple(out), union, cur
 
 
@@ -111,7 +106,8 @@ def _model_at(raw: Any, loc: Loc) -> type[BaseModel] | None:
     models = [t for t in candidates if isinstance(t, type) and issubclass(t, BaseModel)]
     if len(models) > 1 and isinstance(cur, dict):
         kind = cur.get("kind")
-        tagged = [m for m in models if "kind" in m.model_fields and kind in get_args(m.model_fields["kind"].annotation)]
+        tagged = [m for m in models
+                  if "kind" in m.model_fields and kind in get_args(m.model_fields["kind"].annotation)]
         models = tagged or models
     return models[0] if models else None
 
@@ -130,7 +126,7 @@ def _convert(err: dict[str, Any], raw: Any, locs: LocationMap, file: str) -> Dia
     loc, _, value = _real_loc(raw, tuple(err["loc"]))
     ctx: dict[str, Any] = err.get("ctx") or {}
     where = _loc_name(loc)
-    field = str(loc[-1]) if loc else "spec"
+    field: str = str(loc[-1]) if loc else "spec"
 
     if etype == "missing":
         parent = loc[:-1]
@@ -144,9 +140,8 @@ def _convert(err: dict[str, Any], raw: Any, locs: LocationMap, file: str) -> Dia
         model = _model_at(raw, loc[:-1])
         valid = sorted(model.model_fields) if model else []
         hint = did_you_mean(field, valid) or (f"valid fields here: {', '.join(valid)}" if valid else None)
-        parent = _loc_name(loc[:-1])
-        return make("AIS202", f"unknown field '{field}' in {parent}", span=locs.key_span(loc), loc=loc, file=file,
-                    hint=hint)
+        return make("AIS202", f"unknown field '{field}' in {_loc_name(loc[:-1])}", span=locs.key_span(loc),
+                    loc=loc, file=file, hint=hint)
     if etype in ("literal_error", "enum", "union_tag_invalid"):
         if loc == ("aispec",):
             return _version_error(value, locs, file)
@@ -212,7 +207,7 @@ def _merge_union_errors(errors: Iterable[dict[str, Any]], raw: Any) -> list[dict
     grouped: dict[Loc, list[dict[str, Any]]] = {}
     plain: list[dict[str, Any]] = []
     for err in errors:
-        real, union, _ = _real_loc(raw, tuple(err["loc"]))
+        _, union, _ = _real_loc(raw, tuple(err["loc"]))
         if union:
             # group by the path up to the first union tag
             grouped.setdefault(_prefix_before_union(raw, tuple(err["loc"])), []).append(err)
@@ -249,7 +244,8 @@ def validate(parsed: ParseResult) -> tuple[Spec | None, tuple[Diagnostic, ...]]:
         spec = Spec.model_validate(raw)
     except ValidationError as exc:
         diags: list[Diagnostic] = list(migration_diags)
-        for err in _merge_union_errors(exc.errors(), raw):
+        errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]
+        for err in _merge_union_errors(errors, raw):
             if err["type"] == "union_type":
                 loc, _, value = _real_loc(raw, tuple(err["loc"]))
                 diags.append(make("AIS204", f"'{_loc_name(loc)}' must be {err['msg']}, got {_describe(value)}",

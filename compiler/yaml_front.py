@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import typing
 from typing import Any
 
 import yaml
@@ -48,8 +49,8 @@ _IMPLICIT = "tag:aispec,2026:implicit"
 class _Loader(yaml.SafeLoader):
     """A composer only: scalars are resolved in ``_scalar`` with YAML 1.2 rules."""
 
-    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
-        explicit = self.peek_event().tag not in (None, "!")
+    def compose_scalar_node(self, anchor: dict[Any, yaml.Node]) -> yaml.ScalarNode:
+        explicit = self.peek_event().tag not in (None, "!")  # type: ignore[no-untyped-call]
         node: yaml.ScalarNode = super().compose_scalar_node(anchor)
         if not explicit:
             node.tag = _IMPLICIT  # resolved later by YAML 1.2 rules, not PyYAML's 1.1 ones
@@ -81,6 +82,14 @@ def _resolve_plain(value: str) -> Any:
     return value
 
 
+_TAG_TYPES: dict[str, type | tuple[type, ...]] = {
+    "tag:yaml.org,2002:int": int,
+    "tag:yaml.org,2002:float": (int, float),
+    "tag:yaml.org,2002:bool": bool,
+    "tag:yaml.org,2002:null": type(None),
+}
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar: quoted and block scalars are strings, plain ones resolve."""
     if node.tag == _IMPLICIT:
@@ -88,15 +97,10 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     value = _resolve_plain(node.value)
-    expected = {
-        "tag:yaml.org,2002:int": int,
-        "tag:yaml.org,2002:float": (int, float),
-        "tag:yaml.org,2002:bool": bool,
-        "tag:yaml.org,2002:null": type(None),
-    }[node.tag]
+    expected = _TAG_TYPES[node.tag]
     if not isinstance(value, expected) or (node.tag == "tag:yaml.org,2002:int" and isinstance(value, bool)):
         raise ValueError(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}")
-    return float(value) if node.tag == "tag:yaml.org,2002:float" else value
+    return float(typing.cast(float, value)) if node.tag == "tag:yaml.org,2002:float" else value
 
 
 class _Builder:

@@ -141,10 +141,8 @@ class _Printer:
         self._closing(loc, indent)
 
     def entry(self, head: str, value: Any, loc: Loc, indent: str) -> None:
-        if _is_scalar(value) or not value:
-            self._emit(f"{head} {_flow(value)}", loc)
-        elif isinstance(value, list) and all(_is_scalar(v) for v in value) and \
-                len(head) + len(_flow(value)) + 1 <= WIDTH and not self._has_item_comments(value, loc):
+        if _is_scalar(value) or not value or (isinstance(value, list) and all(_is_scalar(v) for v in value) and \
+                len(head) + len(_flow(value)) + 1 <= WIDTH and not self._has_item_comments(value, loc)):
             self._emit(f"{head} {_flow(value)}", loc)
         elif isinstance(value, dict):
             self._emit(head, loc)

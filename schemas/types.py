@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
-from pydantic_core import PydanticCustomError
-
 from aispec.compiler.expressions import (
     Criterion,
     Distribution,
@@ -28,6 +25,8 @@ from aispec.compiler.expressions import (
     parse_size,
     parse_template,
 )
+from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 V = TypeVar("V")
 

@@ -133,8 +133,9 @@ def test_example_spans() -> None:
     result = parse(EXAMPLE)
     locs = result.locations
     assert locs.values[()] == Span(1, 1, EXAMPLE.count("\n") + 1, 1, 0, len(EXAMPLE))
-    assert locs.keys[("project",)] == Span(4, 1, 4, 8, 63, 70)
-    assert locs.values[("project",)] == Span(4, 9, 7, 2, 71, 159)
+    assert locs.keys[("project",)] == Span(4, 1, 4, 8, 54, 61)
+    assert locs.values[("project",)] == Span(4, 9, 7, 2, 62, 149)
+    assert EXAMPLE[62] == "{" and EXAMPLE[148] == "}"
     key = locs.keys[("model", "search", "space", "max_depth")]
     value = locs.values[("model", "search", "space", "max_depth")]
     assert (key.line, key.column, key.end_column) == (34, 7, 16)
@@ -142,7 +143,7 @@ def test_example_spans() -> None:
     assert EXAMPLE[value.offset : value.end_offset] == "int(2, 32)"
     first = locs.values[("metrics", "acceptance", 0)]
     assert EXAMPLE[first.offset : first.end_offset] == "f1_macro >= 0.9"
-    assert (first.line, first.column) == (46, 17)
+    assert (first.line, first.column) == (45, 17)
     odd = locs.keys[("data", "schema", "odd column name")]
     assert EXAMPLE[odd.offset : odd.end_offset] == '"odd column name"'
     member = locs.values[("model", "ensemble", "members", 1)]
@@ -238,8 +239,8 @@ BAD_INPUTS = [
     ("a = f(1,\n", 1, 9, "expected an argument, found end of line"),
     ("a = x >=\n", 1, 9, "expected a number after '>='"),
     ("m {\n  acc = x >= y\n}", 2, 14, "expected a number after '>='"),
-    ("a = b c\n", 1, 7, "unexpected 'c' after a value"),
-    ("a {} b\n", 1, 6, "unexpected 'b' after a block"),
+    ("a = b c\n", 1, 7, "unexpected 'c' at the end of a statement"),
+    ("a {} b\n", 1, 6, "unexpected 'b' at the end of a statement"),
     ("= 1\n", 1, 1, "expected a key, found '='"),
     ("x {\n  a = [1, 2}\n}", 2, 12, "unexpected '}': the list opened at line 2 is still open"),
     ("a = -x\n", 1, 5, "unexpected character '-'"),
@@ -270,7 +271,7 @@ def test_several_errors_in_one_file() -> None:
     text = "a = 1\n= 2\nb = @\nc = 3 4\nd = [1, 2\ne = 5\nf {\n  g =\n}\nh = ok\n"
     result = parse(text)
     where = [(d.span.line, d.span.column) for d in result.diagnostics if d.span]
-    assert where == [(2, 1), (3, 5), (4, 7), (5, 1), (8, 6)]
+    assert where == [(2, 1), (3, 5), (4, 7), (6, 1), (8, 6)]
     assert all(d.code == "AIS102" for d in result.diagnostics)
 
 

@@ -125,17 +125,15 @@ def check_modality(ctx: Context) -> Iterator[Diagnostic]:
             and ctx.spec.data.source.kind != "image_folder":
         yield ctx.report("AIS321", "image classification needs images: an image_folder source or an image column",
                          ("problem", "task"), "use 'source: {kind: image_folder, path: ...}'")
-    if task in CLASSIFICATION_TASKS and known is not None and ctx.spec.problem.target in known:
-        if known[ctx.spec.problem.target] in ("numeric", "datetime", "text", "image") \
-                and ctx.spec.data.columns is not None:
-            yield ctx.report("AIS322", f"classification target '{ctx.spec.problem.target}' is declared "
-                                       f"{known[ctx.spec.problem.target]}",
-                             ("problem", "target"), "declare the target categorical (or boolean), or use regression")
-    if task in (Task.regression, Task.forecasting) and known is not None and ctx.spec.problem.target in known:
-        if known[ctx.spec.problem.target] not in ("numeric",):
-            yield ctx.report("AIS322", f"{task.value} target '{ctx.spec.problem.target}' is "
-                                       f"{known[ctx.spec.problem.target]}, not numeric",
-                             ("problem", "target"), "use classification for labels, or declare the target numeric")
+    target = ctx.spec.problem.target
+    target_type = known.get(target) if known is not None and target is not None else None
+    if task in CLASSIFICATION_TASKS and ctx.spec.data.columns is not None \
+            and target_type in ("numeric", "datetime", "text", "image"):
+        yield ctx.report("AIS322", f"classification target '{target}' is declared {target_type}",
+                         ("problem", "target"), "declare the target categorical (or boolean), or use regression")
+    if task in (Task.regression, Task.forecasting) and target_type not in (None, "numeric"):
+        yield ctx.report("AIS322", f"{task.value} target '{target}' is {target_type}, not numeric",
+                         ("problem", "target"), "use classification for labels, or declare the target numeric")
 
 
 _SECRET_KEYS = ("password", "passwd", "pwd", "secret", "token", "api_key", "apikey", "access_key")
@@ -148,7 +146,7 @@ def check_secrets(ctx: Context) -> Iterator[Diagnostic]:
     url = src.url.text
     loc = ("data", "source", "url")
     # user:password@host with a literal password
-    scheme, sep, rest = url.partition("://")
+    _, sep, rest = url.partition("://")
     netloc = rest.split("/", 1)[0] if sep else ""
     creds = netloc.rpartition("@")[0] if "@" in netloc else ""
     secret = ""

@@ -62,7 +62,7 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         for field in ("budget", "candidates"):
             if getattr(model, field) is not None:
                 yield ctx.report("AIS344", f"'model.{field}' only applies to family 'auto'", ("model", field),
-                                 f"remove it, or set family: auto", key=True)
+                                 "remove it, or set family: auto", key=True)
     for i, cand in enumerate(model.candidates or []):
         yield from _check_family(ctx, cand, ("model", "candidates", i), None)
     if model.ensemble is not None:
