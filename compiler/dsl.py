@@ -222,7 +222,7 @@ _CHAR_HINTS = {
     "'": 'strings use double quotes: "text"',
     ";": "separate statements with a new line or ','",
     "-": "names cannot start with '-'; negative numbers are written -1",
-    ".": "write decimals with a leading digit: 0.5",
+    ".": "a number needs digits on both sides of '.': 0.5, 1.0",
     "$": 'quote text with special characters: "${VAR}"',
     "\t": None,
 }

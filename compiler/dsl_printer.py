@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ _INDENT = "  "
 _NO_COMMENTS = NodeComments()
 # Characters str.splitlines() treats as line breaks but JSON leaves unescaped:
 # escaping them keeps every printed line a real line for editors and diagnostics.
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
 _EXTRA_ESCAPES = {"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
@@ -69,7 +71,8 @@ def _quote(text: str) -> str:
     quoted = json.dumps(text, ensure_ascii=False)
     for ch, escape in _EXTRA_ESCAPES.items():
         quoted = quoted.replace(ch, escape)
-    return quoted
+    # A lone surrogate cannot be written as UTF-8: escape it.
+    return _SURROGATE_RE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
 def _is_list(value: Any) -> bool:

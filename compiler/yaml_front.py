@@ -46,15 +46,19 @@ MAX_DEPTH = 64
 _IMPLICIT = "tag:aispec,2026:implicit"
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's C parser when PyYAML was built with it (about 10x faster), else the pure-Python one.
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc]
     """A composer only: scalars are resolved in ``_scalar`` with YAML 1.2 rules."""
 
-    def compose_scalar_node(self, anchor: dict[Any, yaml.Node]) -> yaml.ScalarNode:
-        explicit = self.peek_event().tag not in (None, "!")  # type: ignore[no-untyped-call]
-        node: yaml.ScalarNode = super().compose_scalar_node(anchor)
-        if not explicit:
-            node.tag = _IMPLICIT  # resolved later by YAML 1.2 rules, not PyYAML's 1.1 ones
-        return node
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        # Called only for nodes written without a tag; plain and quoted scalars are
+        # told apart later by their style (None or "" for plain, by parser).
+        if kind is yaml.ScalarNode:
+            return _IMPLICIT
+        return str(super().resolve(kind, value, implicit))
 
 
 def _span(node: yaml.Node) -> Span:
@@ -93,7 +97,7 @@ _TAG_TYPES: dict[str, type | tuple[type, ...]] = {
 def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar: quoted and block scalars are strings, plain ones resolve."""
     if node.tag == _IMPLICIT:
-        return node.value if node.style is not None else _resolve_plain(node.value)
+        return node.value if node.style not in (None, "") else _resolve_plain(node.value)
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
     value = _resolve_plain(node.value)
@@ -142,7 +146,7 @@ class _Builder:
         first_seen: dict[str, Span] = {}
         for key_node, value_node in node.value:
             key_span = _span(key_node)
-            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and key_node.style is None):
+            if key_node.tag == "tag:yaml.org,2002:merge" or (key_node.value == "<<" and not key_node.style):
                 self.error("AIS106", "YAML merge keys ('<<') are not supported", key_span, loc,
                            "write the keys out; aispec specs are plain data")
                 continue
