@@ -46,19 +46,23 @@ MAX_DEPTH = 64
 _IMPLICIT = "tag:aispec,2026:implicit"
 
 
-# libyaml's C parser when PyYAML was built with it (about 10x faster), else the pure-Python one.
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_BaseLoader):  # type: ignore[misc]
-    """A composer only: scalars are resolved in ``_scalar`` with YAML 1.2 rules."""
+class _ImplicitScalars:
+    """Resolver override: scalars written without a tag resolve later, by YAML 1.2 rules."""
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         # Called only for nodes written without a tag; plain and quoted scalars are
-        # told apart later by their style (None or "" for plain, by parser).
+        # told apart later by their style (None or "" for plain, depending on the parser).
         if kind is yaml.ScalarNode:
             return _IMPLICIT
-        return str(super().resolve(kind, value, implicit))
+        return str(super().resolve(kind, value, implicit))  # type: ignore[misc]
+
+
+class _PyLoader(_ImplicitScalars, yaml.SafeLoader):
+    """Pure-Python composer: slower, but its syntax errors name the offending character."""
+
+
+# libyaml's C parser when PyYAML was built with it (about 6x faster), else the pure-Python one.
+_Loader: type = type("_Loader", (_ImplicitScalars, yaml.CSafeLoader), {}) if yaml.__with_libyaml__ else _PyLoader
 
 
 def _span(node: yaml.Node) -> Span:
@@ -189,12 +193,21 @@ def _syntax_error(source: SourceFile, exc: yaml.YAMLError) -> Diagnostic:
     return make("AIS101", message, span=span, hint=hint, file=source.path)
 
 
+def _python_error(source: SourceFile, exc: yaml.YAMLError) -> yaml.YAMLError:
+    """The pure-Python parser's account of a syntax error (libyaml's messages are terser)."""
+    try:
+        list(yaml.compose_all(source.text, Loader=_PyLoader))
+    except yaml.YAMLError as py_exc:
+        return py_exc
+    return exc
+
+
 def parse_yaml(source: SourceFile) -> ParseResult:
     builder = _Builder(source)
     try:
         nodes = list(yaml.compose_all(source.text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        return ParseResult(source, None, builder.locations, (_syntax_error(source, exc),))
+        return ParseResult(source, None, builder.locations, (_syntax_error(source, _python_error(source, exc)),))
     except RecursionError:
         return ParseResult(source, None, builder.locations,
                            (make("AIS106", "nesting too deep", span=Span.point(1, 1), file=source.path),))

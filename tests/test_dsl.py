@@ -10,7 +10,7 @@ import pytest
 from aispec.compiler import dsl
 from aispec.compiler.dsl import is_bare_value, parse_dsl, parse_dsl_with_comments
 from aispec.compiler.dsl_printer import print_dsl
-from aispec.compiler.raw import ParseResult
+from aispec.compiler.raw import NodeComments, ParseResult
 from aispec.compiler.source import ScalarInfo, SourceFile, Span
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -213,8 +213,9 @@ def test_statement_separators_and_layout() -> None:
     assert ok("range = { min = 0 }") == ok("range { min = 0 }")
 
 
-def test_crlf_and_bom() -> None:
+def test_crlf_bom_and_odd_whitespace() -> None:
     assert ok("\ufeffa = 1\r\nb {\r\n  c = x\r\n}\r\n") == {"a": 1, "b": {"c": "x"}}
+    assert ok("a = 1\n\f\n \r\n\t# c\r\n\nb = [1,\n\f\n2]") == {"a": 1, "b": [1, 2]}
 
 
 # ---------------------------------------------------------------- errors
@@ -418,6 +419,41 @@ def test_print_scalars(value: Any, printed: str) -> None:
 def test_print_keys() -> None:
     raw = {"plain_key-1.x": 1, "true": 2, "a b": 3, "": 4, "1": 5, "é": 6}
     assert print_dsl(raw) == 'plain_key-1.x = 1\n"true" = 2\n"a b" = 3\n"" = 4\n"1" = 5\n"é" = 6\n'
+
+
+def test_print_escapes_lone_surrogates() -> None:
+    raw = {"x": "a\ud800b"}
+    printed = print_dsl(raw)
+    assert printed == 'x = "a\\ud800b"\n'
+    printed.encode("utf-8")
+    assert ok(printed) == raw
+
+
+def test_print_comments_from_elsewhere() -> None:
+    """Comments built by another front end (YAML) force the lists and objects they sit in onto several lines."""
+    comments = {
+        ("tags", 1): NodeComments(leading=["# second"]),
+        ("objs", 0, "a"): NodeComments(trailing="# on a"),
+        ("empty",): NodeComments(closing=["# nothing yet"]),
+        ("missing", "loc"): NodeComments(leading=["# dropped: no such item"]),
+    }
+    raw = {"tags": ["x", "y"], "objs": [{"a": 1}], "empty": {}}
+    assert print_dsl(raw, comments) == (
+        "tags = [\n"
+        "  x,\n"
+        "  # second\n"
+        "  y,\n"
+        "]\n"
+        "objs = [\n"
+        "  {\n"
+        "    a = 1  # on a\n"
+        "  },\n"
+        "]\n"
+        "\n"
+        "empty {\n"
+        "  # nothing yet\n"
+        "}\n"
+    )
 
 
 def test_print_refuses_what_it_cannot_write() -> None:
