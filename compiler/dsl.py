@@ -360,10 +360,12 @@ def _parse_tokens(
 
 
 def _is_news(diagnostic: Diagnostic, earlier: list[Diagnostic], quiet_lines: set[int]) -> bool:
-    """False for an error that only restates an earlier one (same place, or a line already reported)."""
-    if diagnostic.span is not None and diagnostic.span.line in quiet_lines:
-        return False
-    return not any(d.span == diagnostic.span and d.message == diagnostic.message for d in earlier)
+    """False for an error on a line that already has one: after the first, more on that line
+    are most likely echoes of it (or of how recovery patched it)."""
+    if diagnostic.span is None:
+        return True
+    reported = quiet_lines | {d.span.line for d in earlier if d.span is not None}
+    return diagnostic.span.line not in reported
 
 
 def _last_significant(tokens: Sequence[Token], end: int, default: Token | None) -> Token | None:
@@ -406,7 +408,9 @@ def _recover(cursor: _Cursor, tokens: Sequence[Token], i: int) -> int | None:
     limit = min(len(tokens), i + _MAX_SKIP)
     for j in range(i, limit):
         window = _window(tokens, j)
-        for repair in _REPAIRS:
+        # Two-token repairs only where the error is: after dropping tokens, a
+        # one-token repair (or none) is enough, and trying more costs time.
+        for repair in _REPAIRS if j == i else _REPAIRS[: len(_FILLERS) + 1]:
             if j == i and not repair:
                 continue  # already known to fail
             if _feeds_cleanly(cursor.copy(), (*repair, *window)):
@@ -485,7 +489,7 @@ _MESSAGES: dict[str, tuple[str, str | None]] = {
     ),
     "list_sep": (
         "expected ',' or ']' after a list element, found {token}",
-        "separate list elements with ','; close the list with ']'",
+        "separate list elements with ','; is the closing ']' missing?",
     ),
     "list_value": (
         "expected a list element, found {token}",
@@ -508,6 +512,14 @@ _MESSAGES: dict[str, tuple[str, str | None]] = {
 # Bad inputs and the label of the error each one shows (the match_examples idea).
 # Matching uses the LALR state plus the set of tokens acceptable there, so an
 # example written at the top level also matches the same mistake inside a block.
+# Every way a value can be written, each ending in its own parser state: a
+# list that ends `1]`, `1,]` or `1\n]` is three states, and each needs examples.
+_VALUE_FORMS = [
+    "b", "1", '"s"', "true", "false", "null", "x >= 1", "f()", "f(1)", "f(1, 2)",
+    "[]", "[\n]", "[1]", "[1,]", "[1\n]", "[1,\n]", "[\n1]", "[1, 2]", "[1\n, 2]", "{}", "{ x = 1 }",
+]
+_BLOCK_FORMS = ["{}", "{\n}", "{ x = 1 }", "{ x = 1, }", "{\n  x = 1\n}"]
+
 _EXAMPLES: dict[str, list[str]] = {
     "value": ["a =\n", "a = }", "a = ,", "a = =", "a = )", "a = ]", "a =", "x { a = }", "x { a =\n}", "a = >= 1"],
     "key_sep": [
@@ -516,14 +528,17 @@ _EXAMPLES: dict[str, list[str]] = {
     ],
     "key": ["= 1", "1 = 2", "[a] = 1", "{ a = 1 }", "x { = 1 }", "x { 1 }", "a = 1\n= 2", "a = 1, = 2", ", a = 1"],
     "statement_end": [
-        "a = b c", "a = 1 c", 'a = "s" c', "a = true c", "a = false c", "a = null c", "a = [1] c",
-        "a = {} c", "a = f(1) c", "a = x >= 1 c", "a = b {", "a = b [", "a = 1 {", "a = b = c",
-        "x { a = b c }", "x { a = 1 2 }", "a = b ,,", "a {} b", "a {} {", "a {} = 1", "x { a {} b }",
+        *(f"a = {form} c" for form in _VALUE_FORMS),
+        *(f"x {{ a = {form} c }}" for form in _VALUE_FORMS),
+        *(f"a {form} b" for form in _BLOCK_FORMS),
+        *(f"x {{ a {form} b }}" for form in _BLOCK_FORMS),
+        "a = b {", "a = b [", "a = 1 {", "a = b = c", "a = b ,,",
     ],
     "list_sep": [
-        "a = [1 2]", "a = [b c]", 'a = ["s" c]', "a = [[1] 2]", "a = [{} 2]", "a = [1\n2]", "a = [b\nc]",
-        "a = [f(1) 2]", "a = [x >= 1 2]", "a = [true 2]", "a = [false 2]", "a = [null 2]", "a = [b =]",
-        "a = [1 =]", "a = [b }", "a = [1 }", "a = [1\n}",
+        *(f"a = [{form} c]" for form in _VALUE_FORMS),
+        *(f"a = [{form}\nc]" for form in _VALUE_FORMS),
+        *(f"a = [0, {form} c]" for form in _VALUE_FORMS),
+        "a = [b =]", "a = [1 =]", "a = [b }", "a = [1 }", "a = [1\n}",
     ],
     "list_value": ["a = [,]", "a = [1,,]", "a = [=]", "a = [1, =]", "a = [}", "a = [1, }", "a = [\n,]", "a = [ >= 1]"],
     "comparison": ["a = x >=", "a = x >= y", "a = x >=\n", "a = [x >= ]", 'a = x >= "s"', "a = x < }"],
@@ -597,7 +612,7 @@ def _describe_error(cursor: _Cursor, token: Token, last: Token | None, path: str
     bracket = None if label in ("value", "comparison") else _bracket_error(cursor, token, sig, path)
     if bracket is not None:
         return bracket
-    prev = _describe(last) if last is not None else "the start of the file"
+    prev = _as_written(last) if last is not None else "the start of the file"
     if label is not None:
         message, hint = _MESSAGES[label]
         return codes.make(
@@ -685,6 +700,11 @@ _EXPECTED_NAMES = {
 
 def _join_or(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _as_written(token: Token) -> str:
+    text = str(token) if len(token) <= 30 else token[:27] + "..."
+    return text if token.type == "STRING" else f"'{text}'"
 
 
 def _describe(token: Token) -> str:

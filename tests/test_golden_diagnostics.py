@@ -14,6 +14,7 @@ The example specs under ``specs/examples`` must check with no diagnostics at all
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -123,6 +124,19 @@ def test_example_spec_is_clean(path: Path) -> None:
     result = _check(path)
     assert not result.diagnostics, format_text(result.diagnostics, result.source)
     assert result.resolved is not None
+
+
+@pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=[p.name for p in EXAMPLE_SPECS])
+def test_example_spec_matches_json_schema(path: Path) -> None:
+    """Editors check the examples against the published JSON Schema (their first line names it)."""
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads((ROOT / "schemas" / "aispec-spec-v1.schema.json").read_text(encoding="utf-8"))
+    raw = _check(path).raw
+    errors = [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+        for e in jsonschema.Draft202012Validator(schema).iter_errors(raw)
+    ]
+    assert not errors, "\n".join(errors)
 
 
 def test_there_are_example_specs() -> None:

@@ -529,6 +529,27 @@ def _normalized(value: Any) -> Any:
     return value
 
 
+def first_difference(a: Any, b: Any, loc: Loc = ()) -> str | None:
+    """Where two data trees first differ, for a readable failure message."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        if list(a) != list(b):
+            return f"{loc}: keys {list(a)!r} != {list(b)!r}"
+        for k in a:
+            found = first_difference(a[k], b[k], (*loc, k))
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, (*loc, i))
+            if found:
+                return found
+        return None
+    if a != b or type(a) is not type(b):
+        return f"{loc}: {a!r} ({type(a).__name__}) != {b!r} ({type(b).__name__})"
+    return None
+
+
 @_settings(200)
 @given(data=mutated_specs())
 def test_printers_round_trip_mutated_specs(data: dict[str, Any]) -> None:
@@ -538,7 +559,7 @@ def test_printers_round_trip_mutated_specs(data: dict[str, Any]) -> None:
     text = print_yaml(data)
     parsed = parse(SourceFile("x.yaml", text))
     assert not parsed.diagnostics, (parsed.diagnostics, text)
-    assert _normalized(parsed.raw) == _normalized(data), text
+    assert _normalized(parsed.raw) == _normalized(data), first_difference(_normalized(data), _normalized(parsed.raw))
     if has_non_finite(data):
         return
     from aispec.compiler.dsl_printer import print_dsl
@@ -546,7 +567,7 @@ def test_printers_round_trip_mutated_specs(data: dict[str, Any]) -> None:
     text = print_dsl(data)
     parsed = parse(SourceFile("x.aispec", text))
     assert not parsed.diagnostics, (parsed.diagnostics, text)
-    assert parsed.raw == data, text
+    assert parsed.raw == data, first_difference(data, parsed.raw)
 
 
 # ---------------------------------------------------------------- text mutations
