@@ -68,6 +68,13 @@ _code("AIS106", E, "unsupported YAML feature",
       "plain data and never becomes code.",
       "project: !!python/object:os.system {}\n", "Write plain values.")
 
+_code("AIS107", E, "expression cut at a comma",
+      "Inside YAML's inline `{...}` and `[...]`, a comma separates entries, so `{max_depth: int(2, 32)}` "
+      "reads as `max_depth: int(2` and a stray `32)`. Quote such expressions or use block style.",
+      "aispec: 1\nproject: {name: forest}\nproblem: {task: classification, target: species}\ndata:\n"
+      "  source: {kind: bundled, name: palmerpenguins}\nmodel:\n  family: random_forest\n  search:\n"
+      "    space: {max_depth: int(2, 32)}\n",
+      "Write `space: {max_depth: 'int(2, 32)'}`, or one entry per line.")
 
 # A valid base spec; the examples below are YAML fragments merged onto it
 # (a test applies each and checks that exactly its code appears).
@@ -129,6 +136,11 @@ _code("AIS302", W, "field belongs to another task",
 _code("AIS303", E, "forecasting needs a time column and a horizon",
       "A forecast orders observations by time and predicts a number of steps ahead.",
       "problem:\n  task: forecasting\n  target: body_mass_g\n", "Add `time_column:` and `horizon:`.")
+_code("AIS304", W, "horizon longer than the series",
+      "The forecast horizon is more than half of the series' length: there is too little history to learn "
+      "from and to test on.",
+      "problem:\n  task: forecasting\n  target: co2\n  time_column: date\n  horizon: 5000\n"
+      "data:\n  source: {kind: bundled, name: co2}\n", "Forecast fewer steps ahead.")
 _code("AIS310", E, "unknown bundled dataset",
       "`source.kind: bundled` names a dataset that no installed package carries. `aispec datasets` lists them.",
       "data:\n  source: {kind: bundled, name: pengiuns}\n", "Use a listed name, e.g. `palmerpenguins`.")
@@ -187,6 +199,19 @@ _code("AIS324", W, "connection URL not taken from the environment",
       "from an environment variable.",
       "data:\n  source:\n    kind: sql\n    url: postgresql://db/penguins\n    table: penguins\n",
       "Write `url: ${DATABASE_URL}`.")
+_code("AIS325", E, "the model has no inputs",
+      "After removing the target, dropped, PII, time and group columns, no feature is left.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  features: []\n", "Keep at least one feature.")
+_code("AIS326", W, "entry listed twice",
+      "A column or metric appears twice in the same list.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  drop: [year, year]\n", "Remove the repeat.")
+_code("AIS327", W, "positive class on a multiclass target",
+      "`positive_class` names one of two classes; the target has more, so it is not used.",
+      "problem:\n  positive_class: Adelie\n", "Remove it.")
+_code("AIS328", W, "augmentation for another modality",
+      "Augmentation is declared for a modality (image, text, tabular) that the task does not have.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  augmentation:\n    image: {flip: horizontal}\n",
+      "Remove it.")
 _code("AIS330", E, "split ratios do not add up to 1",
       "train + validation + test must be 1.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, test: 0.2}\n",
@@ -233,6 +258,11 @@ _code("AIS347", W, "parameter both fixed and searched",
       "A hyperparameter appears in `model.params` and in the search space; the search overrides it.",
       "model:\n  family: random_forest\n  params: {max_depth: 5}\n  search:\n    space:\n      max_depth: int(2, 8)\n",
       "Keep one.")
+_code("AIS348", W, "cluster count not used or given twice",
+      "The family finds the number of clusters itself (dbscan), or the count is set both in "
+      "`problem.n_clusters` and in the model's parameters.",
+      "problem:\n  task: clustering\n  target: null\n  n_clusters: 3\nmodel:\n  family: dbscan\n",
+      "Remove one of them.")
 _code("AIS350", W, "training option ignored by the back end",
       "Optimizer, learning rate, batch size, epochs and dropout apply to neural back ends (torch, keras); "
       "scikit-learn models ignore them.",

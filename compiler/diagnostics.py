@@ -76,9 +76,12 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> tuple[Diagnostic, ...
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     """A spelling hint, or None when nothing is close enough to be useful."""
     options = sorted({str(c) for c in choices})
-    match = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    by_lower = {o.lower(): o for o in options}
+    if str(word).lower() in by_lower:  # ACCURACY, Accuracy → accuracy
+        return f"did you mean '{by_lower[str(word).lower()]}'?"
+    match = difflib.get_close_matches(str(word).lower(), list(by_lower), n=1, cutoff=0.6)
     if match:
-        return f"did you mean '{match[0]}'?"
+        return f"did you mean '{by_lower[match[0]]}'?"
     return None
 
 

@@ -12,6 +12,7 @@ the problem inside the string.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -92,6 +93,8 @@ def parse_criterion(text: str) -> Criterion:
     name, op, number, *pct = tree.children
     assert isinstance(name, Token) and isinstance(op, Token) and isinstance(number, Token)
     value = float(number)
+    if not math.isfinite(value):
+        raise ExpressionError(f"threshold {number} is not a finite number", number.start_pos or 0, len(number))
     if pct:
         value /= 100.0
     return Criterion(str(name), op.value, value, name.start_pos or 0)

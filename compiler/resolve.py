@@ -23,17 +23,6 @@ DEFAULT_AUTO_BUDGET = "30s"
 _DEEP_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 20}
 
 
-def _features(ctx: Context) -> list[str] | None:
-    spec = ctx.spec
-    if spec.data.features is not None:
-        return list(spec.data.features)
-    if ctx.columns is None:
-        return None
-    excluded = set(spec.data.drop) | set(spec.compliance.pii)
-    excluded |= {c for c in (spec.problem.target, spec.problem.time_column, spec.data.split.group_column) if c}
-    return [c for c in ctx.columns if c not in excluded]
-
-
 def resolve(ctx: Context) -> Spec:
     """A new Spec with derived defaults filled in (the input is not changed)."""
     spec = ctx.spec
@@ -53,7 +42,7 @@ def resolve(ctx: Context) -> Spec:
         else task is Task.forecasting,
     })
     data_update: dict[str, object] = {"split": split}
-    features = _features(ctx)
+    features = ctx.features
     if features is not None:
         data_update["features"] = features
 

@@ -7,6 +7,7 @@ its parent), and the slug picks the stable aispec code.
 
 from __future__ import annotations
 
+import json
 import re
 import types
 import typing
@@ -20,7 +21,7 @@ from .codes import make
 from .diagnostics import Diagnostic, choices_hint, did_you_mean
 from .migrations import migrate
 from .raw import ParseResult
-from .source import Loc, LocationMap
+from .source import Loc, LocationMap, Span
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _UNION_TAGS = {"bool", "int", "float", "str", "none", "list", "dict", "tuple"}
@@ -36,7 +37,7 @@ _BOUND_WORDS = {
     "greater_than": "greater than {gt}", "greater_than_equal": "at least {ge}", "less_than": "less than {lt}",
     "less_than_equal": "at most {le}", "too_short": "at least {min_length} item(s)",
     "too_long": "at most {max_length} item(s)", "string_too_short": "at least {min_length} character(s)",
-    "string_too_long": "at most {max_length} characters",
+    "string_too_long": "at most {max_length} character(s)",
 }
 
 
@@ -65,10 +66,14 @@ def _real_loc(raw: Any, loc: tuple[Any, ...]) -> tuple[Loc, bool, Any]:
         if in_dict or in_list:
             out.append(seg)
             cur = cur[seg]
+        elif seg == "[key]":
+            continue  # the error is about the mapping key itself; ``_convert`` points at the key
         elif isinstance(cur, dict) and isinstance(seg, str) and cur.get("kind") == seg:
             continue  # discriminated union: pydantic adds the tag, the text does not have it
         elif isinstance(seg, str) and (seg.lower() in _UNION_TAGS or "[" in seg or not _FIELD_NAME.match(seg)):
             union = True  # smart-union branch name, e.g. 'EarlyStopping' or 'bool'
+        elif isinstance(cur, str) and isinstance(seg, str) and _FIELD_NAME.match(seg):
+            continue  # a shorthand (`x: numeric` for `x: {type: numeric}`): the text holds the value
         else:
             out.append(seg)  # a key that is missing from the text
             cur = None
@@ -124,6 +129,8 @@ def _loc_name(loc: Loc) -> str:
 def _convert(err: dict[str, Any], raw: Any, locs: LocationMap, file: str) -> Diagnostic | None:
     etype: str = err["type"]
     loc, _, value = _real_loc(raw, tuple(err["loc"]))
+    if "[key]" in err["loc"]:
+        return _key_error(err, loc, locs, file)
     ctx: dict[str, Any] = err.get("ctx") or {}
     where = _loc_name(loc)
     field: str = str(loc[-1]) if loc else "spec"
@@ -145,11 +152,13 @@ def _convert(err: dict[str, Any], raw: Any, locs: LocationMap, file: str) -> Dia
     if etype in ("literal_error", "enum", "union_tag_invalid"):
         if loc == ("aispec",):
             return _version_error(value, locs, file)
-        shown = ctx.get("tag", value)
         options = _expected_values(ctx)
-        span_loc = (*loc, "kind") if etype == "union_tag_invalid" else loc
-        return make("AIS203", f"invalid value {_describe(shown)} for '{where}'", loc=span_loc, file=file,
-                    span=locs.value_span(span_loc), hint=choices_hint(str(shown), options))
+        if etype == "union_tag_invalid":
+            loc = (*loc, "kind")
+            value = value.get("kind") if isinstance(value, dict) else value
+            where = _loc_name(loc)
+        return make("AIS203", f"invalid value {_describe(value)} for '{where}'", loc=loc, file=file,
+                    span=locs.value_span(loc), hint=choices_hint(str(value), options))
     if etype == "union_tag_not_found":
         return make("AIS201", f"missing required field 'kind' in {where}", span=locs.key_span(loc), loc=(*loc, "kind"),
                     file=file, hint="set kind to one of: csv, parquet, jsonl, sql, image_folder, bundled")
@@ -159,33 +168,85 @@ def _convert(err: dict[str, Any], raw: Any, locs: LocationMap, file: str) -> Dia
                     hint=str(ctx.get("hint") or "") or None)
     if etype == "expression_type":
         return make("AIS204", f"'{where}' must be {ctx.get('what')} written as text, got {_describe(value)}",
-                    span=locs.value_span(loc), loc=loc, file=file, hint="e.g. 10m, 2GiB or accuracy >= 0.9")
+                    span=locs.value_span(loc), loc=loc, file=file, hint=_expression_hint(str(ctx.get("what")), value))
     if etype in _BOUND_WORDS:
         bound = _BOUND_WORDS[etype].format(**{k: _num(v) for k, v in ctx.items()})
+        bound = re.sub(r"\b1 (item|character)\(s\)", r"1 \1", bound).replace("(s)", "s")
         got = f"{ctx['actual_length']}" if "actual_length" in ctx else _describe(value)
         return make("AIS205", f"'{where}' must be {bound}, got {got}", span=locs.value_span(loc), loc=loc, file=file)
     if etype == "string_pattern_mismatch":
         return make("AIS205", f"'{where}' has an invalid format: {_describe(value)}", span=locs.value_span(loc),
-                    loc=loc, file=file, hint=_pattern_hint(field))
+                    loc=loc, file=file, hint=_pattern_hint(loc))
     if etype in _TYPE_WORDS:
         return make("AIS204", f"'{where}' must be {_TYPE_WORDS[etype]}, got {_describe(value)}",
-                    span=locs.value_span(loc), loc=loc, file=file)
+                    span=_value_or_key_span(loc, value, locs), loc=loc, file=file, hint=_type_hint(etype, value))
     if etype == "value_error":
         message = str(ctx.get("error", err["msg"])).removeprefix("Value error, ")
         return make("AIS206", f"{where}: {message}", span=locs.key_span(loc) if loc else None, loc=loc, file=file)
     return make("AIS204", f"'{where}': {err['msg']}", span=locs.value_span(loc), loc=loc, file=file)
 
 
+def _value_or_key_span(loc: Loc, value: Any, locs: LocationMap) -> Span | None:
+    # An empty value (`monitoring:` with nothing after it) has no text: point at its key.
+    if value is None and loc in locs.keys:
+        return locs.keys[loc]
+    return locs.value_span(loc)
+
+
+def _type_hint(etype: str, value: Any) -> str | None:
+    if etype == "string_type" and isinstance(value, dict) and len(value) == 1:
+        return "quote the text: an unquoted ': ' inside a value starts a mapping"
+    if etype in ("dict_type", "model_type") and value is None:
+        return "an empty section: add its fields, or remove the line"
+    if etype in ("bool_type", "bool_parsing") and isinstance(value, str) and \
+            value.strip().lower() in ("true", "false", "yes", "no", "on", "off", "y", "n", "1", "0"):
+        return "write true or false, without quotes"
+    if etype in ("int_type", "int_parsing", "float_type", "float_parsing") and isinstance(value, str) \
+            and re.fullmatch(r"\s*[-+]?[0-9_.]+([eE][-+]?[0-9]+)?\s*", value):
+        return "write the number without quotes"
+    return None
+
+
+def _expression_hint(what: str, value: Any) -> str:
+    if "duration" in what:
+        return f"add a unit: '{value}s' or '{value}m'" if isinstance(value, int | float) else "e.g. 30s, 10m, 1h"
+    if "size" in what:
+        return f"add a unit, e.g. '{value}MiB'" if isinstance(value, int | float) else "e.g. 512MiB or 2GiB"
+    if "search space" in what:
+        if isinstance(value, list):
+            return f"write the options as choice({', '.join(str(v) for v in value)})"
+        return "e.g. int(2, 32), loguniform(1e-4, 1e-1) or choice(a, b)"
+    if "criterion" in what and isinstance(value, dict) and len(value) == 1:
+        (k, v), = value.items()
+        return f"write the criterion as one text: '{k} {v}'"
+    return "e.g. accuracy >= 0.9"
+
+
+def _key_error(err: dict[str, Any], loc: Loc, locs: LocationMap, file: str) -> Diagnostic:
+    key = str(loc[-1]) if loc else ""
+    section = _loc_name(loc[:-1])
+    reason = "an empty name" if not key else "letters, digits and '_' only, not starting with a digit"
+    hint = "e.g. " + key.replace("-", "_").replace(" ", "_") if key and any(c in key for c in "- ") else None
+    return make("AIS205", f"invalid name '{key}' in {section}: expected {reason}", span=locs.key_span(loc), loc=loc,
+                file=file, hint=hint if err["type"] == "string_pattern_mismatch" else None)
+
+
 def _num(v: Any) -> Any:
     return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
-def _pattern_hint(field: str) -> str | None:
-    return {
-        "name": "use lower-case letters, digits, '-' and '_', starting with a letter (e.g. churn-model)",
-        "version": "use a semantic version such as 1.2.0",
-        "api_key_env": "an environment variable name such as API_KEY",
-    }.get(field, "check the expected format with `aispec schema`")
+_PATTERN_HINTS: dict[Loc, str] = {
+    ("project", "name"): "use lower-case letters, digits, '-' and '_', starting with a letter (e.g. churn-model)",
+    ("project", "version"): "use a semantic version such as 1.2.0",
+    ("deployment", "api", "version"): "write the API version as v1, v2, ...",
+    ("deployment", "api", "api_key_env"): "an environment variable name such as API_KEY",
+    ("problem", "frequency"): "a pandas frequency: D (daily), W (weekly), M (monthly), Q, Y, H (hourly), min, S",
+}
+
+
+def _pattern_hint(loc: Loc) -> str:
+    plain = tuple(seg for seg in loc if isinstance(seg, str))
+    return _PATTERN_HINTS.get(plain, "check the expected format with `aispec schema`")
 
 
 def _version_error(value: Any, locs: LocationMap, file: str) -> Diagnostic:
@@ -194,7 +255,8 @@ def _version_error(value: Any, locs: LocationMap, file: str) -> Diagnostic:
         return make("AIS207", f"this spec is written for format version {value}; this aispec reads up to "
                               f"version {SPEC_VERSION}", span=span, loc=("aispec",), file=file,
                     hint="upgrade aispec: pip install -U aispec")
-    return make("AIS207", f"unknown spec format version {_describe(value)}", span=span, loc=("aispec",), file=file,
+    shown = value if isinstance(value, int) and not isinstance(value, bool) else _describe(value)
+    return make("AIS207", f"unknown spec format version {shown}", span=span, loc=("aispec",), file=file,
                 hint=f"the current format is 'aispec: {SPEC_VERSION}'")
 
 
@@ -240,8 +302,15 @@ def validate(parsed: ParseResult) -> tuple[Spec | None, tuple[Diagnostic, ...]]:
     raw, migration_diags = migrate(raw, parsed.locations, file)
     if any(d.is_error for d in migration_diags):
         return None, migration_diags
+    if isinstance(raw.get("aispec"), bool):
+        return None, (*migration_diags, _version_error(raw["aispec"], parsed.locations, file))
+    # An optional section left empty (`monitoring:` with its lines commented out) means its defaults.
+    raw = {k: v for k, v in raw.items() if not (v is None and k in Spec.model_fields
+                                                 and not Spec.model_fields[k].is_required())}
     try:
-        spec = Spec.model_validate(raw)
+        # Strict JSON-mode validation: a quoted "yes" or "500" stays text and is reported,
+        # instead of being coerced to a boolean or a number behind the user's back.
+        spec = Spec.model_validate_json(json.dumps(raw), strict=True)
     except ValidationError as exc:
         diags: list[Diagnostic] = list(migration_diags)
         errors: list[dict[str, Any]] = [dict(e) for e in exc.errors()]

@@ -127,7 +127,10 @@ class _Builder:
             self.error("AIS106", f"nesting deeper than {MAX_DEPTH} levels", span, loc)
             return None
         if node.tag not in _STD_TAGS and node.tag != _IMPLICIT:
-            self.error("AIS106", f"unsupported YAML tag '{node.tag}'", span, loc, "a spec holds plain data only")
+            tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.error("AIS106", f"unsupported YAML tag '{tag}'", span, loc, "a spec holds plain data only")
+            return None
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.flow_style and self._split_expression(node):
             return None
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc)
@@ -144,6 +147,26 @@ class _Builder:
             single = node.start_mark.line == node.end_mark.line and node.style not in ("|", ">")
             self.locations.scalars[loc] = ScalarInfo(1 if quoted else 0, single)
         return value
+
+    def _split_expression(self, node: yaml.MappingNode | yaml.SequenceNode) -> bool:
+        """Report an expression that YAML cut in two at a comma inside ``{...}`` or ``[...]``.
+
+        ``{max_depth: int(2, 32)}`` is, to YAML, the entries ``max_depth: int(2`` and ``32)``.
+        """
+        scalars = [n for pair in node.value for n in (pair if isinstance(pair, tuple) else (pair,))
+                   if isinstance(n, yaml.ScalarNode) and not n.style]
+        for item in scalars:
+            text = str(item.value)
+            if text.count("(") > text.count(")"):
+                start = item.start_mark.index
+                end = self.source.text.find(")", start)
+                whole = self.source.text[start:end + 1] if end != -1 else text
+                what = "mapping" if isinstance(node, yaml.MappingNode) else "list"
+                self.error("AIS107", f"the expression '{text}' was cut at a comma: inside {{...}} and [...] a "
+                           "comma separates entries", _span(item), (),
+                           f"quote it: '{whole}', or write this {what} in block style (one entry per line)")
+                return True
+        return False
 
     def _mapping(self, node: yaml.MappingNode, loc: Loc) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -171,24 +194,62 @@ class _Builder:
         return out
 
 
+_NO_SPACE_AFTER_COLON = re.compile(r"^\s*(- )?[A-Za-z_][\w.-]*:[^\s:/]")
+
+
+def _missing_space(lines: list[str], line: int) -> tuple[int, int] | None:
+    """(line, column) of a `key:value` written without a space, on this line or the one above."""
+    for number in (line, line - 1):
+        if 0 <= number < len(lines) and _NO_SPACE_AFTER_COLON.match(lines[number]):
+            return number, lines[number].index(":")
+    return None
+
+
+def _mark_span(mark: Any) -> Span:
+    return Span.point(mark.line + 1, mark.column + 1, mark.index)
+
+
 def _syntax_error(source: SourceFile, exc: yaml.YAMLError) -> Diagnostic:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc)
-    context = getattr(exc, "context", None)
-    span = Span.point(mark.line + 1, mark.column + 1, mark.index) if mark is not None else None
-    message = str(problem)
-    if context:
-        message = f"{message} ({context})"
-    hint = None
-    if "'\\t'" in message or "\\t" in message:
-        hint = "YAML does not allow tabs for indentation; use spaces"
-    elif "mapping values are not allowed" in message:
+    """A YAML syntax error as a diagnostic, re-aimed at the real culprit where PyYAML's mark is late."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    problem = str(getattr(exc, "problem", None) or exc)
+    context = str(getattr(exc, "context", None) or "")
+    mark = problem_mark or context_mark
+    span = _mark_span(mark) if mark is not None else None
+    message = f"{problem} ({context})" if context else problem
+    hint: str | None = None
+    lines = source.text.splitlines()
+    late = problem_mark is not None and context_mark is not None and problem_mark.line != context_mark.line
+    if context == "while scanning a quoted scalar" and late and context_mark is not None:
+        span = _mark_span(context_mark)
+        message = "this quoted text is never closed"
+        hint = "add the closing quote; a quote inside the text is doubled ('') or escaped (\\\")"
+    elif context in ("while parsing a flow sequence", "while parsing a flow mapping") and late \
+            and context_mark is not None:
+        opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
+        span = _mark_span(context_mark)
+        message = f"this '{opener}' is never closed"
+        what = "list" if opener == "[" else "mapping"
+        hint = f"add '{closer}' at the end of the {what}, and separate items with ', '"
+    elif "'\\t'" in problem:
+        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+        indentation = mark is not None and not line[: mark.column].strip()
+        hint = "YAML does not allow tabs for indentation; use spaces" if indentation else \
+            "a tab cannot appear here; use spaces"
+    elif ("could not find expected ':'" in problem or "mapping values are not allowed" in problem) \
+            and mark is not None and (culprit := _missing_space(lines, mark.line)) is not None:
+        number, colon = culprit
+        span = Span.point(number + 1, colon + 1)
+        message = "a key needs a space after ':'"
+        hint = f"write '{lines[number][:colon + 1].strip()} {lines[number][colon + 1:].strip()}'"
+    elif "could not find expected ':'" in problem:
+        hint = "a key needs ': ' after it; check the indentation of the line above"
+    elif "mapping values are not allowed" in problem:
         hint = "check the indentation of this line, or quote a value that contains ': '"
-    elif "could not find expected ':'" in message:
-        hint = "a key needs ':' after it; check the indentation of the line above"
-    elif "found undefined alias" in message:
+    elif "found undefined alias" in problem:
         hint = "an alias ('*name') must refer to an anchor ('&name') defined earlier"
-    elif "expected <block end>" in message:
+    elif "expected <block end>" in problem:
         hint = "check that keys of one mapping line up in the same column"
     return make("AIS101", message, span=span, hint=hint, file=source.path)
 

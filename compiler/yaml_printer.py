@@ -81,8 +81,11 @@ def yaml_comments(source: SourceFile, locations: LocationMap) -> Comments:
 # ------------------------------------------------------------------ printing
 
 
-def scalar(value: Any) -> str:
-    """One scalar as YAML text that reads back (YAML 1.2 or 1.1) as the same value."""
+def scalar(value: Any, flow: bool = False) -> str:
+    """One scalar as YAML text that reads back (YAML 1.2 or 1.1) as the same value.
+
+    ``flow``: the scalar sits inside ``[...]`` or ``{...}``, where ',', ']' and '}' end a plain scalar.
+    """
     if isinstance(value, float):
         if value != value:
             return ".nan"
@@ -91,9 +94,14 @@ def scalar(value: Any) -> str:
         text = repr(value)
         # repr gives '1e-05'; YAML 1.1 readers want a dot in floats, 1.2 accepts both
         return text if "." in text or "e" not in text else text.replace("e", ".0e", 1)
-    if isinstance(value, str) and value and "\n" not in value:
-        dumped: str = yaml.safe_dump(value, default_flow_style=True, width=10**9, allow_unicode=True)
-        return dumped.removesuffix("\n...\n").removesuffix("\n")
+    if isinstance(value, str) and (not value.isprintable() or "\u2028" in value or "\u2029" in value):
+        # Line breaks and control characters: one double-quoted line with escapes, valid as a key too.
+        dumped = yaml.safe_dump(value, default_style='"', width=10**9, allow_unicode=True)
+        return dumped.removesuffix("\n...\n").rstrip("\n")
+    if flow and isinstance(value, str):
+        # Let PyYAML decide quoting in a flow context by dumping a one-element flow list.
+        dumped = yaml.safe_dump([value], default_flow_style=True, width=10**9, allow_unicode=True)
+        return dumped.strip()[1:-1]
     dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9, allow_unicode=True)
     return dumped.removesuffix("\n...\n").removesuffix("\n")
 
@@ -102,12 +110,12 @@ def _is_scalar(value: Any) -> bool:
     return not isinstance(value, dict | list)
 
 
-def _flow(value: Any) -> str:
+def _flow(value: Any, inside: bool = False) -> str:
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{scalar(k)}: {_flow(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{scalar(k, flow=True)}: {_flow(v, True)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
-        return "[" + ", ".join(_flow(v) for v in value) + "]"
-    return scalar(value)
+        return "[" + ", ".join(_flow(v, True) for v in value) + "]"
+    return scalar(value, inside)
 
 
 class _Printer:

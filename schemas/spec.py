@@ -50,6 +50,10 @@ class Project(_Model):
         "0.1.0", description="Semantic version of the model.")
 
 
+_FREQUENCY = (r"^[1-9]?[0-9]*(B|D|W(-(MON|TUE|WED|THU|FRI|SAT|SUN))?|M|ME|MS|BM|Q|QE|QS|Y|YE|YS|A|AS|H|h|min|T"
+              r"|S|s|ms)$")
+
+
 class Problem(_Model):
     """The kind of problem, the column to predict and task-specific settings."""
 
@@ -59,7 +63,8 @@ class Problem(_Model):
     positive_class: Label | None = Field(None, description="Label of the positive class (binary classification).")
     horizon: PositiveInt | None = Field(None, description="Forecasting: how many steps ahead to predict.")
     time_column: ColumnName | None = Field(None, description="Forecasting: the column that orders observations.")
-    frequency: str | None = Field(None, description="Forecasting: the series frequency (e.g. D, W, M, Q).")
+    frequency: Annotated[str, Field(pattern=_FREQUENCY)] | None = Field(
+        None, description="Forecasting: the series frequency as a pandas alias (D, W, M, Q, Y, H, 15min, ...).")
     lags: list[PositiveInt] | None = Field(None, description="Forecasting: lagged values to use as features.")
     n_clusters: PositiveInt | None = Field(None, description="Clustering: the number of clusters.")
     contamination: Annotated[float, Field(gt=0, le=0.5)] | None = Field(
@@ -96,7 +101,7 @@ class Column(_Model):
     unit: str | None = None
 
 
-ColumnSpec = Annotated[Column, BeforeValidator(_column_shorthand)]
+ColumnSpec = Annotated[Column, BeforeValidator(_column_shorthand, json_schema_input_type=Column | ColumnType)]
 
 
 class _SourceBase(_Model):
@@ -249,9 +254,12 @@ def _member_shorthand(value: Any) -> Any:
     return {"family": value} if isinstance(value, str) else value
 
 
+MemberSpec = Annotated[EnsembleMember, BeforeValidator(_member_shorthand, json_schema_input_type=EnsembleMember | str)]
+
+
 class Ensemble(_Model):
     kind: Literal["voting", "stacking"]
-    members: Annotated[list[Annotated[EnsembleMember, BeforeValidator(_member_shorthand)]], Field(min_length=2)]
+    members: Annotated[list[MemberSpec], Field(min_length=2)]
     voting: Literal["soft", "hard"] = "soft"
     final_estimator: str | None = Field(None, description="Stacking: the family that combines the members.")
 

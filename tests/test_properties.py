@@ -497,10 +497,87 @@ def mutate(raw: dict[str, Any], draw: Callable[[st.SearchStrategy[Any]], Any]) -
     return data
 
 
+@functools.cache
+def all_words() -> tuple[str, ...]:
+    """The strings and keys of every seed spec: task names, columns, families, metrics, units, ..."""
+    return tuple(sorted({w for raw in seed_data() for w in vocabulary(raw)}))
+
+
+def slot_name(loc: Loc) -> str:
+    """The key a value sits under (a list item: the list's key)."""
+    return next((str(part) for part in reversed(loc) if isinstance(part, str)), "")
+
+
+@functools.cache
+def words_by_slot() -> dict[str, tuple[str, ...]]:
+    """For each key, the words the seed specs put there: other tasks for `task`, other columns for `target`."""
+    found: dict[str, set[str]] = {}
+    columns: set[str] = set()
+    for raw in seed_data():
+        for loc in all_locs(raw):
+            value = get(raw, loc)
+            if isinstance(value, str):
+                found.setdefault(slot_name(loc), set()).add(value)
+            if len(loc) == 3 and loc[:2] == ("data", "columns"):
+                columns.add(str(loc[2]))
+    for slot in ("target", "time_column", "group_column", "features", "drop", "pii", "sensitive", "sticky_key"):
+        found.setdefault(slot, set()).update(columns)
+    return {k: tuple(sorted(v)) for k, v in found.items()}
+
+
+SMALL_NUMBERS = [0, 1, 2, 3, 5, 10, 52, 100, 1000, -1, 0.0, 0.01, 0.1, 0.2, 0.5, 0.8, 0.99, 1.0, 1.5, 20.0]
+
+
+def mutate_keeping_shape(raw: dict[str, Any], draw: Callable[[st.SearchStrategy[Any]], Any]) -> dict[str, Any]:
+    """Mutations that mostly keep the spec well-typed, so that it passes validation and reaches
+    the semantic passes and resolution: other words where words are, other numbers where
+    numbers are, optional parts removed, whole sections taken from another spec."""
+    data = copy.deepcopy(raw)
+    words = all_words()
+    seeds = seed_data()
+    for _ in range(draw(st.integers(1, 3))):
+        loc = draw(st.sampled_from(all_locs(data)[1:]))
+        target = get(data, loc)
+        op = draw(st.sampled_from(["same_type", "same_type", "same_type", "delete", "transplant"]))
+        if op == "delete":
+            del get(data, loc[:-1])[loc[-1]]
+        elif op == "transplant":
+            # the same place in another spec: a forecasting `problem` on penguin data, ...
+            other = seeds[draw(st.integers(0, len(seeds) - 1))]
+            donor_locs = [lc for lc in all_locs(other)[1:] if len(lc) <= 3]
+            donor = draw(st.sampled_from(donor_locs))
+            parent_loc = donor[:-1]
+            try:
+                parent = get(data, parent_loc)
+            except (KeyError, IndexError, TypeError):
+                continue
+            if isinstance(parent, dict):
+                parent[donor[-1]] = copy.deepcopy(get(other, donor))
+        elif isinstance(target, bool):
+            put(data, loc, not target)
+        elif isinstance(target, str):
+            fitting = words_by_slot().get(slot_name(loc))
+            put(data, loc, draw(st.sampled_from(fitting if fitting and draw(st.booleans()) else words)))
+        elif isinstance(target, int | float):
+            put(data, loc, draw(st.sampled_from(SMALL_NUMBERS)))
+        elif isinstance(target, list):
+            if target and draw(st.booleans()):
+                del target[draw(st.integers(0, len(target) - 1))]
+            else:
+                target.append(draw(st.sampled_from(words)))
+        elif isinstance(target, dict) and target:
+            del target[draw(st.sampled_from(sorted(target)))]
+        elif target is None:
+            put(data, loc, draw(st.sampled_from(words)))
+    return data
+
+
 @st.composite
 def mutated_specs(draw: Callable[[st.SearchStrategy[Any]], Any]) -> dict[str, Any]:
     seeds = seed_data()
     raw = seeds[draw(st.integers(0, len(seeds) - 1))]
+    if draw(st.booleans()):
+        return mutate_keeping_shape(raw, draw)
     return mutate(raw, draw)
 
 

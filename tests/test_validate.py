@@ -163,3 +163,22 @@ def test_secret_in_connection_url() -> None:
     assert [d[0] for d in diags(base.replace("{url}", "postgresql://ml:${DB_PASSWORD}@db/app"))] == []
     assert [d[0] for d in diags(base.replace("{url}", "${DATABASE_URL}"))] == []
     assert [d[0] for d in diags(base.replace("{url}", "postgresql://db/app"))] == ["AIS324"]
+
+
+def test_an_empty_optional_section_means_its_defaults() -> None:
+    result = check_text(BASE_EXAMPLE + "monitoring:\n  # drift: {method: psi}\n")
+    assert result.ok and result.diagnostics == ()
+    assert result.spec is not None and result.spec.monitoring.drift is None
+
+
+def test_quoted_values_are_not_coerced() -> None:
+    text = BASE_EXAMPLE + "  split: {stratify: 'yes', seed: '7'}\n"
+    assert [(d[0], d[3]) for d in diags(text)] == [
+        ("AIS204", "'data.split.stratify' must be true or false, got 'yes'"),
+        ("AIS204", "'data.split.seed' must be a whole number, got '7'"),
+    ]
+
+
+def test_version_must_be_the_number_one_not_true() -> None:
+    result = check_text(BASE_EXAMPLE.replace("aispec: 1", "aispec: true"))
+    assert [d.code for d in result.diagnostics] == ["AIS207"]

@@ -76,9 +76,9 @@ def test_non_data_yaml_is_refused(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "code", "line", "column"),
     [
-        ("a: [1, 2\n", "AIS101", 2, 1),
+        ("a: [1, 2\n", "AIS101", 1, 4),
         ("a:\n\tb: 1\n", "AIS101", 2, 1),
-        ("a: 'unclosed\n", "AIS101", 2, 1),
+        ("a: 'unclosed\n", "AIS101", 1, 4),
         ("a: 1\n---\nb: 2\n", "AIS101", 3, 1),
         ("", "AIS105", 1, 1),
         ("# only a comment\n", "AIS105", 1, 1),

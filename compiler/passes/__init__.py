@@ -5,10 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from ..diagnostics import Diagnostic
-from .columns import check_dataset, check_declarations, check_modality, check_references, check_roles, check_secrets
+from .columns import (
+    check_dataset,
+    check_declarations,
+    check_duplicates,
+    check_modality,
+    check_references,
+    check_roles,
+    check_secrets,
+)
 from .context import Context
 from .metrics import check_fairness, check_metrics
-from .model import check_model, check_search, check_split, check_training
+from .model import check_augmentation, check_clusters, check_model, check_search, check_split, check_training
 from .operations import check_compliance, check_deployment, check_hardware, check_monitoring
 from .problem import check_problem
 
@@ -19,6 +27,7 @@ PASSES: tuple[Pass, ...] = (
     check_dataset,
     check_references,
     check_roles,
+    check_duplicates,
     check_declarations,
     check_modality,
     check_secrets,
@@ -26,6 +35,8 @@ PASSES: tuple[Pass, ...] = (
     check_model,
     check_search,
     check_training,
+    check_clusters,
+    check_augmentation,
     check_metrics,
     check_fairness,
     check_hardware,

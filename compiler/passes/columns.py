@@ -56,8 +56,10 @@ def check_references(ctx: Context) -> Iterator[Diagnostic]:
         return
     for loc, name, role in _references(ctx):
         if name not in known:
+            fallback = (f"its columns: {', '.join(known)}" if ctx.spec.data.columns is None
+                        else "declare it under data.columns")
             yield ctx.report("AIS313", f"{role} '{name}' is not a column of {ctx.columns_origin}", loc,
-                             did_you_mean(name, known) or "declare it under data.columns")
+                             did_you_mean(name, known) or fallback)
 
 
 def check_roles(ctx: Context) -> Iterator[Diagnostic]:
@@ -81,14 +83,36 @@ def check_roles(ctx: Context) -> Iterator[Diagnostic]:
         elif name in spec.data.drop:
             yield ctx.report("AIS317", f"feature '{name}' is also dropped", ("data", "features", i),
                              "remove it from data.features or from data.drop")
-    known = ctx.columns or {}
+    if target is not None and target in spec.compliance.sensitive:
+        yield ctx.report("AIS315", f"target '{target}' is listed as a sensitive attribute",
+                         ("compliance", "sensitive", spec.compliance.sensitive.index(target)),
+                         "fairness is measured across groups of another column, e.g. sex or age band")
+    inputs = ctx.features or []
     for i, name in enumerate(spec.compliance.sensitive):
-        used = name in features or (not features and name in known and name not in spec.data.drop
-                                    and name not in spec.compliance.pii and name != target)
-        if used:
+        if name in inputs and name != target:
             yield ctx.report("AIS318", f"sensitive attribute '{name}' is also a model input",
                              ("compliance", "sensitive", i),
                              f"add '{name}' to data.drop to audit fairness without using it")
+    if ctx.features is not None and not ctx.features and spec.problem.task is not Task.forecasting:
+        loc = ("data", "features") if spec.data.features is not None else ("data",)
+        yield ctx.report("AIS325", "the model has no inputs: every column is the target, dropped or PII", loc,
+                         "keep at least one feature column", key=True)
+
+
+def check_duplicates(ctx: Context) -> Iterator[Diagnostic]:
+    spec = ctx.spec
+    lists: dict[Loc, list[str]] = {
+        ("data", "features"): spec.data.features or [], ("data", "drop"): spec.data.drop,
+        ("compliance", "pii"): spec.compliance.pii, ("compliance", "sensitive"): spec.compliance.sensitive,
+        ("metrics", "report"): spec.metrics.report or [], ("model", "candidates"): spec.model.candidates or [],
+    }
+    for loc, items in lists.items():
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            if item in seen:
+                yield ctx.report("AIS326", f"'{item}' is listed twice in {'.'.join(map(str, loc))}", (*loc, i),
+                                 "remove the repeated entry")
+            seen.add(item)
 
 
 def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
@@ -108,6 +132,12 @@ def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
                                        "columns", (*loc, "allowed"), "use range for numeric columns")
     target = ctx.spec.problem.target
     positive = ctx.spec.problem.positive_class
+    n_classes = len(columns[target].allowed or []) if target in columns else (
+        ctx.dataset.n_classes if ctx.dataset is not None and target == ctx.dataset.default_target else None)
+    if positive is not None and n_classes is not None and n_classes > 2:
+        yield ctx.report("AIS327", f"positive_class applies to two classes, and '{target}' has {n_classes}",
+                         ("problem", "positive_class"), "remove it; multiclass metrics average over the classes",
+                         key=True)
     if positive is not None and target in columns:
         allowed = columns[target].allowed
         if allowed is not None and str(positive) not in {str(a) for a in allowed}:
@@ -118,9 +148,13 @@ def check_declarations(ctx: Context) -> Iterator[Diagnostic]:
 def check_modality(ctx: Context) -> Iterator[Diagnostic]:
     task = ctx.spec.problem.task
     known = ctx.columns
-    if task is Task.text_classification and known is not None and "text" not in known.values():
-        yield ctx.report("AIS321", "text classification needs a text column, and none is declared",
-                         ("problem", "task"), "declare the column that holds the text with 'type: text'")
+    inputs = ctx.features
+    if task is Task.text_classification and known is not None and inputs is not None \
+            and not any(known.get(c) == "text" for c in inputs):
+        why = "none is declared" if "text" not in known.values() else "no text column is a model input"
+        yield ctx.report("AIS321", f"text classification needs a text column, and {why}",
+                         ("problem", "task"), "declare the column that holds the text with 'type: text'; PII "
+                                              "and dropped columns are never inputs")
     if task is Task.image_classification and known is not None and "image" not in known.values() \
             and ctx.spec.data.source.kind != "image_folder":
         yield ctx.report("AIS321", "image classification needs images: an image_folder source or an image column",

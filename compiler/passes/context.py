@@ -52,6 +52,19 @@ class Context:
         return f"dataset '{self.dataset.name}'" if self.dataset else "the data"
 
     @cached_property
+    def features(self) -> list[str] | None:
+        """The model's inputs: as listed, else every known column but the target, time, group, dropped and PII
+        columns; None when the columns are not known before the data is read."""
+        spec = self.spec
+        if spec.data.features is not None:
+            return list(spec.data.features)
+        if self.columns is None:
+            return None
+        excluded = set(spec.data.drop) | set(spec.compliance.pii)
+        excluded |= {c for c in (spec.problem.target, spec.problem.time_column, spec.data.split.group_column) if c}
+        return [c for c in self.columns if c not in excluded]
+
+    @cached_property
     def family(self) -> Family | None:
         return FAMILIES.get(self.spec.model.family)
 

@@ -56,10 +56,10 @@ def _check_name(ctx: Context, name: str, loc: Loc) -> Metric | None:
         raise _Found(ctx.report("AIS361", f"metric '{name}' does not apply to task '{task.value}'", loc,
                                 f"metrics for {task.value}: {', '.join(fitting)}"))
     if info.needs == "binary" and (_n_classes(ctx) or 2) > 2:
+        variants = [f"'{v}'" for v in (f"{name}_macro", f"{name}_weighted") if v in METRICS]
+        hint = f"use {' or '.join(variants)}" if variants else "use a multiclass metric such as 'log_loss'"
         raise _Found(ctx.report("AIS363", f"'{name}' is a binary metric and '{ctx.spec.problem.target}' has "
-                                          f"{_n_classes(ctx)} classes", loc, f"use '{name}_macro' or "
-                                                                                 f"'{name}_weighted'"
-                                if name in ("f1", "precision", "recall") else "use a multiclass metric"))
+                                          f"{_n_classes(ctx)} classes", loc, hint))
     if info.needs == "target" and task in UNSUPERVISED_TASKS and ctx.spec.problem.target is None:
         raise _Found(ctx.report("AIS366", f"'{name}' compares with true labels, and problem.target is not set", loc,
                                 "set problem.target to a label column used only for evaluation"))
@@ -82,10 +82,10 @@ def _check_criterion(ctx: Context, crit: Criterion, loc: Loc, info: Metric) -> I
     if info.name in _AT_MOST_ONE and crit.value > 1 and crit.op in (">=", ">", "=="):
         yield ctx.report("AIS364", f"'{crit}' can never hold: {info.name} is at most 1", loc,
                          f"write a fraction such as {crit.value / 100:g}, or {crit.value:g}%")
-    elif info.higher_is_better and crit.op in ("<=", "<") and info.kind == "quality":
+    elif info.higher_is_better and crit.op in ("<=", "<"):
         yield ctx.report("AIS365", f"'{crit}' caps a metric where higher is better", loc,
                          f"did you mean '{info.name} >= {crit.value:g}'?")
-    elif not info.higher_is_better and crit.op in (">=", ">") and info.kind != "fairness":
+    elif not info.higher_is_better and crit.op in (">=", ">"):
         yield ctx.report("AIS365", f"'{crit}' sets a floor on a metric where lower is better", loc,
                          f"did you mean '{info.name} <= {crit.value:g}'?")
 

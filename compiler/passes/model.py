@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.schemas.vocabulary import FAMILIES, Backend, Task
+from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, FAMILIES, Backend, Task
 
 from ..diagnostics import Diagnostic, choices_hint, did_you_mean
 from ..source import Loc
@@ -88,7 +88,7 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
     family = ctx.family
     for name, dist in search.space.items():
         loc = ("model", "search", "space", name)
-        if family is not None and name not in family.params:
+        if family is not None and family.name != "auto" and name not in family.params:
             yield ctx.report("AIS343", f"search space names '{name}', which '{model.family}' does not have",
                              loc, did_you_mean(name, family.params) or _param_list(family.params), key=True)
         if search.method == "grid" and dist.kind in ("uniform", "loguniform"):
@@ -121,3 +121,34 @@ def check_training(ctx: Context) -> Iterator[Diagnostic]:
     if es and ctx.backend in (Backend.torch, Backend.keras) and split.validation == 0:
         yield ctx.report("AIS351", "early stopping watches a validation split, and data.split.validation is 0",
                          ("training", "early_stopping"), "set data.split.validation, e.g. 0.1", key=True)
+
+
+def check_clusters(ctx: Context) -> Iterator[Diagnostic]:
+    problem = ctx.spec.problem
+    if problem.task is not Task.clustering or problem.n_clusters is None:
+        return
+    family = ctx.spec.model.family
+    param = CLUSTER_COUNT_PARAM.get(family)
+    if param is None and family != "auto":
+        yield ctx.report("AIS348", f"'{family}' finds the number of clusters itself; n_clusters is not used",
+                         ("problem", "n_clusters"), f"remove n_clusters, or use one of: "
+                                                    f"{', '.join(sorted(CLUSTER_COUNT_PARAM))}", key=True)
+    elif param is not None and param in ctx.spec.model.params:
+        yield ctx.report("AIS348", f"the cluster count is given twice: problem.n_clusters and model.params.{param}",
+                         ("model", "params", param), "keep problem.n_clusters only", key=True)
+
+
+_MODALITY = {"image": {Task.image_classification}, "text": {Task.text_classification},
+             "tabular": {Task.classification, Task.regression, Task.forecasting, Task.clustering,
+                         Task.anomaly_detection}}
+
+
+def check_augmentation(ctx: Context) -> Iterator[Diagnostic]:
+    aug = ctx.spec.data.augmentation
+    if aug is None:
+        return
+    task = ctx.spec.problem.task
+    for modality, tasks in _MODALITY.items():
+        if getattr(aug, modality) is not None and task not in tasks:
+            yield ctx.report("AIS328", f"{modality} augmentation does not apply to a {task.value} task",
+                             ("data", "augmentation", modality), "remove it", key=True)

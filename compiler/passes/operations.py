@@ -21,8 +21,10 @@ def check_hardware(ctx: Context) -> Iterator[Diagnostic]:
                          ("hardware", "distributed", "workers"), "set distributed.engine: ray (or dask)")
     if dist.engine == "torch_ddp" and ctx.backend is not Backend.torch:
         backend = ctx.backend.value if ctx.backend else "this"
+        hint = "use engine: ray (or dask) for scikit-learn" if ctx.backend is Backend.sklearn else \
+            "use engine: ray, or backend: torch"
         yield ctx.report("AIS371", f"torch_ddp distributes PyTorch training; the {backend} back end cannot use it",
-                         ("hardware", "distributed", "engine"), "use engine: ray or dask for scikit-learn")
+                         ("hardware", "distributed", "engine"), hint)
 
 
 def check_deployment(ctx: Context) -> Iterator[Diagnostic]:

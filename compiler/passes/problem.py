@@ -37,3 +37,8 @@ def check_problem(ctx: Context) -> Iterator[Diagnostic]:
             if getattr(problem, name) is None:
                 yield ctx.report("AIS303", f"forecasting needs 'problem.{name}'", ("problem",),
                                  f"add '{name}: {example}' under 'problem'", key=True)
+    if task is Task.forecasting and problem.horizon is not None and ctx.dataset is not None \
+            and problem.horizon > ctx.dataset.n_rows // 2:
+        yield ctx.report("AIS304", f"a horizon of {problem.horizon} steps is more than half of the "
+                                   f"{ctx.dataset.n_rows} observations of '{ctx.dataset.name}'",
+                         ("problem", "horizon"), "forecast fewer steps ahead, or use a longer series")
