@@ -9,6 +9,8 @@ between the two syntaxes.
 
 from __future__ import annotations
 
+import re
+import textwrap
 from typing import Any
 
 import yaml
@@ -17,6 +19,8 @@ from .raw import Comments, NodeComments, RawSpec
 from .source import Loc, LocationMap, SourceFile
 
 WIDTH = 100
+# Text that a folded block scalar (`>-`) reads back unchanged: words separated by single spaces.
+_FOLDABLE = re.compile(r"[^\s#][^\s]*( [^\s]+)*")
 
 
 # ------------------------------------------------------------ comment pickup
@@ -149,8 +153,14 @@ class _Printer:
         self._closing(loc, indent)
 
     def entry(self, head: str, value: Any, loc: Loc, indent: str) -> None:
-        if _is_scalar(value) or not value or (isinstance(value, list) and all(_is_scalar(v) for v in value) and \
-                len(head) + len(_flow(value)) + 1 <= WIDTH and not self._has_item_comments(value, loc)):
+        if isinstance(value, str) and len(head) + 1 + len(scalar(value)) > WIDTH and _FOLDABLE.fullmatch(value):
+            # Long prose (descriptions, intended use) as a folded block: reads back as the same one-line text.
+            self._emit(f"{head} >-", loc)
+            width = max(WIDTH - len(indent) - 2, 40)
+            wrapped = textwrap.wrap(value, width, break_long_words=False, break_on_hyphens=False)
+            self.lines.extend(f"{indent}  {line}" for line in wrapped)
+        elif _is_scalar(value) or not value or self._inline_list(head, value, loc) or \
+                self._inline_mapping(head, value, loc):
             self._emit(f"{head} {_flow(value)}", loc)
         elif isinstance(value, dict):
             self._emit(head, loc)
@@ -158,6 +168,19 @@ class _Printer:
         else:
             self._emit(head, loc)
             self.sequence(value, loc, indent + "  ")
+
+    def _inline_mapping(self, head: str, value: Any, loc: Loc) -> bool:
+        """Small leaf mappings deep in the spec stay on one line: `x: {type: numeric, range: [0, 1]}`."""
+        return (isinstance(value, dict) and len(loc) >= 3 and len(value) <= 4
+                and all(_is_scalar(v) or (isinstance(v, list) and all(_is_scalar(i) for i in v))
+                        for v in value.values())
+                and not any((*loc, k) in self.comments for k in value)
+                and len(head) + len(_flow(value)) + 1 <= WIDTH)
+
+    def _inline_list(self, head: str, value: Any, loc: Loc) -> bool:
+        """Short lists of scalars without comments stay on one line: `drop: [year, sex]`."""
+        return (isinstance(value, list) and all(_is_scalar(v) for v in value)
+                and len(head) + len(_flow(value)) + 1 <= WIDTH and not self._has_item_comments(value, loc))
 
     def _has_item_comments(self, value: list[Any], loc: Loc) -> bool:
         return any((*loc, i) in self.comments for i in range(len(value)))
