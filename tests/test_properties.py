@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from aispec.compiler.api import CheckResult, check_text, parse
@@ -627,8 +627,18 @@ def first_difference(a: Any, b: Any, loc: Loc = ()) -> str | None:
     return None
 
 
-@_settings(200)
+_BASE_RAW = yaml.safe_load(BASE_EXAMPLE)
+
+
+@_settings(300)
 @given(data=mutated_specs())
+# strings with YAML flow indicators inside a flow list, a key with a line break, a NEL character
+@example(data={**_BASE_RAW, "compliance": {"limitations": ["Only EU, not US"]}})
+@example(data={**_BASE_RAW, "metrics": {"acceptance": ["int(2, 32"]}})
+@example(data={**_BASE_RAW, "compliance": {"limitations": ["${"]}})
+@example(data={**_BASE_RAW, "compliance": {"limitations": ["[draft]", "{x}"]}})
+@example(data={**_BASE_RAW, "project": {"name": "penguins", "description": "x\x85y"}})
+@example(data={**_BASE_RAW, "key\n": None})
 def test_printers_round_trip_mutated_specs(data: dict[str, Any]) -> None:
     # `fmt` and `convert` print raw data and promise that it reads back unchanged
     from aispec.compiler.yaml_printer import print_yaml

@@ -1,0 +1,643 @@
+"""The ``aispec`` command line, driven as a user drives it.
+
+Most tests call the Typer app in-process through ``CliRunner``; a few run
+``python -m aispec.compiler.cli`` in a real subprocess to see the exit codes a
+shell sees (0 clean, 1 spec errors, 2 usage errors, 3 internal errors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from aispec.compiler.api import check_file, parse
+from aispec.compiler.cli import app
+from aispec.compiler.codes import BASE_EXAMPLE
+from aispec.compiler.source import SourceFile
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "specs" / "examples"
+SCHEMA_FILE = ROOT / "schemas" / "aispec-spec-v1.schema.json"
+TASKS = [
+    "classification",
+    "regression",
+    "clustering",
+    "anomaly_detection",
+    "forecasting",
+    "text_classification",
+    "image_classification",
+]
+
+# `file:line:col: error[AIS123]: message`
+DIAGNOSTIC_HEAD = re.compile(r"^(?P<file>\S+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning)\[(?P<code>AIS\d{3})\]: ",
+                             re.M)
+
+runner = CliRunner()
+
+
+def invoke(*args: str | Path) -> tuple[int, str, str]:
+    """Run the CLI in-process: (exit code, stdout, stderr). An uncaught exception fails the test."""
+    result = runner.invoke(app, [str(a) for a in args], env={"NO_COLOR": "1", "AISPEC_DEBUG": None})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"aispec {' '.join(map(str, args))} raised {result.exception!r}") from result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI as a separate process, as a shell would."""
+    env = {k: v for k, v in os.environ.items() if k != "AISPEC_DEBUG"}
+    env["NO_COLOR"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "aispec.compiler.cli", *map(str, args)],
+        capture_output=True, text=True, cwd=cwd, env=env, timeout=120, check=False,
+    )
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def raw_of(path: Path) -> object:
+    parsed = parse(SourceFile.read(path))
+    assert parsed.raw is not None, parsed.diagnostics
+    return parsed.raw
+
+
+# A spec with an unknown target column: AIS313 with a did-you-mean hint.
+BAD_TARGET = BASE_EXAMPLE.replace("target: species", "target: specie")
+# A valid spec with a warning only: n_clusters does not belong to classification (AIS302).
+WARNING_ONLY = BASE_EXAMPLE.replace("  target: species\n", "  target: species\n  n_clusters: 3\n")
+
+
+# ---------------------------------------------------------------- check
+
+
+def test_check_clean(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, err = invoke("check", spec)
+    assert code == 0, err
+    assert f"{spec}: ok" in out
+    assert "error" not in out + err
+
+
+def test_check_several_files_reports_each(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.yaml", BASE_EXAMPLE)
+    bad = write(tmp_path / "bad.yaml", BAD_TARGET)
+    code, out, err = invoke("check", good, bad)
+    assert code == 1
+    assert f"{good}: ok" in out
+    assert f"{bad}:6:" in out + err
+
+
+def test_check_errors_are_compiler_style(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BAD_TARGET)
+    code, out, err = invoke("check", spec)
+    assert code == 1
+    text = out + err
+    heads = list(DIAGNOSTIC_HEAD.finditer(text))
+    assert heads, text
+    first = heads[0]
+    assert first["file"] == str(spec)
+    assert (first["line"], first["col"], first["sev"], first["code"]) == ("6", "11", "error", "AIS313"), text
+    lines = text.splitlines()
+    i = next(n for n, line in enumerate(lines) if DIAGNOSTIC_HEAD.match(line))
+    # the quoted source line, then a caret under the column
+    assert lines[i + 1].rstrip().endswith("target: specie"), text
+    assert lines[i + 1].lstrip().startswith("6 |"), text
+    caret = lines[i + 2]
+    gutter = lines[i + 1].index("|") + 2
+    assert caret.index("^") == gutter + 10, text  # column 11
+    assert re.search(r"^  hint: .*species", text, re.M), text
+    assert re.search(r"\b1 error\b", text), text
+
+
+def test_check_json_format(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BAD_TARGET)
+    code, out, _ = invoke("check", "--format", "json", spec)
+    assert code == 1
+    data = json.loads(out)
+    assert isinstance(data, list) and data
+    for item in data:
+        assert {"code", "severity", "message", "line", "column", "file"} <= set(item)
+    [first] = [d for d in data if d["code"] == "AIS313"]
+    assert (first["line"], first["column"], first["severity"]) == (6, 11, "error")
+    assert first["file"] == str(spec)
+
+
+def test_check_json_format_clean_is_empty_list(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, _ = invoke("check", "-f", "json", spec)
+    assert code == 0
+    assert json.loads(out) == []
+
+
+def test_strict_turns_warnings_into_failure(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", WARNING_ONLY)
+    code, out, err = invoke("check", spec)
+    assert code == 0, out + err
+    assert "warning[AIS302]" in out + err
+    code, out, err = invoke("check", "--strict", spec)
+    assert code == 1
+    assert "warning[AIS302]" in out + err
+
+
+def test_strict_on_a_clean_spec_passes(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    assert invoke("check", "--strict", spec)[0] == 0
+
+
+def test_missing_file_is_ais100(tmp_path: Path) -> None:
+    code, out, err = invoke("check", tmp_path / "nope.yaml")
+    assert code == 1
+    assert "error[AIS100]" in out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],  # no command
+        ["check"],  # missing argument
+        ["check", "--no-such-option", "x.yaml"],
+        ["no-such-command"],
+        ["check", "--format", "xml", "x.yaml"],
+    ],
+    ids=["no-args", "missing-arg", "unknown-option", "unknown-command", "bad-choice"],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    assert invoke(*args)[0] == 2
+
+
+# ---------------------------------------------------------------- explain
+
+
+@pytest.mark.parametrize("spelling", ["AIS313", "313", "ais313"])
+def test_explain(spelling: str) -> None:
+    code, out, _ = invoke("explain", spelling)
+    assert code == 0
+    assert out.startswith("AIS313 (error): unknown column")
+    assert "Fix:" in out
+
+
+def test_explain_unknown_code() -> None:
+    code, out, err = invoke("explain", "AIS999")
+    assert code == 2
+    assert "unknown code" in out + err
+
+
+# ---------------------------------------------------------------- schema
+
+
+def test_schema_matches_checked_in_file(tmp_path: Path) -> None:
+    code, out, _ = invoke("schema")
+    assert code == 0
+    assert json.loads(out) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8")), (
+        "schemas/aispec-spec-v1.schema.json is stale: regenerate it with `aispec schema -o`")
+    target = tmp_path / "schema.json"
+    assert invoke("schema", "--output", target)[0] == 0
+    assert target.read_text(encoding="utf-8") == out
+
+
+# ---------------------------------------------------------------- show
+
+
+def test_show_resolved_yaml_checks_and_is_filled(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, err = invoke("show", "--resolved", spec)
+    assert code == 0, err
+    resolved = write(tmp_path / "resolved.yaml", out)
+    result = check_file(resolved)
+    assert result.errors == (), [(d.code, d.message) for d in result.errors]
+    data = raw_of(resolved)
+    assert isinstance(data, dict)
+    assert data["model"]["backend"]  # inferred from the family
+    assert data["metrics"]["primary"]  # default for the task
+    assert data["data"]["split"]["stratify"] is True  # classification stratifies by default
+
+
+def test_show_without_resolved_keeps_only_what_was_written(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, _ = invoke("show", "--format", "json", spec)
+    assert code == 0
+    data = json.loads(out)
+    assert data["project"]["name"] == "penguins"
+    assert data["problem"] == {"task": "classification", "target": "species"}
+    assert "backend" not in data.get("model", {})
+
+
+def test_show_resolved_json(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, _ = invoke("show", "--resolved", "--format", "json", spec)
+    assert code == 0
+    data = json.loads(out)
+    assert data["aispec"] == 1
+    assert data["model"]["backend"] and data["metrics"]["primary"]
+    assert data["data"]["split"]["stratify"] is True
+
+
+def test_show_dsl_output_checks(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    code, out, _ = invoke("show", "--resolved", "--format", "dsl", spec)
+    assert code == 0
+    result = check_file(write(tmp_path / "resolved.aispec", out))
+    assert result.errors == (), [(d.code, d.message) for d in result.errors]
+
+
+def test_show_refuses_a_spec_with_errors(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BAD_TARGET)
+    code, out, err = invoke("show", spec)
+    assert code == 1
+    assert "error[AIS313]" in out + err
+
+
+# ---------------------------------------------------------------- init
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
+@pytest.mark.parametrize("task", TASKS)
+def test_init_every_task_passes_check(tmp_path: Path, task: str, suffix: str) -> None:
+    target = tmp_path / f"my-{task.replace('_', '-')}{suffix}"
+    code, _, err = invoke("init", target, "--task", task)
+    assert code == 0, err
+    result = check_file(target)
+    assert result.errors == (), (task, suffix, [(d.code, d.message) for d in result.errors])
+    data = raw_of(target)
+    assert isinstance(data, dict)
+    assert data["problem"]["task"] == task
+    assert data["project"]["name"] == target.stem
+
+
+def test_init_name_option_is_slugified(tmp_path: Path) -> None:
+    target = tmp_path / "spec.yaml"
+    assert invoke("init", target, "--name", "My Churn Model!")[0] == 0
+    data = raw_of(target)
+    assert isinstance(data, dict)
+    assert data["project"]["name"] == "my-churn-model"
+    assert check_file(target).errors == ()
+
+
+def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
+    target = write(tmp_path / "spec.yaml", "# mine\n")
+    code, out, err = invoke("init", target)
+    assert code == 2
+    assert "--force" in out + err
+    assert target.read_text(encoding="utf-8") == "# mine\n"
+    assert invoke("init", target, "--force")[0] == 0
+    assert check_file(target).errors == ()
+
+
+def test_init_unknown_task(tmp_path: Path) -> None:
+    target = tmp_path / "spec.yaml"
+    code, out, err = invoke("init", target, "--task", "clasification")
+    assert code == 2
+    assert "classification" in out + err  # did you mean
+    assert not target.exists()
+
+
+def test_init_into_missing_directory_is_not_an_internal_error(tmp_path: Path) -> None:
+    proc = run_cli("init", tmp_path / "no-such-dir" / "spec.yaml")
+    assert proc.returncode in (1, 2), (proc.returncode, proc.stderr)
+    assert "internal error" not in proc.stderr
+
+
+# ---------------------------------------------------------------- fmt
+
+MESSY_YAML = """\
+# Top comment
+aispec:    1
+project: {name: penguins,   description: "Messy but valid"}   # the project
+problem:
+    task: classification     # what to learn
+    target: 'species'
+data:
+    source:
+        kind: bundled
+        # the dataset
+        name: palmerpenguins
+    drop:   [year]
+# the end
+"""
+
+MESSY_DSL = """\
+# Top comment
+aispec=1
+project {name="penguins"   # the project
+}
+problem {
+      task = classification   # what to learn
+  target = "species"
+}
+data { source { kind = bundled
+  # the dataset
+  name = palmerpenguins }
+  drop = [ year ]
+}
+# the end
+"""
+
+MESSY_COMMENTS = ["# Top comment", "# the project", "# what to learn", "# the dataset", "# the end"]
+MESSY = {".yaml": MESSY_YAML, ".aispec": MESSY_DSL}
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
+def test_fmt_rewrites_messy_spec_canonically(tmp_path: Path, suffix: str) -> None:
+    messy = MESSY[suffix]
+    spec = write(tmp_path / f"spec{suffix}", messy)
+    assert check_file(spec).ok
+    before = raw_of(spec)
+    code, _, err = invoke("fmt", spec)
+    assert code == 0, err
+    text = spec.read_text(encoding="utf-8")
+    assert text != messy
+    assert raw_of(spec) == before  # the data is unchanged
+    assert check_file(spec).ok
+    for comment in MESSY_COMMENTS:
+        assert comment in text, (comment, text)
+    # two-space indentation, one statement per line
+    assert "    task" not in text
+    assert re.search(r"^  task ?[:=] classification", text, re.M), text
+    assert not any(line != line.rstrip() for line in text.splitlines()), "trailing whitespace"
+    assert text.endswith("\n") and not text.endswith("\n\n")
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
+def test_fmt_check_and_idempotence(tmp_path: Path, suffix: str) -> None:
+    spec = write(tmp_path / f"spec{suffix}", MESSY[suffix])
+    code, out, err = invoke("fmt", "--check", spec)
+    assert code == 1
+    assert "would reformat" in out + err
+    assert spec.read_text(encoding="utf-8") == MESSY[suffix]  # --check changes nothing
+    assert invoke("fmt", spec)[0] == 0
+    once = spec.read_text(encoding="utf-8")
+    assert invoke("fmt", "--check", spec)[0] == 0
+    assert invoke("fmt", spec)[0] == 0
+    assert spec.read_text(encoding="utf-8") == once  # idempotent
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
+def test_fmt_stdout_leaves_file_alone(tmp_path: Path, suffix: str) -> None:
+    spec = write(tmp_path / f"spec{suffix}", MESSY[suffix])
+    code, out, _ = invoke("fmt", "--stdout", spec)
+    assert code == 0
+    assert spec.read_text(encoding="utf-8") == MESSY[suffix]
+    assert invoke("fmt", spec)[0] == 0
+    assert out == spec.read_text(encoding="utf-8")
+
+
+def _examples(suffix: str) -> list[Path]:
+    return sorted(EXAMPLES.glob(f"*{suffix}"))
+
+
+@pytest.mark.parametrize("path", _examples(".yaml") + _examples(".aispec"), ids=lambda p: p.name)
+def test_fmt_examples_are_stable(tmp_path: Path, path: Path) -> None:
+    # formatting a bundled example keeps its data and comments, and a second pass changes nothing
+    spec = write(tmp_path / path.name, path.read_text(encoding="utf-8"))
+    assert invoke("fmt", spec)[0] == 0
+    once = spec.read_text(encoding="utf-8")
+    assert raw_of(spec) == raw_of(path)
+    for comment in comments_of(path.read_text(encoding="utf-8"), path.suffix):
+        assert comment in once, (comment, path.name)
+    assert invoke("fmt", "--check", spec)[0] == 0, once
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "code"),
+    [
+        ("broken.yaml", "project:\n  name: demo\n   description: misaligned\n", "AIS101"),
+        ("broken.yaml", "aispec: 1\nproject: [unclosed\n", "AIS101"),
+        ("broken.aispec", 'aispec = 1\nproject {\n  name = "demo"\n', "AIS102"),
+    ],
+)
+def test_fmt_refuses_syntax_errors(tmp_path: Path, name: str, text: str, code: str) -> None:
+    spec = write(tmp_path / name, text)
+    status, out, err = invoke("fmt", spec)
+    assert status == 1
+    assert f"error[{code}]" in out + err
+    assert spec.read_text(encoding="utf-8") == text  # untouched
+    assert invoke("fmt", "--check", spec)[0] == 1
+
+
+def test_fmt_keeps_data_with_flow_indicators(tmp_path: Path) -> None:
+    # strings holding ', [ ] { }' inside a flow list must stay quoted: fmt may never change the data
+    text = BASE_EXAMPLE + 'compliance:\n  limitations: ["Only EU, not US", "a]", "{x}", "${"]\n'
+    spec = write(tmp_path / "spec.yaml", text)
+    before = raw_of(spec)
+    assert invoke("fmt", spec)[0] == 0
+    assert raw_of(spec) == before, spec.read_text(encoding="utf-8")
+
+
+def test_fmt_missing_file(tmp_path: Path) -> None:
+    code, out, err = invoke("fmt", tmp_path / "nope.yaml")
+    assert code == 1
+    assert "AIS100" in out + err
+
+
+# ---------------------------------------------------------------- convert
+
+
+def comments_of(text: str, suffix: str) -> list[str]:
+    """The comments of a spec, found independently of the product (PyYAML's scanner / a string-aware scan)."""
+    if suffix == ".aispec":
+        found: list[str] = []
+        in_string = escaped = False
+        start = -1
+        for i, ch in enumerate(text + "\n"):
+            if start >= 0:
+                if ch == "\n":
+                    found.append(text[start:i].rstrip())
+                    start = -1
+            elif in_string:
+                if escaped:
+                    escaped = False
+                elif ch == "\\":
+                    escaped = True
+                elif ch == '"':
+                    in_string = False
+            elif ch == '"':
+                in_string = True
+            elif ch == "#":
+                start = i
+        return found
+    scalars = [(t.start_mark.index, t.end_mark.index) for t in yaml.scan(text) if isinstance(t, yaml.ScalarToken)]
+    return [
+        m.group().rstrip()
+        for m in re.finditer(r"(?:^|(?<=[ \t]))#[^\n]*", text, re.M)
+        if not any(start <= m.start() < end for start, end in scalars)
+    ]
+
+
+def test_comment_finder_ignores_hashes_in_strings() -> None:
+    text = 'a: "x # y"  # real\nb: |\n  # not a comment\n# full line\n'
+    assert comments_of(text, ".yaml") == ["# real", "# full line"]
+    assert comments_of('a = "x # y"  # real\n# two\n', ".aispec") == ["# real", "# two"]
+
+
+RICH_COMMENTED = """\
+# Header comment
+aispec: 1
+project:
+  name: penguins  # trailing on a scalar
+  description: "has # inside a string"
+problem:
+  # leading a key
+  task: classification
+  target: species
+data:
+  source:
+    kind: bundled
+    name: palmerpenguins
+  drop:
+    # before a list item
+    - year  # after a list item
+metrics:
+  acceptance:
+    - accuracy >= 0.5
+# closing comment
+"""
+
+
+def _yaml_sources() -> list[tuple[str, str]]:
+    out = [("rich-commented.yaml", RICH_COMMENTED), ("base.yaml", BASE_EXAMPLE)]
+    out += [(p.name, p.read_text(encoding="utf-8")) for p in _examples(".yaml")]
+    return out
+
+
+@pytest.mark.parametrize(("name", "text"), _yaml_sources(), ids=[name for name, _ in _yaml_sources()])
+def test_convert_yaml_dsl_yaml_round_trip(tmp_path: Path, name: str, text: str) -> None:
+    source = write(tmp_path / name, text)
+    dsl = tmp_path / "converted.aispec"
+    back = tmp_path / "back.yaml"
+    code, _, err = invoke("convert", source, "--output", dsl)
+    assert code == 0, err
+    code, _, err = invoke("convert", dsl, "-o", back)
+    assert code == 0, err
+    assert raw_of(dsl) == raw_of(source)
+    assert raw_of(back) == raw_of(source)
+    dsl_text, back_text = dsl.read_text(encoding="utf-8"), back.read_text(encoding="utf-8")
+    for comment in comments_of(text, ".yaml"):
+        assert comment in dsl_text, (comment, "lost in YAML → DSL")
+        assert comment in back_text, (comment, "lost in DSL → YAML")
+    assert check_file(dsl).errors == check_file(source).errors == ()
+
+
+@pytest.mark.parametrize("path", _examples(".aispec"), ids=lambda p: p.name)
+def test_convert_dsl_yaml_dsl_round_trip(tmp_path: Path, path: Path) -> None:
+    source = write(tmp_path / path.name, path.read_text(encoding="utf-8"))
+    as_yaml, back = tmp_path / "converted.yaml", tmp_path / "back.aispec"
+    assert invoke("convert", source, "-o", as_yaml)[0] == 0
+    assert invoke("convert", as_yaml, "-o", back)[0] == 0
+    assert raw_of(as_yaml) == raw_of(back) == raw_of(source)
+    for comment in comments_of(path.read_text(encoding="utf-8"), ".aispec"):
+        assert comment in as_yaml.read_text(encoding="utf-8"), comment
+        assert comment in back.read_text(encoding="utf-8"), comment
+
+
+def test_convert_to_stdout_defaults_to_the_other_syntax(tmp_path: Path) -> None:
+    source = write(tmp_path / "spec.yaml", RICH_COMMENTED)
+    code, out, _ = invoke("convert", source)
+    assert code == 0
+    assert "aispec = 1" in out
+    assert parse(SourceFile("x.aispec", out)).raw == raw_of(source)
+    code, out_yaml, _ = invoke("convert", source, "--to", "yaml")
+    assert code == 0
+    assert parse(SourceFile("x.yaml", out_yaml)).raw == raw_of(source)
+
+
+def test_convert_refuses_to_overwrite(tmp_path: Path) -> None:
+    source = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    existing = write(tmp_path / "spec.aispec", "# keep me\n")
+    code, out, err = invoke("convert", source, "-o", existing)
+    assert code == 2
+    assert "--force" in out + err
+    assert existing.read_text(encoding="utf-8") == "# keep me\n"
+    assert invoke("convert", source, "-o", existing, "--force")[0] == 0
+    assert raw_of(existing) == raw_of(source)
+
+
+def test_convert_refuses_syntax_errors(tmp_path: Path) -> None:
+    source = write(tmp_path / "spec.yaml", "aispec: 1\nproject: [unclosed\n")
+    target = tmp_path / "out.aispec"
+    code, out, err = invoke("convert", source, "-o", target)
+    assert code == 1
+    assert "error[AIS101]" in out + err
+    assert not target.exists()
+
+
+def test_convert_nan_to_dsl_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:
+    # the DSL cannot write NaN or infinity: converting must say so (exit 1), not crash (exit 3)
+    source = write(tmp_path / "spec.yaml", BASE_EXAMPLE + "monitoring:\n  drift:\n    threshold: .nan\n")
+    target = tmp_path / "out.aispec"
+    proc = run_cli("convert", source, "-o", target)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr)
+    assert "internal error" not in proc.stderr
+    assert not target.exists()
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def test_datasets_lists_palmerpenguins() -> None:
+    code, out, _ = invoke("datasets")
+    assert code == 0
+    assert "palmerpenguins" in out
+
+
+# ---------------------------------------------------------------- real processes
+
+
+def test_subprocess_check_clean_exit_0(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    proc = run_cli("check", spec)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{spec}: ok"
+
+
+def test_subprocess_check_errors_exit_1(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BAD_TARGET)
+    proc = run_cli("check", spec)
+    assert proc.returncode == 1
+    assert DIAGNOSTIC_HEAD.search(proc.stderr), proc.stderr
+    assert "error[AIS313]" in proc.stderr
+    assert "\x1b[" not in proc.stderr  # no colour when not a terminal
+
+
+def test_subprocess_json_on_stdout_only(tmp_path: Path) -> None:
+    spec = write(tmp_path / "spec.yaml", BAD_TARGET)
+    proc = run_cli("check", "--format", "json", spec)
+    assert proc.returncode == 1
+    assert [d["code"] for d in json.loads(proc.stdout)] == ["AIS313"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["no-such-command"], ["check", "--no-such-option", "x.yaml"], ["explain", "AIS999"]],
+    ids=["no-args", "unknown-command", "unknown-option", "unknown-code"],
+)
+def test_subprocess_usage_errors_exit_2(args: list[str]) -> None:
+    proc = run_cli(*args)
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    assert "internal error" not in proc.stderr
+
+
+def test_subprocess_missing_file_exit_1(tmp_path: Path) -> None:
+    proc = run_cli("check", tmp_path / "nope.yaml")
+    assert proc.returncode == 1
+    assert "AIS100" in proc.stderr
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    import sysconfig
+
+    exe = Path(sysconfig.get_path("scripts")) / ("aispec.exe" if os.name == "nt" else "aispec")
+    assert exe.exists(), f"the `aispec` console script is not installed in {exe.parent}"
+    spec = write(tmp_path / "spec.yaml", BASE_EXAMPLE)
+    proc = subprocess.run([str(exe), "check", str(spec)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
