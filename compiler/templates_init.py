@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from .raw import ParseResult
+from .raw import NodeComments, ParseResult
 from .source import SourceFile
 
 # task → the example a new spec starts from (all use data that installed packages carry)
@@ -36,7 +36,19 @@ def render_init(task: str, name: str, syntax: str) -> str:
     if not isinstance(parsed, ParseResult) or parsed.raw is None:
         raise ValueError(f"the bundled template {filename} cannot be read")  # a packaging bug
     raw = dict(parsed.raw)
-    raw["project"] = {**raw["project"], "name": slugify(name)}
+    project = {k: v for k, v in raw["project"].items() if k != "owner"}
+    raw["project"] = {**project, "name": slugify(name), "version": "0.1.0"}
+    # The example's `$schema` line is relative to the repository; point a YAML spec at the
+    # installed schema instead (editors read it), and drop it from DSL files (no YAML server there).
+    for entry in comments.values():
+        kept = [c for c in entry.leading if "yaml-language-server" not in c]
+        while kept and kept[0].strip() == "#" and len(kept) < len(entry.leading):
+            kept.pop(0)  # the blank comment line that followed the removed one
+        entry.leading = kept
+    if syntax == "yaml":
+        schema = resources.files("aispec.schemas") / "aispec-spec-v1.schema.json"
+        first = comments.setdefault((next(iter(raw)),), NodeComments())
+        first.leading.insert(0, f"# yaml-language-server: $schema={schema}")
     if syntax == "dsl":
         from .dsl_printer import print_dsl
 

@@ -422,7 +422,6 @@ class Spec(_Model):
 
     model_config = ConfigDict(
         extra="forbid", frozen=True, title="aispec spec v1",
-        json_schema_extra={"$id": "https://aispec.dev/schemas/aispec-spec-v1.schema.json"},
     )
 
     aispec: Literal[1] = Field(description="Spec format version.")
