@@ -122,6 +122,8 @@ def fmt(
 
 
 def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and a rename, so a failure never leaves half a spec."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.aispec-tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

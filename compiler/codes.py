@@ -75,6 +75,9 @@ _code("AIS107", E, "expression cut at a comma",
       "  source: {kind: bundled, name: palmerpenguins}\nmodel:\n  family: random_forest\n  search:\n"
       "    space: {max_depth: int(2, 32)}\n",
       "Write `space: {max_depth: 'int(2, 32)'}`, or one entry per line.")
+_code("AIS108", E, "value cannot be written in the aispec language",
+      "`convert` to the DSL met a value the DSL cannot spell: YAML's `.inf` and `.nan` have no DSL literal.",
+      "", "Use a finite number, or keep the spec in YAML.")
 
 # A valid base spec; the examples below are YAML fragments merged onto it
 # (a test applies each and checks that exactly its code appears).

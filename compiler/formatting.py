@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Any
 
 from .api import parse
+from .codes import make
 from .diagnostics import Diagnostic, has_errors
 from .raw import Comments, ParseResult
-from .source import SourceFile
+from .source import Loc, SourceFile
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,28 @@ def format_source(source: SourceFile, syntax: str | None = None) -> FormatResult
     if target == "dsl":
         from .dsl_printer import print_dsl
 
+        unwritable = _non_finite(parsed.raw, ())
+        if unwritable is not None:
+            return FormatResult(None, (make(
+                "AIS108", "this value (infinity or not-a-number) has no spelling in the aispec language",
+                span=parsed.locations.value_span(unwritable), loc=unwritable, file=source.path,
+                hint="use a finite number, or keep this spec in YAML"),))
         return FormatResult(print_dsl(parsed.raw, comments), tuple(parsed.diagnostics))
     from .yaml_printer import print_yaml
 
     return FormatResult(print_yaml(parsed.raw, comments), tuple(parsed.diagnostics))
+
+
+def _non_finite(value: Any, loc: Loc) -> Loc | None:
+    """Where the first inf/nan float sits (YAML has .inf and .nan; the DSL has no such literal)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return loc
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, child in items:
+        found = _non_finite(child, (*loc, key))
+        if found is not None:
+            return found
+    return None
 
 
 def reparse_equal(original: SourceFile, text: str, syntax: str) -> bool:

@@ -14,8 +14,9 @@ import typing
 from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
-from aispec.schemas.spec import SPEC_VERSION, Spec
 from pydantic import BaseModel, ValidationError
+
+from aispec.schemas.spec import SPEC_VERSION, Spec
 
 from .codes import make
 from .diagnostics import Diagnostic, choices_hint, did_you_mean

@@ -70,7 +70,8 @@ def _span(node: yaml.Node) -> Span:
     return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1, s.index, e.index)
 
 
-def _resolve_plain(value: str) -> Any:
+def resolve_plain(value: str) -> Any:
+    """What a plain (unquoted) scalar means under the YAML 1.2 core schema."""
     if _NULL.match(value):
         return None
     if _BOOL.match(value):
@@ -101,10 +102,10 @@ _TAG_TYPES: dict[str, type | tuple[type, ...]] = {
 def _scalar(node: yaml.ScalarNode) -> Any:
     """The value of a scalar: quoted and block scalars are strings, plain ones resolve."""
     if node.tag == _IMPLICIT:
-        return node.value if node.style not in (None, "") else _resolve_plain(node.value)
+        return node.value if node.style not in (None, "") else resolve_plain(node.value)
     if node.tag == "tag:yaml.org,2002:str":
         return node.value
-    value = _resolve_plain(node.value)
+    value = resolve_plain(node.value)
     expected = _TAG_TYPES[node.tag]
     if not isinstance(value, expected) or (node.tag == "tag:yaml.org,2002:int" and isinstance(value, bool)):
         raise ValueError(f"'{node.value}' is not a valid {node.tag.rsplit(':', 1)[-1]}")

@@ -17,6 +17,7 @@ import yaml
 
 from .raw import Comments, NodeComments, RawSpec
 from .source import Loc, LocationMap, SourceFile
+from .yaml_front import resolve_plain as _resolve_plain
 
 WIDTH = 100
 # Text that a folded block scalar (`>-`) reads back unchanged: words separated by single spaces.
@@ -56,7 +57,7 @@ def yaml_comments(source: SourceFile, locations: LocationMap) -> Comments:
     comments: Comments = {}
     pending: list[str] = []
     last_item: Loc | None = None
-    for number, line in enumerate(source.text.splitlines(), start=1):
+    for number, line in enumerate(source.text.removeprefix("\ufeff").splitlines(), start=1):
         stripped = line.strip()
         if stripped.startswith("#"):
             pending.append(stripped)
@@ -101,6 +102,11 @@ def scalar(value: Any, flow: bool = False) -> str:
     if isinstance(value, str) and (not value.isprintable() or "\u2028" in value or "\u2029" in value):
         # Line breaks and control characters: one double-quoted line with escapes, valid as a key too.
         dumped = yaml.safe_dump(value, default_style='"', width=10**9, allow_unicode=True)
+        return dumped.removesuffix("\n...\n").rstrip("\n")
+    if isinstance(value, str) and (_resolve_plain(value) != value or (flow and value.count("(") != value.count(")"))):
+        # PyYAML quotes by YAML 1.1 rules; aispec reads YAML 1.2, where `1e3` and `0o17` are numbers.
+        # Inside [...] an unbalanced '(' would read as an expression cut at a comma (AIS107).
+        dumped = yaml.safe_dump(value, default_style="'", width=10**9, allow_unicode=True)
         return dumped.removesuffix("\n...\n").rstrip("\n")
     if flow and isinstance(value, str):
         # Let PyYAML decide quoting in a flow context by dumping a one-element flow list.

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
+from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
 from aispec.compiler.expressions import (
     Criterion,
     Distribution,
@@ -25,8 +28,6 @@ from aispec.compiler.expressions import (
     parse_size,
     parse_template,
 )
-from pydantic import BeforeValidator, PlainSerializer, StringConstraints, WithJsonSchema
-from pydantic_core import PydanticCustomError
 
 V = TypeVar("V")
 

@@ -38,8 +38,8 @@ TASKS = [
 ]
 
 # `file:line:col: error[AIS123]: message`
-DIAGNOSTIC_HEAD = re.compile(r"^(?P<file>\S+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning)\[(?P<code>AIS\d{3})\]: ",
-                             re.M)
+DIAGNOSTIC_HEAD = re.compile(
+    r"^(?P<file>\S+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning)\[(?P<code>AIS\d{3})\]: ", re.M)
 
 runner = CliRunner()
 
@@ -274,11 +274,24 @@ def test_init_every_task_passes_check(tmp_path: Path, task: str, suffix: str) ->
     assert isinstance(data, dict)
     assert data["problem"]["task"] == task
     assert data["project"]["name"] == target.stem
-    # the template's comments (what each setting is for) come along
+    # the template's comments (what each setting is for) come along; only its repository-relative
+    # `$schema` line is replaced: by the installed schema in YAML, by nothing in the DSL
     from aispec.compiler.templates_init import TASK_TEMPLATES
 
+    def notes(comments: list[str]) -> Counter[str]:
+        return Counter(c for c in comments if "yaml-language-server" not in c and c.strip() != "#")
+
     template = (EXAMPLES / TASK_TEMPLATES[task]).read_text(encoding="utf-8")
-    assert Counter(comments_of(target.read_text(encoding="utf-8"), suffix)) == Counter(comments_of(template, ".yaml"))
+    written = comments_of(target.read_text(encoding="utf-8"), suffix)
+    assert notes(written) == notes(comments_of(template, ".yaml"))
+    schema_lines = [c for c in written if "yaml-language-server" in c]
+    if suffix == ".yaml":
+        [line] = schema_lines
+        schema = Path(line.split("$schema=", 1)[1].strip())
+        assert schema.is_file(), line
+        assert json.loads(schema.read_text(encoding="utf-8")) == json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    else:
+        assert schema_lines == []
 
 
 def test_init_name_option_is_slugified(tmp_path: Path) -> None:
@@ -434,13 +447,33 @@ def test_fmt_refuses_syntax_errors(tmp_path: Path, name: str, text: str, code: s
     assert invoke("fmt", "--check", spec)[0] == 1
 
 
-def test_fmt_keeps_data_with_flow_indicators(tmp_path: Path) -> None:
-    # strings holding ', [ ] { }' inside a flow list must stay quoted: fmt may never change the data
-    text = BASE_EXAMPLE + 'compliance:\n  limitations: ["Only EU, not US", "a]", "{x}", "${"]\n'
-    spec = write(tmp_path / "spec.yaml", text)
+TRICKY_YAML = {
+    # ', [ ] { }' inside a flow list must stay quoted
+    "flow-indicators": 'compliance:\n  limitations: ["Only EU, not US", "a]", "{x}", "${"]\n',
+    # YAML 1.2 reads 1e3, 0o17 and -1e-3 as numbers (YAML 1.1 did not): quoted, they are text
+    "number-like-strings": 'compliance:\n  limitations: ["1e3", "0o17", "-1e-3", "1E5"]\n  notes: "2e10"\n',
+    "number-like-block": 'project:\n  name: penguins\n  description: "1e3"\n  owner: "0o17"\n',
+    # an unbalanced bracket inside a flow collection reads as an expression cut at a comma (AIS107)
+    "unbalanced-in-flow": 'metrics:\n  acceptance: ["accuracy >= (0.9"]\n',
+    "unbalanced-in-flow-map": 'model:\n  params: {a: "f1(", b: "x]"}\n',
+    "colon-and-hash": 'compliance:\n  limitations: ["a: b", "c #d", "- e"]\n',
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRICKY_YAML))
+def test_fmt_never_changes_data_or_breaks_syntax(tmp_path: Path, case: str) -> None:
+    # fmt may never change the data, nor write a file that fmt itself then refuses
+    text = BASE_EXAMPLE.replace("project:\n  name: penguins\n", "") if case == "number-like-block" else BASE_EXAMPLE
+    spec = write(tmp_path / "spec.yaml", text + TRICKY_YAML[case])
     before = raw_of(spec)
-    assert invoke("fmt", spec)[0] == 0
-    assert raw_of(spec) == before, spec.read_text(encoding="utf-8")
+    assert parse(SourceFile.read(spec)).diagnostics == ()
+    code, _, err = invoke("fmt", spec)
+    assert code == 0, err
+    formatted = spec.read_text(encoding="utf-8")
+    front_end = [(d.code, d.message) for d in parse(SourceFile.read(spec)).diagnostics]
+    assert front_end == [], formatted
+    assert raw_of(spec) == before, formatted
+    assert invoke("fmt", "--check", spec)[0] == 0, formatted
 
 
 VARIANTS = {
@@ -610,6 +643,18 @@ def test_convert_refuses_syntax_errors(tmp_path: Path) -> None:
     assert code == 1
     assert "error[AIS101]" in out + err
     assert not target.exists()
+
+
+@pytest.mark.parametrize("value", ["1e3", "0o17", "-1e-3", "Only EU, not US", "[draft]", "a: b", "no", "~"])
+def test_convert_dsl_strings_to_yaml(tmp_path: Path, value: str) -> None:
+    # any DSL string must convert to YAML and read back as the same string
+    text = f'aispec = 1\nproject {{\n  name = penguins\n  description = {json.dumps(value)}\n}}\n' \
+           f'compliance {{\n  limitations = [{json.dumps(value)}]\n}}\n'
+    source = write(tmp_path / "spec.aispec", text)
+    target = tmp_path / "spec.yaml"
+    code, out, err = invoke("convert", source, "-o", target)
+    assert code == 0, out + err
+    assert raw_of(target) == raw_of(source)
 
 
 def test_convert_nan_to_dsl_is_a_diagnostic_not_a_crash(tmp_path: Path) -> None:

@@ -7,13 +7,14 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from aispec.compiler import dsl
 from aispec.compiler.dsl import is_bare_value, parse_dsl, parse_dsl_with_comments
 from aispec.compiler.dsl_printer import print_dsl
 from aispec.compiler.raw import NodeComments, ParseResult
 from aispec.compiler.source import ScalarInfo, SourceFile, Span
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 EXAMPLE = """\
 # Penguin species from body measurements.

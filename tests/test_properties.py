@@ -310,6 +310,9 @@ EXPRESSIONS = [
     "accuracy => 0.9", "${", "${X", "${}", "${lower}", "$X", "10x", "-1m", "0s", "1e999h", "10", "2GiB",
     "0B", "-2GiB", "1.5.5GiB", "", " ", "\t", "None", "null", "no", "yes", "~", "1_000", "0x1F", "é", "a" * 300,
     "demographic_parity_difference <= 0.1", "p95_latency_ms <= 50", "int(2, 32)", "choice(a, a)",
+    # text that YAML 1.1 and 1.2 read differently, or that only quoting keeps a string
+    "1e3", "0o17", "-1e-3", "1E5", "0x1F", "+1", ".5", "1.", "+.inf", ".NaN", "True", "Null", "~", "a: b", "- x",
+    "a #b", "&x", "*x", "!x", "? x", "[", "{", "x]", "f1(", "\x85", "\u2028", "\ufeff", "tab\there", "'", '"',
 ]
 scalars = st.one_of(
     st.none(),
@@ -639,6 +642,8 @@ _BASE_RAW = yaml.safe_load(BASE_EXAMPLE)
 @example(data={**_BASE_RAW, "compliance": {"limitations": ["[draft]", "{x}"]}})
 @example(data={**_BASE_RAW, "project": {"name": "penguins", "description": "x\x85y"}})
 @example(data={**_BASE_RAW, "key\n": None})
+@example(data={**_BASE_RAW, "compliance": {"limitations": ["1e3", "0o17", "-1e-3"], "notes": "1E5"}})
+@example(data={**_BASE_RAW, "metrics": {"acceptance": ["accuracy >= (0.9"]}})
 def test_printers_round_trip_mutated_specs(data: dict[str, Any]) -> None:
     # `fmt` and `convert` print raw data and promise that it reads back unchanged
     from aispec.compiler.yaml_printer import print_yaml
