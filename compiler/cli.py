@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from . import api
+from .build import BuildResult
 from .diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
 from .source import SourceFile
 
@@ -255,6 +256,77 @@ def init(
         raise typer.Exit(EXIT_USAGE) from exc
     _write_atomic(output, text)
     typer.echo(f"wrote {output}: edit it, then run `aispec check {output}`", err=True)
+
+
+def _print_build(result: BuildResult, no_color: bool, *, show_diff: bool) -> None:
+    from rich.console import Console
+
+    console = Console(stderr=True, no_color=no_color or not _color(no_color), highlight=False)
+    _print_diagnostics(result.diagnostics, result.check.source, no_color)
+    if result.write_plan is None:
+        return
+    marks = {"add": "+", "update": "~", "delete": "-", "conflict": "!", "keep": "=", "unchanged": " "}
+    for change in result.write_plan.changes:
+        if change.action == "unchanged":
+            continue
+        reason = f"  ({change.reason})" if change.reason else ""
+        console.print(f"{marks[change.action]} {change.action:<8} {change.path}{reason}", markup=False)
+        if show_diff and change.diff:
+            typer.echo(change.diff, err=True)
+    counts = {a: sum(1 for c in result.write_plan.changes if c.action == a) for a in marks}
+    summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
+    console.print(f"{result.write_plan.target}: {summary or 'nothing to do'}", markup=False)
+
+
+@app.command()
+def build(
+    spec: Annotated[Path, typer.Argument(help="The spec to build.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Project folder (default: ./<project name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files you edited (saved in .aispec/backup/).")] = (
+        False),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, with a diff; write nothing.")] = (
+        False),
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Compile a spec into a runnable, editable ML project."""
+    from .build import build as run_build
+
+    result = run_build(spec, out, force=force, dry_run=dry_run)
+    _print_build(result, no_color, show_diff=dry_run)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_SPEC_ERRORS)
+
+
+@app.command("plan")
+def plan_command(
+    spec: Annotated[Path, typer.Argument(help="The spec to plan.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Project folder (default: ./<project name>).")] = None,
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """What `aispec build` would add, change and delete, with a diff (same as build --dry-run)."""
+    from .build import build as run_build
+
+    result = run_build(spec, out, dry_run=True)
+    _print_build(result, no_color, show_diff=True)
+    raise typer.Exit(EXIT_OK if result.ok else EXIT_SPEC_ERRORS)
+
+
+@app.command()
+def run(
+    spec: Annotated[Path, typer.Argument(help="The spec to build and run.")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Project folder (default: ./<project name>).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite files you edited (saved in .aispec/backup/).")] = (
+        False),
+    no_color: Annotated[bool, typer.Option("--no-color")] = False,
+) -> None:
+    """Build the project, then train, evaluate, gate, export and document it, end to end."""
+    from .build import build as run_build
+    from .run import run_project
+
+    result = run_build(spec, out, force=force)
+    _print_build(result, no_color, show_diff=False)
+    if not result.ok or result.plan is None or result.write_plan is None:
+        raise typer.Exit(EXIT_SPEC_ERRORS)
+    raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color))
 
 
 @app.command()

@@ -343,6 +343,35 @@ _code("AIS399", W, "PII logged with no regulation declared",
       "Predictions are logged and the data contains PII, but no regulation is declared.",
       "monitoring:\n  log_predictions: true\ncompliance:\n  pii: [sex]\n", "Declare `regulations: [gdpr]` or others.")
 
+# ------------------------------------------------------------ 4xx build plan
+_code("AIS401", E, "task not buildable yet",
+      "`aispec build` generates projects for classification, regression, clustering and anomaly detection; "
+      "the other tasks are checked but not built yet.",
+      "problem:\n  task: forecasting\n", "Check the spec now; build it when its back end lands.")
+_code("AIS402", E, "back end not buildable yet",
+      "Only the scikit-learn back end generates projects today; torch and keras come later.",
+      "model:\n  family: cnn\n", "Use a scikit-learn family.")
+_code("AIS403", E, "data source not buildable yet",
+      "Image folders are checked but not built yet.",
+      "data:\n  source: {kind: image_folder, path: images}\n", "Use a tabular source.")
+_code("AIS490", E, "rendering failed",
+      "A template failed to render. This is a bug in aispec, not in the spec.",
+      "", "Report it; `--debug` shows the traceback.")
+
+# --------------------------------------------------------- 5xx write / update
+_code("AIS501", E, "rebuild would overwrite your edits",
+      "A generated file was edited (or deleted) since the last build, and the new build changes it. aispec "
+      "never overwrites an edit silently: merge the change into the spec (or the file) and rebuild, or "
+      "rebuild with --force, which first saves your version under `.aispec/backup/`.",
+      "", "Rebuild with --force, or undo the edit.")
+_code("AIS502", E, "output location unusable",
+      "The output is not a directory, or a generated path would leave it.",
+      "", "Choose another output directory with --out.")
+_code("AIS503", E, "writing the project failed",
+      "An I/O error happened while writing; every file already replaced was restored, so the old project "
+      "is as it was.",
+      "", "Fix the cause (disk space, permissions) and rebuild.")
+
 # ---------------------------------------------------------------- 9xx internal
 _code("AIS900", E, "internal error",
       "aispec itself failed. This is a bug: please report it with the spec. `--debug` shows the traceback.",

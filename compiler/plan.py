@@ -1,0 +1,250 @@
+"""The build plan: a resolved spec turned into everything the templates need.
+
+Templates only loop and branch; every value they print is computed here and is
+either a validated identifier or a Python literal made by ``pyliteral`` (so a
+spec string never becomes code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from aispec.schemas.catalog import DATASETS
+from aispec.schemas.spec import BundledSource, Spec
+from aispec.schemas.vocabulary import METRICS, Backend, Task
+
+from .api import CheckResult
+from .codes import make
+from .diagnostics import Diagnostic
+from .expressions import Distribution
+from .pyliteral import package_name, py_literal, py_scalar
+from .source import Loc
+from .version import VERSION
+
+# Versions a generated project pins: the ones aispec is tested with (one table, so the same spec
+# gives the same requirements.txt on every machine).
+PINS: dict[str, str] = {
+    "scikit-learn": "1.9.1",
+    "pandas": "3.1.1",
+    "numpy": "2.4.6",
+    "optuna": "5.0.0",
+    "skl2onnx": "1.20.0",
+    "onnx": "1.23.2",
+    "onnxruntime": "1.32.0",
+    "protobuf": "6.33.6",
+    "fairlearn": "0.15.0",
+    "matplotlib": "3.11.2",
+    "pyarrow": "26.0.1",
+    "SQLAlchemy": "2.1.9",
+    "psycopg[binary]": "3.3.9",
+    "palmerpenguins": "0.1.6",
+    "statsmodels": "0.15.0",
+}
+
+BUILDABLE_TASKS = frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection})
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build writes, before any text is rendered."""
+
+    spec: Spec
+    project: str
+    package: str
+    spec_hash: str
+    spec_file: str
+    spec_text: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[tuple[str, PurePosixPath], ...]:
+        """(template name, output path) pairs, sorted by output path."""
+        pkg = PurePosixPath(self.package)
+        pairs = [
+            ("project/README.md.j2", PurePosixPath("README.md")),
+            ("project/Makefile.j2", PurePosixPath("Makefile")),
+            ("project/requirements.txt.j2", PurePosixPath("requirements.txt")),
+            ("project/pyproject.toml.j2", PurePosixPath("pyproject.toml")),
+            ("project/gitignore.j2", PurePosixPath(".gitignore")),
+            ("project/package/__init__.py.j2", pkg / "__init__.py"),
+            ("project/package/config.py.j2", pkg / "config.py"),
+            ("project/package/data.py.j2", pkg / "data.py"),
+            ("project/package/features.py.j2", pkg / "features.py"),
+            ("project/package/model.py.j2", pkg / "model.py"),
+            ("project/package/train.py.j2", pkg / "train.py"),
+            ("project/package/__main__.py.j2", pkg / "__main__.py"),
+            ("project/tests/__init__.py.j2", PurePosixPath("tests/__init__.py")),
+            ("project/tests/test_data.py.j2", PurePosixPath("tests/test_data.py")),
+            ("project/tests/test_model.py.j2", PurePosixPath("tests/test_model.py")),
+        ]
+        return tuple(sorted(pairs, key=lambda p: str(p[1])))
+
+
+def spec_hash(spec: Spec) -> str:
+    """Hash of the resolved spec's canonical JSON: formatting-only edits do not change it."""
+    canonical = json.dumps(spec.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _dotted(loc: Loc) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+_LOCATION_PREFIXES = ("problem", "data", "model", "metrics.acceptance", "compliance.fairness",
+                      "compliance.sensitive", "compliance.pii")
+
+
+def _locations(result: CheckResult, spec_file: str) -> dict[str, str]:
+    assert result.parsed is not None
+    out: dict[str, str] = {}
+    for loc, span in sorted(result.parsed.locations.values.items(), key=lambda item: _dotted(item[0])):
+        dotted = _dotted(loc)
+        if dotted and dotted.startswith(_LOCATION_PREFIXES):
+            out[dotted] = f"{spec_file}:{span.line}:{span.column}"
+    return out
+
+
+def _distribution(dist: Distribution) -> str:
+    """A search-space distribution as runtime code: `Int(2, 16)`, `Float(1e-4, 0.1, log=True)`, `Choice(...)`."""
+    args = ", ".join(py_scalar(a) for a in dist.args)
+    return {
+        "int": f"Int({args})",
+        "logint": f"Int({args}, log=True)",
+        "uniform": f"Float({args})",
+        "loguniform": f"Float({args}, log=True)",
+        "choice": f"Choice({args})",
+    }[dist.kind]
+
+
+def _task_kind(task: Task) -> str:
+    if task is Task.clustering:
+        return "clustering"
+    if task is Task.anomaly_detection:
+        return "anomaly"
+    return "supervised"
+
+
+def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tuple[Diagnostic, ...]]:
+    """Turn a checked spec into a Plan, or say (AIS4xx) why this spec cannot be built yet."""
+    spec = result.resolved
+    if spec is None or result.parsed is None:
+        return None, result.diagnostics
+    file = result.source.path
+    problems: list[Diagnostic] = []
+    task = spec.problem.task
+    spans = result.parsed.locations
+    if task not in BUILDABLE_TASKS:
+        problems.append(make("AIS401", f"'aispec build' does not build {task.value} projects yet",
+                             span=spans.value_span(("problem", "task")), loc=("problem", "task"), file=file,
+                             hint="classification, regression, clustering and anomaly_detection build today"))
+    if spec.model.backend is not Backend.sklearn:
+        backend = spec.model.backend.value if spec.model.backend else "?"
+        problems.append(make("AIS402", f"the {backend} back end is not built yet",
+                             span=spans.value_span(("model",)), loc=("model",), file=file,
+                             hint="use a scikit-learn family (backend: sklearn) for now"))
+    if spec.data.source.kind == "image_folder":
+        problems.append(make("AIS403", "image folders are not built yet", span=spans.value_span(("data", "source")),
+                             loc=("data", "source"), file=file, hint="use a tabular source"))
+    if problems:
+        return None, (*result.diagnostics, *problems)
+
+    spec_file = "spec.aispec" if result.source.syntax == "dsl" else "spec.yaml"
+    spec_dir = Path(result.source.path).resolve().parent
+    data_dir = PurePosixPath(Path(os.path.relpath(spec_dir, project_dir.resolve())).as_posix())
+    package = package_name(spec.project.name)
+    dump = spec.model_dump(mode="json")
+    context = _context(spec, package, spec_file, data_dir, _locations(result, spec_file), dump)
+    plan = Plan(spec, spec.project.name, package, spec_hash(spec), spec_file, result.source.text, context)
+    return plan, result.diagnostics
+
+
+def _column_types(spec: Spec) -> dict[str, str]:
+    if spec.data.columns is not None:
+        return {name: col.type.value for name, col in spec.data.columns.items()}
+    src = spec.data.source
+    if isinstance(src, BundledSource) and src.name in DATASETS:
+        return dict(DATASETS[src.name].columns)
+    return {}
+
+
+def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, locations: dict[str, str],
+             dump: dict[str, Any]) -> dict[str, Any]:
+    task = spec.problem.task
+    column_types = _column_types(spec)
+    features = list(spec.data.features or [])
+    feature_types = {name: column_types.get(name, "numeric") for name in features}
+    primary = spec.metrics.primary or ""
+    search = spec.model.search
+    space = search.space if search else {}
+    ensemble = spec.model.ensemble
+    kind = _task_kind(task)
+    needs = {"fairlearn"} if spec.compliance.sensitive else set()
+    source_kind = spec.data.source.kind
+    pins = dict(PINS)
+    if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") == "palmerpenguins"):
+        pins.pop("palmerpenguins")
+    if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")):
+        pins.pop("statsmodels")
+    if source_kind != "sql":
+        pins.pop("SQLAlchemy")
+        pins.pop("psycopg[binary]")
+    if source_kind != "parquet":
+        pins.pop("pyarrow")
+    if not needs:
+        pins.pop("fairlearn")
+    return {
+        "aispec_version": VERSION,
+        "project": dump["project"],
+        "package": package,
+        "spec_file": spec_file,
+        "task": task.value,
+        "kind": kind,
+        "target": spec.problem.target,
+        "family": spec.model.family,
+        "is_auto": spec.model.family == "auto" and ensemble is None,
+        "has_ensemble": ensemble is not None,
+        "has_search": search is not None and bool(search.space) and spec.model.family != "auto",
+        "search_method": search.method if search else "bayesian",
+        "search_trials": search.trials if search else 0,
+        "search_timeout_s": search.timeout.seconds if search and search.timeout else None,
+        "search_space": [(py_scalar(name), _distribution(dist)) for name, dist in space.items()],
+        "search_imports": sorted({_distribution(d).split("(")[0] for d in space.values()} | {"Distribution"}),
+        "cv_folds": (search.cv if search and search.cv else spec.data.split.folds) or 5,
+        "auto_budget_s": spec.model.budget.seconds if spec.model.budget else 30.0,
+        "primary": primary,
+        "greater_is_better": METRICS[primary].higher_is_better if primary in METRICS else True,
+        "sensitive": list(spec.compliance.sensitive),
+        "gate_list": [str(c) for c in (*spec.metrics.acceptance, *spec.compliance.fairness)],
+        "requirements": sorted(pins.items(), key=lambda kv: kv[0].lower()),
+        "data_dir": str(data_dir),
+        "lit": {
+            "spec": py_literal(dump, 0, len("SPEC: dict[str, Any] = ")),
+            "locations": py_literal(locations, 0, len("LOCATIONS: dict[str, str] = ")),
+            "features": py_literal(features, 0, len("FEATURES: list[str] = ")),
+            "feature_types": py_literal(feature_types, 0, len("FEATURE_TYPES: dict[str, str] = ")),
+            "params": py_literal(dict(spec.model.params), 0, len("PARAMS: dict[str, Any] = ")),
+            "ensemble_members": py_literal([m.model_dump(mode="json") for m in ensemble.members], 0,
+                                           len("MEMBERS: list[dict[str, Any]] = ")) if ensemble else "[]",
+            "candidates": py_literal(list(spec.model.candidates or []), 0, len("CANDIDATES: list[str] = ")),
+            "gates": py_literal([str(c) for c in spec.metrics.acceptance], 0, len("GATES: list[str] = ")),
+            "fairness_gates": py_literal([str(c) for c in spec.compliance.fairness], 0,
+                                         len("FAIRNESS_GATES: list[str] = ")),
+            "report": py_literal(list(spec.metrics.report or []), 0, len("REPORT_METRICS: list[str] = ")),
+            "target": py_scalar(spec.problem.target),
+            "positive_class": py_scalar(spec.problem.positive_class),
+            "primary": py_scalar(primary),
+            "family": py_scalar(spec.model.family),
+            "task": py_scalar(task.value),
+            "project_name": py_scalar(spec.project.name),
+            "spec_file": py_scalar(spec_file),
+            "data_dir": py_scalar(str(data_dir)),
+            "ensemble_kind": py_scalar(ensemble.kind if ensemble else None),
+            "ensemble_voting": py_scalar(ensemble.voting if ensemble else "soft"),
+            "ensemble_final": py_scalar(ensemble.final_estimator if ensemble else None),
+        },
+    }

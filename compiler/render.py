@@ -1,0 +1,37 @@
+"""Rendering: a Plan → a RenderedTree of file texts. Pure and deterministic; no I/O but template reads."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import PurePosixPath
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+from .plan import Plan
+
+RenderedTree = dict[PurePosixPath, str]
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """The one Jinja environment: sandboxed, strict about undefined names, autoescape for HTML only."""
+    env = SandboxedEnvironment(
+        loader=jinja2.PackageLoader("aispec.templates", "."),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env
+
+
+def render(plan: Plan) -> RenderedTree:
+    env = environment()
+    tree: RenderedTree = {}
+    for template_name, path in plan.files:
+        text = env.get_template(template_name).render(**plan.context)
+        tree[path] = text
+    tree[PurePosixPath(plan.spec_file)] = plan.spec_text
+    return dict(sorted(tree.items(), key=lambda item: str(item[0])))
