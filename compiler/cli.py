@@ -7,14 +7,16 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import api
-from .build import BuildResult
 from .diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
 from .source import SourceFile
+
+if TYPE_CHECKING:  # `build` pulls in Jinja: keep it off the `check` path
+    from .build import BuildResult
 
 app = typer.Typer(
     name="aispec",
