@@ -154,8 +154,12 @@ def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tup
         return None, (*result.diagnostics, *problems)
 
     spec_file = "spec.aispec" if result.source.syntax == "dsl" else "spec.yaml"
-    spec_dir = Path(result.source.path).resolve().parent
-    data_dir = PurePosixPath(Path(os.path.relpath(spec_dir, project_dir.resolve())).as_posix())
+    # File sources are relative to the spec's folder; the project reaches it by a relative path
+    # (never an absolute one). Other sources need no folder.
+    data_dir = PurePosixPath(".")
+    if spec.data.source.kind in ("csv", "parquet", "jsonl"):
+        spec_dir = Path(result.source.path).resolve().parent
+        data_dir = PurePosixPath(Path(os.path.relpath(spec_dir, project_dir.resolve())).as_posix())
     package = package_name(spec.project.name)
     dump = spec.model_dump(mode="json")
     context = _context(spec, package, spec_file, data_dir, _locations(result, spec_file), dump)

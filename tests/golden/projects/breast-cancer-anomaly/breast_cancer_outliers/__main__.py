@@ -1,0 +1,9 @@
+"""`python -m breast_cancer_outliers` trains, evaluates, gates, exports and documents the model."""
+
+from __future__ import annotations
+
+import sys
+
+from breast_cancer_outliers.train import main
+
+sys.exit(main())

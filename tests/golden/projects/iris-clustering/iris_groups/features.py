@@ -1,0 +1,29 @@
+"""The model's inputs and how they are cleaned, encoded and scaled.
+
+One scikit-learn ColumnTransformer, fitted on the training split only (no leakage), exported to ONNX
+together with the model.
+"""
+
+from __future__ import annotations
+
+from aispec.runtime import preprocess
+from sklearn.compose import ColumnTransformer
+
+from iris_groups.config import SPEC, TASK
+
+FEATURES: list[str] = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+FEATURE_TYPES: dict[str, str] = {
+    "sepal_length": "numeric",
+    "sepal_width": "numeric",
+    "petal_length": "numeric",
+    "petal_width": "numeric",
+}
+
+
+def build_preprocessor() -> ColumnTransformer:
+    """Impute, clip outliers, scale and encode, per `data.cleaning`."""
+    return preprocess.build_preprocessor(
+        column_types=FEATURE_TYPES,
+        cleaning=SPEC["data"]["cleaning"],
+        task=TASK,
+    )

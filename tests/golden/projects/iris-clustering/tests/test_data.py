@@ -1,0 +1,34 @@
+"""The data contract: the data loads and satisfies the schema declared in spec.yaml."""
+
+from __future__ import annotations
+
+from iris_groups import data
+from iris_groups.config import TARGET
+from iris_groups.features import FEATURES
+
+
+def test_data_loads_and_matches_the_declared_schema() -> None:
+    frame = data.load()
+    report = data.validate(frame)  # raises DataError listing every problem
+    assert report.n_rows == len(frame) > 0
+
+
+def test_every_feature_is_in_the_prepared_data() -> None:
+    prepared = data.prepare(data.load())
+    missing = [name for name in FEATURES if name not in prepared.columns]
+    assert not missing, f"features missing from the data: {missing}"
+    if TARGET is not None:
+        assert TARGET in prepared.columns
+
+
+def test_split_is_disjoint_and_complete() -> None:
+    prepared = data.prepare(data.load())
+    splits = data.split_data(prepared)
+    parts = [splits.train, splits.test]
+    if splits.validation is not None:
+        parts.append(splits.validation)
+    assert sum(len(part) for part in parts) == len(prepared)
+    seen: set[object] = set()
+    for part in parts:
+        assert seen.isdisjoint(part.index)
+        seen.update(part.index)

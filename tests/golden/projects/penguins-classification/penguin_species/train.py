@@ -1,0 +1,100 @@
+"""Train, evaluate, gate, export and document penguin-species.
+
+    python -m penguin_species            # or: make train
+
+Steps: load → validate → clean and split → search and fit → evaluate → gates →
+ONNX export → report, model card and datasheet, all written to artifacts/.
+Exit status: 0 when every acceptance gate passes, 1 when a gate fails, 2 when the data or a setting
+is wrong (the message names the spec line).
+"""
+
+from __future__ import annotations
+
+from aispec.runtime import workflow
+from aispec.runtime.errors import AispecRuntimeError
+from aispec.runtime.progress import Steps
+from aispec.runtime.split import Split
+
+from penguin_species import data
+from penguin_species.config import (
+    ARTIFACTS,
+    FAIRNESS_GATES,
+    GATES,
+    LOCATIONS,
+    PRIMARY_METRIC,
+    PROJECT_NAME,
+    REPORT_METRICS,
+    SEED,
+    SPEC,
+    TARGET,
+    TASK,
+)
+from penguin_species.features import FEATURES
+from penguin_species.model import SEARCH_SPACE, build_pipeline
+
+
+def train(splits: Split) -> workflow.Trained:
+    """Fit the model on the training split (the search cross-validates inside it)."""
+    return workflow.train(
+        build_pipeline,
+        splits,
+        features=FEATURES,
+        target=TARGET,
+        task=TASK,
+        scoring=PRIMARY_METRIC,
+        seed=SEED,
+        search=workflow.SearchSettings(
+            space=SEARCH_SPACE,
+            method="bayesian",
+            trials=40,
+            timeout_s=300.0,
+            folds=5,
+        ),
+        rebalance=SPEC["data"]["cleaning"]["imbalance"],
+        positive_class=SPEC["problem"]["positive_class"],
+        locations=LOCATIONS,
+    )
+
+
+def main() -> int:
+    steps = Steps(PROJECT_NAME)
+    try:
+        with steps.step("Load data"):
+            frame = data.load()
+        with steps.step("Validate data against the declared schema"):
+            data_report = data.validate(frame)
+        with steps.step("Clean and split"):
+            splits = data.split_data(data.prepare(frame))
+        with steps.step("Train"):
+            trained = train(splits)
+        with steps.step("Evaluate"):
+            evaluation = workflow.evaluate(
+                trained,
+                splits,
+                spec=SPEC,
+                features=FEATURES,
+                metrics=REPORT_METRICS,
+                gates=GATES,
+                fairness_gates=FAIRNESS_GATES,
+                locations=LOCATIONS,
+            )
+        with steps.step("Export to ONNX and compare with scikit-learn"):
+            exported = workflow.export(trained, splits, features=FEATURES, out_dir=ARTIFACTS)
+        with steps.step("Write report, model card and datasheet"):
+            outputs = workflow.document(
+                spec=SPEC,
+                data_report=data_report,
+                trained=trained,
+                evaluation=evaluation,
+                exported=exported,
+                out_dir=ARTIFACTS,
+            )
+    except AispecRuntimeError as error:
+        steps.fail(error)
+        return 2
+    steps.summary(evaluation.gates, outputs)
+    return 0 if evaluation.gates.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

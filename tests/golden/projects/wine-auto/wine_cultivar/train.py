@@ -1,0 +1,94 @@
+"""Train, evaluate, gate, export and document wine-cultivar.
+
+    python -m wine_cultivar            # or: make train
+
+Steps: load → validate → clean and split → select a model (auto) → evaluate → gates →
+ONNX export → report, model card and datasheet, all written to artifacts/.
+Exit status: 0 when every acceptance gate passes, 1 when a gate fails, 2 when the data or a setting
+is wrong (the message names the spec line).
+"""
+
+from __future__ import annotations
+
+from aispec.runtime import workflow
+from aispec.runtime.errors import AispecRuntimeError
+from aispec.runtime.progress import Steps
+from aispec.runtime.split import Split
+
+from wine_cultivar import data
+from wine_cultivar.config import (
+    ARTIFACTS,
+    FAIRNESS_GATES,
+    GATES,
+    LOCATIONS,
+    PRIMARY_METRIC,
+    PROJECT_NAME,
+    REPORT_METRICS,
+    SEED,
+    SPEC,
+    TARGET,
+    TASK,
+)
+from wine_cultivar.features import FEATURES
+from wine_cultivar.model import BUDGET_S, CANDIDATES, build_pipeline
+
+
+def train(splits: Split) -> workflow.Trained:
+    """Fit the model on the training split (the search cross-validates inside it)."""
+    return workflow.train_auto(
+        build_pipeline,
+        splits,
+        candidates=CANDIDATES,
+        budget_s=BUDGET_S,
+        features=FEATURES,
+        target=TARGET,
+        task=TASK,
+        scoring=PRIMARY_METRIC,
+        folds=5,
+        seed=SEED,
+        locations=LOCATIONS,
+    )
+
+
+def main() -> int:
+    steps = Steps(PROJECT_NAME)
+    try:
+        with steps.step("Load data"):
+            frame = data.load()
+        with steps.step("Validate data against the declared schema"):
+            data_report = data.validate(frame)
+        with steps.step("Clean and split"):
+            splits = data.split_data(data.prepare(frame))
+        with steps.step("Train"):
+            trained = train(splits)
+        with steps.step("Evaluate"):
+            evaluation = workflow.evaluate(
+                trained,
+                splits,
+                spec=SPEC,
+                features=FEATURES,
+                metrics=REPORT_METRICS,
+                gates=GATES,
+                fairness_gates=FAIRNESS_GATES,
+                locations=LOCATIONS,
+            )
+        with steps.step("Export to ONNX and compare with scikit-learn"):
+            exported = workflow.export(trained, splits, features=FEATURES, out_dir=ARTIFACTS)
+        with steps.step("Write report, model card and datasheet"):
+            outputs = workflow.document(
+                spec=SPEC,
+                data_report=data_report,
+                trained=trained,
+                evaluation=evaluation,
+                exported=exported,
+                out_dir=ARTIFACTS,
+            )
+    except AispecRuntimeError as error:
+        steps.fail(error)
+        return 2
+    steps.summary(evaluation.gates, outputs)
+    return 0 if evaluation.gates.passed else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,181 @@
+"""`aispec build`: golden trees, determinism, path safety, atomic writes and edit preservation."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path, PurePosixPath
+
+import pytest
+
+from aispec.compiler import writer
+from aispec.compiler.build import build
+from aispec.compiler.codes import BASE_EXAMPLE
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "specs" / "examples"
+GOLDEN = Path(__file__).parent / "golden" / "projects"
+BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
+             "iris-clustering", "breast-cancer-anomaly"]
+UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_rendered_tree_matches_golden(name: str, tmp_path: Path) -> None:
+    """The generated project, file by file. Regenerate with AISPEC_UPDATE_GOLDEN=1 and review the diff."""
+    result = build(EXAMPLES / f"{name}.yaml", tmp_path / name)
+    assert result.ok, result.diagnostics
+    tree = _tree(tmp_path / name)
+    golden = GOLDEN / name
+    if UPDATE:
+        shutil.rmtree(golden, ignore_errors=True)
+        shutil.copytree(tmp_path / name, golden)
+    assert tree == _tree(golden)
+
+
+def test_same_spec_gives_byte_identical_projects(tmp_path: Path) -> None:
+    spec = EXAMPLES / "penguins-classification.yaml"
+    assert build(spec, tmp_path / "a").ok and build(spec, tmp_path / "b").ok
+    assert _tree(tmp_path / "a") == _tree(tmp_path / "b")
+
+
+@pytest.mark.parametrize("name", BUILDABLE)
+def test_generated_code_is_ruff_clean_and_formatted(name: str, tmp_path: Path) -> None:
+    assert build(EXAMPLES / f"{name}.yaml", tmp_path).ok
+    ruff = str(Path(sys.executable).parent / "ruff") if (Path(sys.executable).parent / "ruff").exists() else "ruff"
+    check = subprocess.run([ruff, "check", "--no-cache", "."], cwd=tmp_path, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout
+    fmt = subprocess.run([ruff, "format", "--check", "--no-cache", "."], cwd=tmp_path, capture_output=True, text=True)
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+    for path in tmp_path.rglob("*.py"):
+        compile(path.read_text(), str(path), "exec")
+
+
+def _spec(tmp_path: Path, extra: str = "") -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(BASE_EXAMPLE + "model:\n  family: random_forest\n" + extra)
+    return path
+
+
+def test_rebuild_keeps_an_edit_when_the_generated_text_did_not_change(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    readme = out / "README.md"
+    readme.write_text(readme.read_text() + "\nMy notes.\n")
+    result = build(spec, out)
+    assert result.ok and result.written
+    assert readme.read_text().endswith("My notes.\n")
+    [kept] = [c for c in result.write_plan.changes if c.path == "README.md"]  # type: ignore[union-attr]
+    assert kept.action == "keep"
+
+
+def test_rebuild_stops_on_an_edited_file_the_build_would_change(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    model = out / "penguins" / "model.py"
+    edited = model.read_text().replace("Fixed hyperparameters", "My hyperparameters")
+    model.write_text(edited)
+    before = _tree(out)
+    spec.write_text(spec.read_text() + "  params: {n_estimators: 50}\n")
+    result = build(spec, out)
+    assert not result.ok and not result.written
+    assert [d.code for d in result.diagnostics] == ["AIS501"]
+    assert "penguins/model.py" in result.diagnostics[0].message
+    assert _tree(out) == before  # nothing written
+    forced = build(spec, out, force=True)
+    assert forced.ok and forced.written
+    assert "n_estimators" in model.read_text() and "My hyperparameters" not in model.read_text()
+    assert (out / ".aispec" / "backup" / "penguins" / "model.py").read_text() == edited
+
+
+def test_regular_rebuild_updates_unedited_files_and_deletes_stale_ones(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    spec.write_text(spec.read_text().replace("name: penguins\n", "name: birds\n", 1))
+    result = build(spec, out)
+    assert result.ok and result.written
+    assert (out / "birds" / "model.py").exists()
+    assert not (out / "penguins").exists() or not any((out / "penguins").glob("*.py"))
+
+
+def test_dry_run_shows_a_diff_and_writes_nothing(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    before = _tree(out)
+    spec.write_text(spec.read_text() + "  params: {n_estimators: 50}\n")
+    result = build(spec, out, dry_run=True)
+    assert result.ok and not result.written
+    updates = {c.path: c for c in result.write_plan.changes if c.action == "update"}  # type: ignore[union-attr]
+    assert sorted(updates) == ["penguins/config.py", "penguins/model.py", "spec.yaml"]
+    assert '+PARAMS: dict[str, Any] = {"n_estimators": 50}' in updates["penguins/model.py"].diff
+    assert _tree(out) == before
+
+
+def test_foreign_files_in_the_output_are_never_overwritten(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    out.mkdir()
+    (out / "README.md").write_text("someone else's readme\n")
+    result = build(spec, out)
+    assert [d.code for d in result.diagnostics] == ["AIS501"]
+    assert (out / "README.md").read_text() == "someone else's readme\n"
+
+
+def test_a_failed_write_leaves_the_old_project_as_it_was(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    before = _tree(out)
+    spec.write_text(spec.read_text().replace("random_forest", "extra_trees"))
+    real_replace = os.replace
+    calls = {"n": 0}
+
+    def flaky(src: object, dst: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 4:  # fail in the middle of the update
+            raise OSError(28, "No space left on device")
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writer.os, "replace", flaky)
+    result = build(spec, out)
+    assert [d.code for d in result.diagnostics] == ["AIS503"]
+    monkeypatch.undo()
+    assert _tree(out) == before
+
+
+def test_output_never_escapes_its_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    out = tmp_path / "proj"
+    out.mkdir()
+    (out / "tests").symlink_to(outside, target_is_directory=True)
+    result = build(_spec(tmp_path), out)
+    assert [d.code for d in result.diagnostics] == ["AIS502"]
+    assert not any(outside.iterdir())
+    with pytest.raises(ValueError):
+        writer._safe_path(out, PurePosixPath("../escape.py"))
+
+
+def test_specs_that_cannot_be_built_yet_say_so(tmp_path: Path) -> None:
+    result = build(EXAMPLES / "co2-forecasting.yaml", tmp_path / "co2")
+    assert [d.code for d in result.diagnostics] == ["AIS401"]
+    assert not (tmp_path / "co2").exists()
+    result = build(EXAMPLES / "digits-image.yaml", tmp_path / "digits")
+    assert {d.code for d in result.diagnostics} == {"AIS401", "AIS402"}
+
+
+def test_spec_values_never_become_code(tmp_path: Path) -> None:
+    hostile = BASE_EXAMPLE.replace("name: penguins", "name: penguins\n  description: '\"\"\"; import os; os.system(\"x\") #'")
+    path = tmp_path / "spec.yaml"
+    path.write_text(hostile + "model:\n  family: random_forest\n")
+    assert build(path, tmp_path / "p").ok
+    config = (tmp_path / "p" / "penguins" / "config.py").read_text()
+    compile(config, "config.py", "exec")
+    namespace: dict[str, object] = {"__file__": str(tmp_path / "p" / "penguins" / "config.py")}
+    exec(compile(config, "config.py", "exec"), namespace)  # noqa: S102 - the point: it is inert data
+    spec = namespace["SPEC"]
+    assert isinstance(spec, dict) and spec["project"]["description"].startswith('"""; import os')
