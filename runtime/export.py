@@ -1,0 +1,305 @@
+"""ONNX export of a fitted scikit-learn Pipeline, with a parity check against scikit-learn.
+
+* One ONNX input per feature column, named like the column, shape ``[None, 1]``: numeric and
+  boolean columns are ``float`` (feed ``float32``), categorical and text columns ``string`` (feed
+  ``object`` arrays of ``str``; missing values as ``""``, see the frame conventions).
+* Opsets are pinned: ``TARGET_OPSET = {"": 17, "ai.onnx.ml": 3}`` — opset 17 runs on every
+  onnxruntime since 1.13, and ``ai.onnx.ml`` 3 keeps the classic ``TreeEnsemble*`` operators.
+* Classifiers are converted with ``zipmap=False``: outputs ``label`` and ``probabilities`` (an
+  ``(n, n_classes)`` float tensor in ``classes_`` order; for a classifier without
+  ``predict_proba``, e.g. RidgeClassifier, it holds the decision scores). Regressors output
+  ``variable`` ``(n, 1)``. Outlier detectors output ``label`` (-1 anomaly / 1 normal) and
+  ``scores`` = scikit-learn's ``decision_function`` (higher = more normal). KMeans outputs
+  ``label`` and ``scores`` (= ``transform``, distances to the centres); GaussianMixture ``label``
+  and ``probabilities``.
+* TF-IDF / count vectorizers get ``locale="C.UTF-8"`` (the only UTF-8 locale on slim images) and,
+  for the default token pattern, an equivalent ``tokenexp`` (``[a-zA-Z0-9_]{2,}``): parity holds
+  for ASCII text; accents and other scripts may tokenise differently.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+from numpy.typing import NDArray
+
+from .errors import ExportError
+
+__all__ = ["TARGET_OPSET", "OnnxReport", "onnx_inputs", "to_onnx"]
+
+TARGET_OPSET: dict[str, int] = {"": 17, "ai.onnx.ml": 3}
+_DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
+_ONNX_TOKENEXP = "[a-zA-Z0-9_][a-zA-Z0-9_]+"
+
+
+@dataclass(slots=True)
+class OnnxReport:
+    """What was exported and how closely onnxruntime agrees with scikit-learn on the sample rows.
+
+    ``max_abs_diff`` / ``mean_abs_diff``: the largest / mean (over rows) absolute difference of the
+    compared output (probabilities, decision scores or predictions), in the output's own units.
+    ``scale``: 1 for probabilities, else the standard deviation of scikit-learn's output; the
+    tolerances compare ``diff / scale``.
+    """
+
+    path: str
+    n_rows: int
+    label_agreement: float | None  # share of rows with the same label (None: a regressor)
+    max_abs_diff: float
+    mean_abs_diff: float
+    scale: float
+    compared: str  # what the differences compare, e.g. "predict_proba vs probabilities"
+    inputs: dict[str, str]  # ONNX input name -> "float" | "string", in column order
+    columns: dict[str, str]  # frame column -> ONNX input name (skl2onnx turns "a b" into "a_b")
+    outputs: list[str]
+    opset: dict[str, int]
+    size_bytes: int
+    tol: float
+    max_tol: float
+    min_label_agreement: float
+    parity_ok: bool
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --------------------------------------------------------------------------------------------- helpers
+
+
+def _components(obj: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Every estimator inside ``obj`` with a readable path ("preprocess/num/scale", "model")."""
+    steps = getattr(obj, "steps", None)
+    if isinstance(steps, list):
+        for name, step in steps:
+            path = f"{prefix}/{name}" if prefix else str(name)
+            yield path, step
+            yield from _components(step, path)
+        return
+    transformers = getattr(obj, "transformers_", None) or getattr(obj, "transformers", None)
+    if isinstance(transformers, list) and hasattr(obj, "remainder"):
+        for item in transformers:
+            name, transformer = item[0], item[1]
+            if isinstance(transformer, str):  # "drop" / "passthrough"
+                continue
+            path = f"{prefix}/{name}" if prefix else str(name)
+            yield path, transformer
+            yield from _components(transformer, path)
+        return
+    estimators = getattr(obj, "estimators_", None) or getattr(obj, "estimators", None)
+    if isinstance(estimators, list) and estimators and isinstance(estimators[0], tuple):
+        for name, est in estimators:
+            path = f"{prefix}/{name}" if prefix else str(name)
+            yield path, est
+            yield from _components(est, path)
+
+
+def onnx_inputs(X: pd.DataFrame) -> list[tuple[str, Any]]:
+    """skl2onnx ``initial_types`` for ``X``: one ``[None, 1]`` tensor per column."""
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType  # type: ignore[import-untyped]
+
+    types: list[tuple[str, Any]] = []
+    for col in X.columns:
+        dtype = X[col].dtype
+        if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+            types.append((str(col), FloatTensorType([None, 1])))
+        elif pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype) \
+                or isinstance(dtype, pd.CategoricalDtype):
+            types.append((str(col), StringTensorType([None, 1])))
+        else:
+            raise ExportError(f"column '{col}' has dtype {dtype}, which has no ONNX input type",
+                              hint="turn datetime columns into numbers before the pipeline")
+    return types
+
+
+def _feeds(X: pd.DataFrame, inputs: list[tuple[str, Any]], names: list[str]) -> dict[str, NDArray[Any]]:
+    feeds: dict[str, NDArray[Any]] = {}
+    for (_, kind), name, col in zip(inputs, names, X.columns, strict=True):
+        values = X[col]
+        if type(kind).__name__ == "StringTensorType":
+            arr = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                            for v in values.tolist()], dtype=object)
+        else:
+            arr = values.to_numpy(dtype=np.float32, na_value=np.nan)
+        feeds[name] = arr.reshape(-1, 1)
+    return feeds
+
+
+def _options(pipeline: Any) -> dict[int, dict[str, Any]]:
+    from sklearn.base import is_classifier  # type: ignore[import-untyped]
+    from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped]
+
+    options: dict[int, dict[str, Any]] = {}
+    final = _final(pipeline)
+    if is_classifier(final):
+        options[id(final)] = {"zipmap": False}
+    for _, comp in _components(pipeline):
+        if isinstance(comp, CountVectorizer):  # TfidfVectorizer is a CountVectorizer
+            opts: dict[str, Any] = {"locale": "C.UTF-8"}
+            if comp.analyzer == "word" and comp.token_pattern == _DEFAULT_TOKEN_PATTERN and comp.tokenizer is None:
+                opts["tokenexp"] = _ONNX_TOKENEXP
+            options[id(comp)] = opts
+    return options
+
+
+def _final(pipeline: Any) -> Any:
+    steps = getattr(pipeline, "steps", None)
+    return steps[-1][1] if steps else pipeline
+
+
+def _failing_step(pipeline: Any, exc: BaseException) -> str | None:
+    text = str(exc)
+    found: str | None = None
+    for path, comp in _components(pipeline):
+        cls = type(comp)
+        if f"{cls.__module__}.{cls.__qualname__}" in text or f"'{cls.__name__}'" in text:
+            found = path  # keep the deepest match
+    return found
+
+
+def _as_labels(values: Any) -> NDArray[Any]:
+    return np.asarray(values).ravel()
+
+
+def _agreement(a: NDArray[Any], b: NDArray[Any]) -> float:
+    if len(a) == 0:
+        return 1.0
+    a = a.astype(int) if a.dtype == bool else a  # ONNX writes boolean labels as int64
+    b = b.astype(int) if b.dtype == bool else b
+    if np.issubdtype(a.dtype, np.number) and np.issubdtype(b.dtype, np.number):
+        return float(np.mean(a.astype(float) == b.astype(float)))
+    return float(np.mean(a.astype(str) == b.astype(str)))
+
+
+# ----------------------------------------------------------------------------------------------- export
+
+
+def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 0.01, max_tol: float = 0.25,
+            min_label_agreement: float = 0.99, strict: bool = False) -> OnnxReport:
+    """Convert ``pipeline`` to ONNX at ``path`` and compare onnxruntime with scikit-learn on ``X_sample``.
+
+    ``parity_ok``: labels agree on at least ``min_label_agreement`` of the rows, the mean scaled
+    difference is at most ``tol`` and the largest at most ``max_tol``. The allowance is there
+    because ONNX computes in float32: a scaler in front of trees (or HistGradientBoosting's float64
+    bins) moves a few rows across split thresholds, e.g. 0.01-0.07 in a 100-tree forest's
+    probabilities, while a real conversion fault changes labels or shifts every row.
+    ``strict=True`` raises :class:`ExportError` when parity fails. Raises :class:`ExportError`
+    naming the step when skl2onnx cannot convert it.
+    """
+    import onnxruntime as ort  # type: ignore[import-untyped]
+    from skl2onnx import convert_sklearn  # type: ignore[import-untyped]
+    from sklearn.base import is_classifier, is_outlier_detector, is_regressor
+
+    if not isinstance(X_sample, pd.DataFrame) or X_sample.shape[1] == 0:
+        raise ExportError("the ONNX export needs a sample DataFrame with the feature columns")
+    final = _final(pipeline)
+    if not hasattr(final, "predict"):
+        raise ExportError(f"step 'model' ({type(final).__name__}) has no predict(), so it cannot be exported",
+                          hint="clustering with dbscan/agglomerative assigns labels only to the training rows")
+    inputs = onnx_inputs(X_sample)
+    try:
+        with warnings.catch_warnings():
+            # skl2onnx writes booleans into int attributes; protobuf 6 only warns (protobuf 7 refuses: keep <7)
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"onnx(\.|$)")
+            model = convert_sklearn(pipeline, initial_types=inputs, options=_options(pipeline) or None,
+                                    target_opset=dict(TARGET_OPSET))
+    except Exception as exc:
+        step = _failing_step(pipeline, exc)
+        if type(exc).__name__ in {"MissingShapeCalculator", "MissingConverter"} and step is not None:
+            cls = dict(_components(pipeline))[step]
+            first = f"skl2onnx has no converter for {type(cls).__name__}"
+        else:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        name = f"step '{step}'" if step else "the pipeline"
+        raise ExportError(f"cannot convert {name} to ONNX: {first}",
+                          hint="use a family and preprocessing that skl2onnx supports, or set "
+                               "deployment.target: none") from exc
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = model.SerializeToString()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+    # skl2onnx makes names valid identifiers ("bill length" -> "bill_length"): feed by graph order
+    onnx_names = [i.name for i in model.graph.input]
+    if len(onnx_names) != len(inputs):
+        raise ExportError(f"the ONNX graph has {len(onnx_names)} inputs for {len(inputs)} columns")
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(data, sess_options=so, providers=["CPUExecutionProvider"])
+        outputs = [o.name for o in session.get_outputs()]
+        results = dict(zip(outputs, session.run(None, _feeds(X_sample, inputs, onnx_names)), strict=True))
+    except Exception as exc:
+        raise ExportError(f"onnxruntime cannot run the exported model: {str(exc).splitlines()[0]}") from exc
+
+    notes: list[str] = []
+    label_agreement: float | None = None
+    ref: NDArray[np.float64] | None = None
+    got: NDArray[np.float64] | None = None
+    compared = "labels only"
+    probabilities = False
+    if is_regressor(final):
+        ref = np.asarray(pipeline.predict(X_sample), dtype=float).reshape(len(X_sample), -1)
+        got = np.asarray(results[outputs[0]], dtype=float).reshape(len(X_sample), -1)
+        compared = f"predict vs {outputs[0]}"
+    else:
+        if "label" in results:
+            label_agreement = _agreement(_as_labels(pipeline.predict(X_sample)), _as_labels(results["label"]))
+        score_name = next((n for n in ("probabilities", "scores") if n in results), None)
+        ref_name: str | None = None
+        if score_name is not None:
+            if is_classifier(final):
+                ref_name = "predict_proba" if hasattr(final, "predict_proba") else "decision_function"
+            elif is_outlier_detector(final):
+                ref_name = "decision_function"
+            elif hasattr(final, "predict_proba"):
+                ref_name = "predict_proba"
+            elif hasattr(final, "transform"):
+                ref_name = "transform"
+        if ref_name is not None and score_name is not None:
+            probabilities = ref_name == "predict_proba"
+            ref = np.asarray(getattr(pipeline, ref_name)(X_sample), dtype=float).reshape(len(X_sample), -1)
+            got = np.asarray(results[score_name], dtype=float).reshape(len(X_sample), -1)
+            if ref.shape[1] == 1 and got.shape[1] == 2:
+                got = got[:, 1:]  # binary decision scores written as [-s, s]
+            compared = f"{ref_name} vs {score_name}"
+            if ref.shape != got.shape:
+                notes.append(f"{ref_name} has shape {ref.shape}, ONNX '{score_name}' {got.shape}")
+                ref = got = None
+    max_diff = mean_diff = 0.0
+    scale = 1.0
+    if ref is not None and got is not None and ref.size:
+        per_row = np.max(np.abs(ref - got), axis=1)
+        max_diff, mean_diff = float(np.max(per_row)), float(np.mean(per_row))
+        if not probabilities:
+            spread = float(np.std(ref))
+            scale = spread if spread > 0 and np.isfinite(spread) else 1.0
+    elif notes:
+        max_diff = mean_diff = float("nan")
+    ok = ((label_agreement is None or label_agreement >= min_label_agreement)
+          and bool(mean_diff / scale <= tol) and bool(max_diff / scale <= max_tol))
+    report = OnnxReport(
+        path=str(path), n_rows=len(X_sample), label_agreement=label_agreement, max_abs_diff=max_diff,
+        mean_abs_diff=mean_diff, scale=scale, compared=compared,
+        inputs={name: ("string" if type(t).__name__ == "StringTensorType" else "float")
+                for name, (_, t) in zip(onnx_names, inputs, strict=True)},
+        columns={str(col): name for col, name in zip(X_sample.columns, onnx_names, strict=True)},
+        outputs=outputs, opset=dict(TARGET_OPSET), size_bytes=len(data), tol=tol, max_tol=max_tol,
+        min_label_agreement=min_label_agreement, parity_ok=ok, warnings=notes,
+    )
+    if strict and not ok:
+        agree = "n/a" if label_agreement is None else f"{label_agreement:.4f}"
+        raise ExportError(f"ONNX parity failed on {len(X_sample)} rows ({compared}): label agreement {agree} "
+                          f"(need >= {min_label_agreement:g}), mean/max difference {mean_diff:.3g}/{max_diff:.3g} "
+                          f"at scale {scale:.3g} (need <= {tol:g}/{max_tol:g} of the scale)")
+    return report
