@@ -35,12 +35,17 @@ def validate(frame: pd.DataFrame) -> DataReport:
 
 
 def prepare(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop declared and PII columns, coerce types and (if asked) remove duplicate rows."""
+    """Drop declared and PII columns, coerce types and (if asked) remove duplicate rows.
+
+    Sensitive attributes stay in the frame for per-group evaluation; they are model inputs only
+    when listed in FEATURES (features.py).
+    """
+    sensitive = set(SPEC["compliance"]["sensitive"])
     prepared = data.prepare_frame(
         frame,
         columns=SPEC["data"]["columns"],
-        drop=SPEC["data"]["drop"],
-        pii=SPEC["compliance"]["pii"],
+        drop=[name for name in SPEC["data"]["drop"] if name not in sensitive],
+        pii=[name for name in SPEC["compliance"]["pii"] if name not in sensitive],
     )
     if SPEC["data"]["cleaning"]["deduplicate"]:
         prepared = preprocess.deduplicate(prepared)

@@ -1,0 +1,418 @@
+"""The steps a generated project's ``train.py`` runs, for every tabular task.
+
+``train`` / ``train_auto`` → ``evaluate`` → ``export`` → ``check_gates`` → ``document``. Each step
+takes what the one before returned, so a generated project can replace any of them with its own code.
+
+Tasks differ in what "fit" and "predict" mean:
+
+- supervised (classification, regression): fit on the training split's features and target;
+- clustering: fit on the features; the target, when the spec names one, is used only to score
+  the clusters against it (adjusted Rand, NMI);
+- anomaly detection: fit on the features; the target, when present, says which rows are anomalies,
+  for the search's scoring and the evaluation only. Scores are "higher = more anomalous".
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aispec.schemas.vocabulary import METRICS
+
+from . import metrics as metric_fns
+from .errors import ConfigError, ExportError
+from .split import Split
+
+CLASSIFICATION = ("classification", "text_classification", "image_classification")
+
+
+def _kind(task: str) -> str:
+    if task == "clustering":
+        return "clustering"
+    if task == "anomaly_detection":
+        return "anomaly"
+    return "supervised"
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """``model.search`` of the spec: the space and how to explore it."""
+
+    space: Mapping[str, Any]
+    method: str = "bayesian"
+    trials: int = 30
+    timeout_s: float | None = None
+    folds: int = 5
+
+
+@dataclass
+class Trained:
+    """A fitted pipeline and how it came to be."""
+
+    pipeline: Any
+    family: str
+    params: dict[str, Any]
+    task: str
+    target: str | None
+    features: list[str]
+    positive_class: Any = None
+    fit_seconds: float = 0.0
+    search: Any = None  # search.SearchResult
+    auto: Any = None  # auto.AutoResult
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Evaluation:
+    """Results on the test split (and a few on the training split)."""
+
+    metrics: dict[str, float]
+    train_metrics: dict[str, float] = field(default_factory=dict)
+    per_class: dict[str, Any] = field(default_factory=dict)
+    per_group: dict[str, Any] = field(default_factory=dict)
+    fairness: dict[str, float] = field(default_factory=dict)
+    plots: dict[str, bytes] = field(default_factory=dict)
+    split_sizes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Exported:
+    """The ONNX export (or why there is none) and the serving-side measurements."""
+
+    onnx: Any = None  # export.OnnxReport
+    latency: dict[str, float] = field(default_factory=dict)
+    skipped: str | None = None
+    operational: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _xy(frame: Any, features: Sequence[str], target: str | None) -> tuple[Any, Any]:
+    X = frame[list(features)]
+    y = frame[target] if target is not None and target in frame.columns else None
+    return X, y
+
+
+def _fit_labels(task: str, y: Any, positive_class: Any) -> Any:
+    """The labels a fit / search sees: the target (supervised), anomaly flags, or nothing."""
+    kind = _kind(task)
+    if kind == "supervised":
+        return y
+    if kind == "anomaly" and y is not None:
+        return metric_fns.anomaly_truth(y, positive_class)
+    return y if kind == "clustering" else None
+
+
+def _cv(task: str, folds: int, seed: int, y: Any) -> Any:
+    from .split import cv_splitter
+
+    stratify = task in CLASSIFICATION and y is not None
+    return cv_splitter(task=task, folds=folds, stratify=stratify, seed=seed, time_ordered=False)
+
+
+def _class_weight(pipeline: Any, rebalance: str) -> None:
+    """`cleaning.imbalance: class_weight` → the estimator's own class weights, where it has them."""
+    if rebalance != "class_weight":
+        return
+    model = pipeline.named_steps["model"]
+    if "class_weight" in model.get_params() and model.get_params()["class_weight"] is None:
+        pipeline.set_params(model__class_weight="balanced")
+
+
+def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
+          target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
+          rebalance: str = "none", positive_class: Any = None,
+          locations: Mapping[str, str] | None = None) -> Trained:
+    """Search the space (when given) with cross-validation on the training split, then fit."""
+    from . import preprocess
+    from .search import search as run_search
+
+    X, y = _xy(splits.train, features, target)
+    labels = _fit_labels(task, y, positive_class)
+    result = None
+    params: dict[str, Any] = {}
+    if search is not None and search.space:
+        if _kind(task) == "anomaly" and labels is None:
+            raise ConfigError("a search for an anomaly detector needs labelled anomalies to score it",
+                              where=(locations or {}).get("model.search"),
+                              hint="set problem.target to a label column (used for evaluation only), or "
+                                   "remove model.search")
+        result = run_search(build_pipeline, search.space, X, labels, method=search.method, trials=search.trials,
+                            timeout_s=search.timeout_s, cv=_cv(task, search.folds, seed, labels), scoring=scoring,
+                            greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
+                            seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class)
+        params = dict(result.best_params)
+    pipeline = build_pipeline(params or None)
+    _class_weight(pipeline, rebalance)
+    X_fit, y_fit = X, labels
+    if _kind(task) == "supervised" and task in CLASSIFICATION and rebalance in ("oversample", "undersample",
+                                                                                  "smote"):
+        X_fit, y_fit = preprocess.rebalance(X, y, method=rebalance, seed=seed)
+    start = time.perf_counter()
+    pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
+    fit_seconds = time.perf_counter() - start
+    model = pipeline.named_steps["model"]
+    family = _family_name(model)
+    return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result)
+
+
+def _family_name(model: Any) -> str:
+    return type(model).__name__
+
+
+def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
+               features: Sequence[str], target: str | None, task: str, scoring: str, folds: int, seed: int,
+               positive_class: Any = None, locations: Mapping[str, str] | None = None) -> Trained:
+    """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split)."""
+    from .auto import auto_select
+
+    X, y = _xy(splits.train, features, target)
+    labels = _fit_labels(task, y, positive_class)
+    start = time.perf_counter()
+    result = auto_select(task=task, candidates=candidates, make_pipeline=build_pipeline, X=X, y=labels,
+                         budget_s=budget_s, cv=_cv(task, folds, seed, labels), scoring=scoring,
+                         greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
+                         seed=seed, positive_class=positive_class)
+    elapsed = time.perf_counter() - start
+    return Trained(result.estimator, result.family, dict(result.params), task, target, list(features),
+                   positive_class, elapsed, auto=result)
+
+
+# ------------------------------------------------------------------------- evaluation
+
+
+def _quality(names: Sequence[str], task: str) -> list[str]:
+    return [n for n in names if n in METRICS and METRICS[n].kind == "quality" and task in METRICS[n].tasks]
+
+
+def _scores(pipeline: Any, X: Any) -> Any:
+    if hasattr(pipeline, "predict_proba"):
+        try:
+            return pipeline.predict_proba(X)
+        except (AttributeError, NotImplementedError):
+            return None
+    return None
+
+
+def evaluate(trained: Trained, splits: Split, *, metrics: Sequence[str], sensitive: Sequence[str] = (),
+             importance_repeats: int = 5) -> Evaluation:
+    """Metrics, per-class and per-group results and plots on the test split."""
+    kind = _kind(trained.task)
+    X_test, y_test = _xy(splits.test, trained.features, trained.target)
+    X_train, y_train = _xy(splits.train, trained.features, trained.target)
+    names = _quality(metrics, trained.task)
+    evaluation = Evaluation(metrics={}, split_sizes=splits.sizes())
+    if kind == "supervised":
+        _evaluate_supervised(trained, evaluation, names, X_train, y_train, X_test, y_test, importance_repeats)
+    elif kind == "clustering":
+        _evaluate_clustering(trained, evaluation, names, X_test, y_test)
+    else:
+        _evaluate_anomaly(trained, evaluation, names, X_test, y_test)
+    evaluation.metrics["train_time_s"] = round(trained.fit_seconds, 4)
+    present = [c for c in sensitive if c in splits.test.columns]
+    if present and kind == "supervised" and y_test is not None:
+        y_pred = trained.pipeline.predict(X_test)
+        groups = splits.test[present]
+        evaluation.per_group = metric_fns.per_group(groups, y_test, y_pred, task=trained.task,
+                                                    positive_class=trained.positive_class)
+        if trained.task in CLASSIFICATION:
+            fair = [n for n, m in METRICS.items() if m.kind == "fairness"]
+            evaluation.fairness = metric_fns.fairness(groups, y_test, y_pred, fair,
+                                                      positive_class=trained.positive_class)
+            evaluation.metrics.update(evaluation.fairness)
+    return evaluation
+
+
+def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_train: Any, y_train: Any,
+                         X_test: Any, y_test: Any, repeats: int) -> None:
+    from . import plots
+
+    pipeline = trained.pipeline
+    y_pred = pipeline.predict(X_test)
+    classification = trained.task in CLASSIFICATION
+    labels = list(pipeline.classes_) if classification and hasattr(pipeline, "classes_") else None
+    y_score = _scores(pipeline, X_test) if classification else None
+    ev.metrics.update(metric_fns.compute(trained.task, names, y_true=y_test, y_pred=y_pred, y_score=y_score,
+                                         labels=labels, positive_class=trained.positive_class))
+    ev.train_metrics = metric_fns.compute(
+        trained.task, names, y_true=y_train, y_pred=pipeline.predict(X_train),
+        y_score=_scores(pipeline, X_train) if classification else None, labels=labels,
+        positive_class=trained.positive_class)
+    if classification and labels is not None:
+        ev.per_class = metric_fns.per_class(y_test, y_pred, labels)
+        ev.plots["confusion_matrix"] = plots.confusion_matrix(y_test, y_pred, labels)
+        if y_score is not None:
+            ev.plots["roc_curve"] = plots.roc_curve(y_test, y_score, labels, positive_class=trained.positive_class)
+            ev.plots["pr_curve"] = plots.pr_curve(y_test, y_score, labels, positive_class=trained.positive_class)
+    else:
+        ev.plots["residuals"] = plots.residuals(y_test, y_pred)
+    ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
+    curve = _learning_curve(pipeline, X_train, y_train, trained)
+    if curve is not None:
+        ev.plots["learning_curve"] = curve
+
+
+def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: int) -> bytes:
+    from sklearn.inspection import permutation_importance
+
+    from . import plots
+
+    result = permutation_importance(pipeline, X, y, n_repeats=repeats, random_state=0, n_jobs=1)
+    values = {name: float(v) for name, v in zip(trained.features, result.importances_mean, strict=True)}
+    return plots.feature_importance(values, std=list(result.importances_std))
+
+
+def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained) -> bytes | None:
+    """Train and cross-validated scores at five training sizes (skipped on tiny data)."""
+    from sklearn.base import clone
+    from sklearn.model_selection import learning_curve
+
+    from . import plots
+
+    if len(X) < 50:
+        return None
+    cv = _cv(trained.task, 3, 0, y)
+    try:
+        sizes, train_scores, val_scores = learning_curve(clone(pipeline), X, y, cv=cv, n_jobs=1,
+                                                         train_sizes=[0.2, 0.4, 0.6, 0.8, 1.0])
+    except ValueError:
+        return None  # e.g. a class too rare for the smallest size: the plot is optional
+    metric = "accuracy" if trained.task in CLASSIFICATION else "r2"
+    return plots.learning_curve(list(sizes), train_scores, val_scores, metric=metric)
+
+
+def _evaluate_clustering(trained: Trained, ev: Evaluation, names: list[str], X_test: Any, y_test: Any) -> None:
+    pipeline = trained.pipeline
+    model = pipeline.named_steps["model"]
+    transformed = pipeline.named_steps["preprocess"].transform(X_test)
+    if hasattr(model, "predict"):
+        assigned = model.predict(transformed)
+    else:  # dbscan, agglomerative: cluster the test rows afresh
+        assigned = model.fit_predict(transformed)
+    usable = [n for n in names if METRICS[n].needs != "target" or y_test is not None]
+    ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=assigned, X=transformed))
+
+
+def _evaluate_anomaly(trained: Trained, ev: Evaluation, names: list[str], X_test: Any, y_test: Any) -> None:
+    from . import plots
+
+    pipeline = trained.pipeline
+    flags = pipeline.predict(X_test)
+    scores = -pipeline.decision_function(X_test)
+    usable = [n for n in names if y_test is not None or n == "anomaly_rate"]
+    ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=flags, y_score=scores,
+                                         positive_class=trained.positive_class))
+    if y_test is not None:
+        truth = metric_fns.anomaly_truth(y_test, trained.positive_class)
+        ev.plots["roc_curve"] = plots.roc_curve(truth, scores, [False, True], positive_class=True)
+        ev.plots["pr_curve"] = plots.pr_curve(truth, scores, [False, True], positive_class=True)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int = 50) -> Exported:
+    """The whole pipeline to ONNX, compared with scikit-learn on the test split; single-row latency."""
+    from . import export as onnx_export
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    X_test = splits.test[trained.features]
+    path = out_dir / "model.onnx"
+    try:
+        report = onnx_export.to_onnx(trained.pipeline, X_test, path)
+    except ExportError as error:
+        path.unlink(missing_ok=True)
+        return Exported(skipped=error.message, operational={"train_time_s": round(trained.fit_seconds, 4)})
+    session, feeds = _onnx_session(path, X_test, report)
+    rows = [{name: value[i:i + 1] for name, value in feeds.items()} for i in range(min(latency_rows, len(X_test)))]
+    latency = metric_fns.latency(lambda row: session.run(None, row), rows)
+    operational = {
+        "p50_latency_ms": latency["p50_latency_ms"],
+        "p95_latency_ms": latency["p95_latency_ms"],
+        "p99_latency_ms": latency["p99_latency_ms"],
+        "model_size_mb": round(report.size_bytes / 1e6, 4),
+        "train_time_s": round(trained.fit_seconds, 4),
+    }
+    return Exported(report, latency, None, operational)
+
+
+def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]:
+    import numpy as np
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    feeds: dict[str, Any] = {}
+    for column, name in report.columns.items():
+        values = X[column].to_numpy()
+        if report.inputs[name] == "float":
+            feeds[name] = values.astype(np.float32).reshape(-1, 1)
+        else:
+            feeds[name] = values.astype(object).astype(str).reshape(-1, 1)
+    return session, feeds
+
+
+# ------------------------------------------------------------------------------ gates
+
+
+def check_gates(evaluation: Evaluation, exported: Exported, *, gates: Sequence[str],
+                fairness_gates: Sequence[str] = (), locations: Mapping[str, str] | None = None) -> Any:
+    """Every acceptance and fairness criterion against the measured values."""
+    values = {**evaluation.metrics, **exported.operational}
+    quality = metric_fns.check_gates(gates, values, locations=locations, section="metrics.acceptance")
+    fair = metric_fns.check_gates(fairness_gates, values, locations=locations, section="compliance.fairness")
+    return metric_fns.merge_gates(quality, fair)
+
+
+# -------------------------------------------------------------------------- documents
+
+
+@dataclass
+class Outputs:
+    report: Path
+    metrics: Path
+    model_card: Path
+    datasheet: Path
+    model: Path | None
+
+    def paths(self) -> list[Path]:
+        return [p for p in (self.report, self.model, self.model_card, self.datasheet, self.metrics) if p]
+
+
+def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, evaluation: Evaluation,
+             exported: Exported, gates: Any, out_dir: Path, timings: Mapping[str, float] | None = None) -> Outputs:
+    """report.html, metrics.json, model_card.md and datasheet.md in ``out_dir``."""
+    from . import cards, report
+
+    estimator = trained.pipeline.named_steps["model"]
+    onnx: Any = exported.onnx.to_dict() if exported.onnx is not None else {"skipped": True,
+                                                                             "reason": exported.skipped}
+    run: dict[str, Any] = {
+        "spec": spec,
+        "model": {"family": spec["model"]["family"] if trained.auto is None else f"auto → {trained.auto.family}",
+                  "estimator": repr(estimator), "params": trained.params},
+        "metrics": {**evaluation.metrics, **exported.operational},
+        "train_metrics": evaluation.train_metrics,
+        "gates": gates,
+        "per_class": evaluation.per_class,
+        "per_group": evaluation.per_group,
+        "fairness": evaluation.fairness,
+        "latency": exported.latency,
+        "plots": evaluation.plots,
+        "data": data_report,
+        "split": evaluation.split_sizes,
+        "search": trained.search,
+        "auto": trained.auto,
+        "onnx": onnx,
+        "timings": dict(timings or {}),
+    }
+    paths = report.write(out_dir, run)
+    card = out_dir / "model_card.md"
+    card.write_text(cards.model_card(run), encoding="utf-8")
+    sheet = out_dir / "datasheet.md"
+    sheet.write_text(cards.datasheet(run), encoding="utf-8")
+    model = out_dir / "model.onnx"
+    return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None)
