@@ -357,8 +357,8 @@ SPEC: dict[str, Any] = {
         "params": {"class_weight": "balanced", "early_stopping": True},
         "search": {
             "method": "random",
-            "trials": 60,
-            "timeout": "10m",
+            "trials": 25,
+            "timeout": "2m",
             "space": {
                 "learning_rate": "loguniform(0.01, 0.3)",
                 "max_depth": "int(2, 8)",

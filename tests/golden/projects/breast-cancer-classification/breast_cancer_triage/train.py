@@ -46,8 +46,8 @@ def train(splits: Split) -> workflow.Trained:
         search=workflow.SearchSettings(
             space=SEARCH_SPACE,
             method="random",
-            trials=60,
-            timeout_s=600.0,
+            trials=25,
+            timeout_s=120.0,
             folds=5,
         ),
         rebalance=SPEC["data"]["cleaning"]["imbalance"],

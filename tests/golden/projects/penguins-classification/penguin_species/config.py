@@ -148,8 +148,8 @@ SPEC: dict[str, Any] = {
         "params": {"n_estimators": 300, "class_weight": "balanced"},
         "search": {
             "method": "bayesian",
-            "trials": 40,
-            "timeout": "5m",
+            "trials": 25,
+            "timeout": "2m",
             "space": {
                 "max_depth": "int(2, 16)",
                 "min_samples_leaf": "int(1, 10)",

@@ -16,7 +16,7 @@ FAMILY = "random_forest"
 # Fixed hyperparameters (model.params); the search below overrides the ones it tunes.
 PARAMS: dict[str, Any] = {"n_estimators": 300, "class_weight": "balanced"}
 
-# model.search: bayesian, 40 trials, timeout 300.0s.
+# model.search: bayesian, 25 trials, timeout 120.0s.
 SEARCH_SPACE: dict[str, Distribution] = {
     "max_depth": Int(2, 16),
     "min_samples_leaf": Int(1, 10),

@@ -46,8 +46,8 @@ def train(splits: Split) -> workflow.Trained:
         search=workflow.SearchSettings(
             space=SEARCH_SPACE,
             method="bayesian",
-            trials=40,
-            timeout_s=300.0,
+            trials=25,
+            timeout_s=120.0,
             folds=5,
         ),
         rebalance=SPEC["data"]["cleaning"]["imbalance"],

@@ -1,4 +1,4 @@
-"""Fixtures for the runtime tests: a real, throwaway PostgreSQL server."""
+"""Shared fixtures: a real, throwaway PostgreSQL server (runtime SQL tests and end-to-end runs)."""
 
 from __future__ import annotations
 

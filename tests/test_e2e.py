@@ -1,0 +1,180 @@
+"""End to end: specs become projects that train, gate, export and document, and fail clearly on bad input.
+
+These run generated projects for real (`python -m <package>` in a subprocess, as a user would).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aispec.compiler.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "specs" / "examples"
+RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
+            "iris-clustering", "breast-cancer-anomaly"]
+
+pytestmark = pytest.mark.slow
+
+
+def run_project(project: Path, package: str, env: dict[str, str] | None = None,
+                timeout: int = 900) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {}), "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-m", package], cwd=project, capture_output=True, text=True,
+                          env=full_env, timeout=timeout)
+
+
+def built(spec: Path, out: Path) -> str:
+    result = build(spec, out)
+    assert result.ok and result.plan is not None, result.diagnostics
+    return result.plan.package
+
+
+@pytest.mark.parametrize("name", RUNNABLE)
+def test_example_builds_runs_and_passes_its_gates(name: str, tmp_path: Path) -> None:
+    project = tmp_path / name
+    package = built(EXAMPLES / f"{name}.yaml", project)
+    proc = run_project(project, package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    metrics: dict[str, Any] = json.loads((project / "artifacts" / "metrics.json").read_text())
+    assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"])
+    for artifact in ("report.html", "model_card.md", "datasheet.md"):
+        assert (project / "artifacts" / artifact).stat().st_size > 1000
+    html = (project / "artifacts" / "report.html").read_text()
+    assert "http://" not in html and "https://" not in html  # self-contained
+    if name != "iris-clustering" or (project / "artifacts" / "model.onnx").exists():
+        assert metrics["onnx"].get("parity_ok", True)
+    # the project's own tests pass against its artifacts
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                           capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+def test_a_failed_gate_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:
+    text = (EXAMPLES / "diabetes-regression.yaml").read_text()
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text.replace("r2 >= 0.3", "r2 >= 0.99"))
+    assert "r2 >= 0.99" in spec.read_text()
+    package = built(spec, tmp_path / "p")
+    proc = run_project(tmp_path / "p", package)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "r2 >= 0.99" in proc.stdout + proc.stderr
+    metrics = json.loads((tmp_path / "p" / "artifacts" / "metrics.json").read_text())
+    assert metrics["passed"] is False
+
+
+# ------------------------------------------------------------------ data sources and bad input
+
+CSV_SPEC = """\
+aispec: 1
+project: {{name: birds}}
+problem: {{task: classification, target: species}}
+data:
+  source: {source}
+  columns:
+    species: {{type: categorical, allowed: [Adelie, Chinstrap, Gentoo]}}
+    island: categorical
+    bill_length_mm: {{type: numeric, nullable: true, range: [25, 70]}}
+    flipper_length_mm: {{type: numeric, nullable: true}}
+  min_rows: 20
+model:
+  family: logistic_regression
+metrics:
+  acceptance: [accuracy >= 0.8]
+"""
+
+
+def _penguins() -> Any:
+    from aispec.runtime.datasets import load_bundled
+
+    return load_bundled("palmerpenguins")[["species", "island", "bill_length_mm", "flipper_length_mm"]]
+
+
+def _run_csv_spec(tmp_path: Path, source: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(CSV_SPEC.format(source=source))
+    package = built(spec, tmp_path / "proj")
+    return run_project(tmp_path / "proj", package, env=env)
+
+
+def test_csv_source_runs(tmp_path: Path) -> None:
+    _penguins().to_csv(tmp_path / "penguins.csv", index=False)
+    proc = _run_csv_spec(tmp_path, "{kind: csv, path: penguins.csv}")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_missing_file_names_the_spec_line(tmp_path: Path) -> None:
+    proc = _run_csv_spec(tmp_path, "{kind: csv, path: nowhere.csv}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "spec.yaml:5:29" in out and "nowhere.csv" in out  # the path, where the spec wrote it
+    assert "Traceback" not in out
+
+
+def test_wrong_type_and_out_of_range_values_are_reported_before_training(tmp_path: Path) -> None:
+    frame = _penguins()
+    frame["bill_length_mm"] = frame["bill_length_mm"].astype(object)
+    frame.loc[3, "bill_length_mm"] = "long"
+    frame.loc[5, "bill_length_mm"] = 700.0
+    frame.to_csv(tmp_path / "penguins.csv", index=False)
+    proc = _run_csv_spec(tmp_path, "{kind: csv, path: penguins.csv}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "bill_length_mm" in out and "long" in out and "700" in out
+    assert "spec.yaml:9:" in out  # the line that declared bill_length_mm
+    assert "→ Train" not in out  # no training time was spent
+
+
+def test_empty_dataset(tmp_path: Path) -> None:
+    _penguins().head(0).to_csv(tmp_path / "penguins.csv", index=False)
+    proc = _run_csv_spec(tmp_path, "{kind: csv, path: penguins.csv}")
+    assert proc.returncode == 2 and "holds no data (0 rows" in proc.stdout + proc.stderr
+
+
+def test_single_class(tmp_path: Path) -> None:
+    frame = _penguins()
+    frame[frame["species"] == "Adelie"].to_csv(tmp_path / "penguins.csv", index=False)
+    proc = _run_csv_spec(tmp_path, "{kind: csv, path: penguins.csv}")
+    out = (proc.stdout + proc.stderr).lower()
+    assert proc.returncode == 2 and "class" in out
+
+
+def test_sqlite_source_runs(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    url = f"sqlite:///{tmp_path / 'birds.db'}"
+    _penguins().to_sql("penguins", sa.create_engine(url), index=False)
+    proc = _run_csv_spec(tmp_path, "{kind: sql, url: '${BIRDS_DB}', table: penguins}", env={"BIRDS_DB": url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_postgresql_source_runs(tmp_path: Path, postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(postgres_url)
+    _penguins().to_sql("penguins_e2e", engine, index=False, if_exists="replace")
+    engine.dispose()
+    proc = _run_csv_spec(tmp_path, "{kind: sql, url: '${BIRDS_DB}', query: 'SELECT * FROM penguins_e2e'}",
+                         env={"BIRDS_DB": postgres_url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_failed_database_connection_is_clear_and_hides_the_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://ml:TopSecret99@127.0.0.1:1/nowhere"
+    proc = _run_csv_spec(tmp_path, "{kind: sql, url: '${BIRDS_DB}', table: penguins}", env={"BIRDS_DB": url})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "TopSecret99" not in out and "spec.yaml:5" in out
+
+
+def test_missing_environment_variable(tmp_path: Path) -> None:
+    proc = _run_csv_spec(tmp_path, "{kind: sql, url: '${NOT_SET_ANYWHERE}', table: penguins}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2 and "NOT_SET_ANYWHERE" in out
