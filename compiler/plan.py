@@ -16,7 +16,7 @@ from typing import Any
 
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.spec import BundledSource, Spec
-from aispec.schemas.vocabulary import METRICS, Backend, Task
+from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
 
 from .api import CheckResult
 from .codes import make
@@ -167,6 +167,21 @@ def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tup
     return plan, result.diagnostics
 
 
+def _params(spec: Spec) -> dict[str, Any]:
+    """model.params, plus the task settings that are really model parameters (problem.n_clusters,
+    problem.contamination) under the name the family uses."""
+    params = dict(spec.model.params)
+    family = spec.model.family
+    if spec.problem.n_clusters is not None and family in CLUSTER_COUNT_PARAM:
+        params.setdefault(CLUSTER_COUNT_PARAM[family], spec.problem.n_clusters)
+    if spec.problem.contamination is not None:
+        if family in ("isolation_forest", "local_outlier_factor"):
+            params.setdefault("contamination", spec.problem.contamination)
+        elif family == "one_class_svm":
+            params.setdefault("nu", spec.problem.contamination)
+    return params
+
+
 def _column_types(spec: Spec) -> dict[str, str]:
     if spec.data.columns is not None:
         return {name: col.type.value for name, col in spec.data.columns.items()}
@@ -231,7 +246,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
             "locations": py_literal(locations, 0, len("LOCATIONS: dict[str, str] = ")),
             "features": py_literal(features, 0, len("FEATURES: list[str] = ")),
             "feature_types": py_literal(feature_types, 0, len("FEATURE_TYPES: dict[str, str] = ")),
-            "params": py_literal(dict(spec.model.params), 0, len("PARAMS: dict[str, Any] = ")),
+            "params": py_literal(_params(spec), 0, len("PARAMS: dict[str, Any] = ")),
             "ensemble_members": py_literal([m.model_dump(mode="json") for m in ensemble.members], 0,
                                            len("MEMBERS: list[dict[str, Any]] = ")) if ensemble else "[]",
             "candidates": py_literal(list(spec.model.candidates or []), 0, len("CANDIDATES: list[str] = ")),

@@ -13,7 +13,12 @@ from iris_groups.features import build_preprocessor
 
 FAMILY = "kmeans"
 # Fixed hyperparameters (model.params); the search below overrides the ones it tunes.
-PARAMS: dict[str, Any] = {"init": "k-means++", "n_init": 20, "max_iter": 300}
+PARAMS: dict[str, Any] = {
+    "init": "k-means++",
+    "n_init": 20,
+    "max_iter": 300,
+    "n_clusters": 3,
+}
 
 
 def build_estimator(params: dict[str, Any] | None = None) -> BaseEstimator:
