@@ -45,7 +45,7 @@ def train(splits: Split) -> workflow.Trained:
         seed=SEED,
         search=workflow.SearchSettings(
             space=SEARCH_SPACE,
-            method="random",
+            method="bayesian",
             trials=25,
             timeout_s=120.0,
             folds=5,
