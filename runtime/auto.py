@@ -1,0 +1,437 @@
+"""``family: auto``: budgeted model selection over scikit-learn families.
+
+``auto_select`` spends at most ``budget_s`` seconds of wall time, the final refit included:
+
+1. **Defaults.** Every candidate family with its default parameters, cheapest first (naive Bayes
+   and linear models, then knn and trees, svm, forests, gradient boosting, mlp), each scored by
+   cross-validation. A strong, cheap baseline is therefore in hand within the first seconds.
+2. **Search.** Optuna's TPE (multivariate, grouped, seeded) over (family, that family's
+   ``models.default_space``) restricted to the best ``top_k`` families of step 1, whose default
+   results seed the sampler. Identical proposals are answered from a cache; the search stops
+   early when the score cannot improve (a perfect accuracy, say) or the space is exhausted.
+3. **Refit** of the best configuration on all of ``X``, ``y`` through ``make_pipeline``.
+
+Time is checked before every cross-validation fold against a deadline that keeps back the
+predicted refit time, so the budget is overrun by at most one fold fit plus any error in that
+prediction; a configuration predicted to overrun is skipped. Ties keep the earlier (cheaper)
+configuration. Support vector classifiers are searched without probability calibration when the
+metric does not need probabilities (the labels are the same, five times faster); the refit
+restores the family default (calibrated probabilities).
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aispec.runtime import models
+from aispec.runtime.errors import ConfigError
+from aispec.runtime.search import Choice, Distribution, Float, Int, _encode, _plain, get_scorer, quiet, suggest
+
+__all__ = ["AutoResult", "auto_select", "default_candidates"]
+
+# Rough relative cost, for the order of the defaults step (cheap first; ties keep the earlier).
+_COST = {
+    "naive_bayes": 0, "linear": 0, "ridge": 0, "logistic_regression": 1, "lasso": 1, "elastic_net": 1,
+    "knn": 1, "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2,
+    "gaussian_mixture": 2, "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3,
+    "agglomerative": 3, "gradient_boosting": 4, "mlp": 5,
+}
+# Metrics whose best possible value is known: reaching it ends the search.
+_CEILING = {name: 1.0 for name in (
+    "accuracy", "balanced_accuracy", "precision", "recall", "f1", "precision_macro", "recall_macro", "f1_macro",
+    "f1_weighted", "f1_micro", "roc_auc", "roc_auc_ovr", "average_precision", "mcc", "cohen_kappa", "r2",
+    "explained_variance", "adjusted_rand", "nmi")}
+_FLOOR = {name: 0.0 for name in ("log_loss", "brier", "mse", "rmse", "mae", "mape", "median_ae", "smape")}
+# The most of the remaining budget one family's defaults may take (the first always runs).
+_DEFAULT_SHARE = 0.25
+# Metrics that need predict_proba (svm is then searched with calibrated probabilities).
+_NEEDS_PROBA = frozenset({"log_loss", "brier", "roc_auc_ovr"})
+
+
+def default_candidates(task: str) -> list[str]:
+    """The families ``auto`` chooses among when the spec names none: every scikit-learn family of
+    the task, except, for clustering, ``dbscan`` and ``agglomerative`` (no ``predict``: they
+    cannot label new rows)."""
+    return [f for f in models.sklearn_families(task) if f not in models.NO_PREDICT]
+
+
+@dataclass(slots=True)
+class AutoResult:
+    """The outcome of ``auto_select``.
+
+    ``estimator`` is the fitted pipeline ``make_pipeline(best estimator)`` refit on all rows
+    (its model step is the chosen estimator); ``params`` are the chosen family's parameters as
+    ``models.make_estimator`` takes them. ``leaderboard`` lists every completed evaluation, best
+    first: ``{family, params, score, score_std, duration_s, phase}`` (phase ``default`` or
+    ``search``). ``score`` is the best cross-validated score (None when no evaluation completed
+    within the budget and the first candidate was fitted unscored).
+    """
+
+    family: str
+    params: dict[str, Any]
+    estimator: Any
+    leaderboard: list[dict[str, Any]]
+    elapsed_s: float
+    score: float | None = None
+    scoring: str = ""
+    greater_is_better: bool = True
+    n_trials: int = 0
+    n_failed: int = 0
+    budget_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict without the estimator (for metrics.json and the report)."""
+        return {
+            "family": self.family, "params": _plain(self.params), "score": _plain(self.score),
+            "scoring": self.scoring, "greater_is_better": self.greater_is_better, "n_trials": self.n_trials,
+            "n_failed": self.n_failed, "budget_s": self.budget_s, "elapsed_s": round(self.elapsed_s, 3),
+            "leaderboard": [_plain(r) for r in self.leaderboard], "notes": list(self.notes),
+        }
+
+
+def _take(data: Any, index: Any) -> Any:
+    if data is None:
+        return None
+    if hasattr(data, "iloc"):
+        return data.iloc[index]
+    import numpy as np
+
+    if isinstance(data, list):
+        return [data[i] for i in index]
+    return np.asarray(data)[index]
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, dict):
+        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _cost_factor(family: str, params: dict[str, Any], base: dict[str, Any]) -> float:
+    """How much more a configuration costs than the one measured, from its size parameters."""
+    factor = 1.0
+    for name in ("n_estimators", "max_iter"):
+        if family in ("gradient_boosting", "random_forest", "extra_trees", "isolation_forest") \
+                and isinstance(params.get(name), int) and isinstance(base.get(name), int) and base[name] > 0:
+            factor *= params[name] / base[name]
+    return factor
+
+
+def _in_space(dist: Distribution, value: Any) -> Any:
+    """The point of ``dist`` nearest a default value (to seed the sampler with the defaults)."""
+    if isinstance(dist, Choice):
+        return value if value in dist.options else dist.options[0]
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        value = dist.low
+    value = min(max(value, dist.low), dist.high)
+    return round(value) if isinstance(dist, Int) else float(value)
+
+
+def _inner(estimator: Any) -> Any:
+    return getattr(estimator, "estimator", None) or estimator
+
+
+class _Selector:
+    def __init__(self, *, task: str, make_pipeline: Callable[[Any], Any], X: Any, y: Any, splits: list[Any],
+                 scorer: Callable[[Any, Any, Any], float], scoring: str, greater_is_better: bool, seed: int,
+                 deadline: float, n_rows: int, needs_proba: bool) -> None:
+        self.task, self.make_pipeline, self.X, self.y = task, make_pipeline, X, y
+        self.splits, self.scorer, self.scoring = splits, scorer, scoring
+        self.greater, self.seed, self.deadline, self.n_rows = greater_is_better, seed, deadline, n_rows
+        self.needs_proba = needs_proba
+        self.records: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.fold_times: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self.cache: dict[Any, dict[str, Any] | None] = {}
+        self.n_failed = 0
+        self.n_skipped = 0
+        self.too_slow: set[str] = set()
+        self.first_error: str | None = None
+        fold = [len(train) for train, _ in splits]
+        self.train_fraction = (sum(fold) / len(fold)) / max(n_rows, 1)
+
+    # -- time ------------------------------------------------------------------------------
+    def _fast(self, family: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Search-time parameters: svm classifiers without calibration unless probabilities count."""
+        if family == "svm" and models.variant(family, self.task) == "classifier" and not self.needs_proba:
+            return {**params, "probability": False}
+        return params
+
+    def predicted_fold(self, family: str, params: dict[str, Any]) -> float | None:
+        seen = self.fold_times.get(family)
+        if not seen:
+            return None
+        return statistics.median(t * _cost_factor(family, params, base) for t, base in seen)
+
+    def refit_reserve(self) -> float:
+        if self.best is None:
+            return 0.0
+        fold = float(self.best["fold_s"])
+        scale = 1.0 / max(self.train_fraction, 0.1)
+        calibrate = 5.0 if self.best["family"] == "svm" and not self.needs_proba \
+            and models.variant("svm", self.task) == "classifier" else 1.0
+        return fold * scale * calibrate * 1.2 + 0.05
+
+    def remaining(self) -> float:
+        return self.deadline - self.refit_reserve() - time.perf_counter()
+
+    # -- evaluation ------------------------------------------------------------------------
+    def better(self, a: float, b: float) -> bool:
+        return a > b if self.greater else a < b
+
+    def perfect(self) -> bool:
+        if self.best is None:
+            return False
+        score = self.best["score"]
+        if self.greater and self.scoring in _CEILING:
+            return bool(score >= _CEILING[self.scoring] - 1e-12)
+        if not self.greater and self.scoring in _FLOOR:
+            return bool(score <= _FLOOR[self.scoring] + 1e-12)
+        return False
+
+    def evaluate(self, family: str, params: dict[str, Any], phase: str,
+                 limit_s: float | None = None) -> dict[str, Any] | None:
+        """Cross-validate one configuration within the deadline (and within ``limit_s`` seconds
+        when given); None when skipped, abandoned for time or failed."""
+        from sklearn.base import clone  # type: ignore[import-untyped]
+
+        key = (family, _freeze(params))
+        if key in self.cache:
+            return self.cache[key]
+        predicted = self.predicted_fold(family, params)
+        if predicted is not None and predicted * len(self.splits) > self.remaining():
+            self.n_skipped += 1
+            return None
+        started = time.perf_counter()
+        try:
+            estimator = models.make_estimator(family, task=self.task, params=self._fast(family, params),
+                                              seed=self.seed)
+            pipeline = self.make_pipeline(estimator)
+        except Exception as exc:
+            self._fail(key, exc)
+            return None
+        scores: list[float] = []
+        fold_s: list[float] = []
+        for train, test in self.splits:
+            guess = max(fold_s) if fold_s else predicted
+            if guess is not None and (scores or self.best is not None) and guess > self.remaining():
+                self.n_skipped += 1
+                return None  # out of time: not cached, it may fit a later, larger budget
+            t0 = time.perf_counter()
+            try:
+                fitted = clone(pipeline).fit(_take(self.X, train), _take(self.y, train))
+                score = float(self.scorer(fitted, _take(self.X, test), _take(self.y, test)))
+                if not math.isfinite(score):
+                    raise ValueError(f"the {self.scoring} score is not a finite number")
+            except Exception as exc:
+                self._fail(key, exc)
+                return None
+            scores.append(score)
+            fold_s.append(time.perf_counter() - t0)
+            left = len(self.splits) - len(fold_s)
+            if limit_s is not None and left and sum(fold_s) + left * max(fold_s) > limit_s:
+                # too slow for its share of the budget: remember the cost, give up on it
+                self.fold_times.setdefault(family, []).append((max(fold_s), self._sizes(family, params)))
+                self.too_slow.add(family)
+                self.n_skipped += 1
+                return None
+        mean = statistics.fmean(scores)
+        record: dict[str, Any] = {"family": family, "params": dict(params), "score": mean,
+                  "score_std": statistics.pstdev(scores) if len(scores) > 1 else 0.0,
+                  "duration_s": time.perf_counter() - started, "phase": phase,
+                  "fold_s": statistics.fmean(fold_s)}
+        self.fold_times.setdefault(family, []).append((record["fold_s"], self._sizes(family, params)))
+        self.records.append(record)
+        self.cache[key] = record
+        if self.best is None or self.better(mean, self.best["score"]):
+            self.best = record
+        return record
+
+    def _sizes(self, family: str, params: dict[str, Any]) -> dict[str, Any]:
+        sizes = dict(params)
+        defaults = _inner(models.make_estimator(family, task=self.task, params={}, seed=self.seed)).get_params()
+        for name in ("n_estimators", "max_iter"):
+            sizes.setdefault(name, defaults.get(name))
+        return sizes
+
+    def _fail(self, key: Any, exc: Exception) -> None:
+        self.n_failed += 1
+        if self.first_error is None:
+            self.first_error = f"{key[0]}: {type(exc).__name__}: {exc}"
+        self.cache[key] = None
+
+
+def _default_point(family: str, task: str, space: dict[str, Distribution], seed: int) -> dict[str, Any]:
+    defaults = _inner(models.make_estimator(family, task=task, params={}, seed=seed)).get_params()
+    return {name: _in_space(dist, defaults.get(name)) for name, dist in space.items()}
+
+
+# Time shares of the families in the search step, by their current rank (best first).
+_SHARES = (1.0, 0.7, 0.5, 0.4, 0.3)
+
+
+def _search(sel: _Selector, families: list[str], *, seed: int, patience: int = 25) -> None:
+    """Per-family TPE over ``models.default_space``, families scheduled by time until the deadline.
+
+    Each family has its own seeded TPE study, seeded with its defaults' result. The next trial goes
+    to the family with the least search time spent relative to its share (``_SHARES`` by current
+    rank), so cheap families get many trials, expensive ones a few, and the leader the most. A
+    family leaves the rotation when ``patience`` proposals in a row bring nothing new (a repeated
+    point, a failure, a skip for time) or when even its cheapest known fit no longer fits.
+    """
+    import optuna
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    def distribution(dist: Distribution) -> Any:
+        if isinstance(dist, Int):
+            return IntDistribution(dist.low, dist.high, log=dist.log)
+        if isinstance(dist, Float):
+            return FloatDistribution(dist.low, dist.high, log=dist.log)
+        return CategoricalDistribution(_encode(dist.options)[0])
+
+    spaces = {f: models.default_space(f, sel.task) for f in families}
+    studies: dict[str, Any] = {}
+    for i, family in enumerate(families):
+        sampler = optuna.samplers.TPESampler(seed=seed + i, multivariate=True, n_startup_trials=4,
+                                             constant_liar=False)
+        study = optuna.create_study(direction="maximize" if sel.greater else "minimize", sampler=sampler)
+        for done in sel.records:  # the defaults seed the sampler
+            if done["family"] != family or done["params"]:
+                continue
+            point = _default_point(family, sel.task, spaces[family], sel.seed)
+            params: dict[str, Any] = {}
+            for name, dist in spaces[family].items():
+                value = point[name]
+                if isinstance(dist, Choice):
+                    value = _encode(dist.options)[0][dist.options.index(value)]
+                params[name] = value
+            study.add_trial(optuna.trial.create_trial(
+                params=params, distributions={n: distribution(d) for n, d in spaces[family].items()},
+                value=done["score"]))
+        studies[family] = study
+
+    spent = dict.fromkeys(families, 0.0)
+    idle = dict.fromkeys(families, 0)
+    active = list(families)
+
+    def best_of(family: str) -> float:
+        scores = [float(r["score"]) for r in sel.records if r["family"] == family]
+        if not scores:
+            return -math.inf if sel.greater else math.inf
+        return max(scores) if sel.greater else min(scores)
+
+    while active and sel.remaining() > 0 and not sel.perfect():
+        ranked = sorted(active, key=best_of, reverse=sel.greater)
+        share = {f: _SHARES[min(i, len(_SHARES) - 1)] for i, f in enumerate(ranked)}
+        family = min(ranked, key=lambda f: spent[f] / share[f])
+        cheapest = min((t * len(sel.splits) for t, _ in sel.fold_times.get(family, [])), default=0.0)
+        if cheapest > sel.remaining():
+            active.remove(family)
+            continue
+        started = time.perf_counter()
+        study = studies[family]
+        trial = study.ask()
+        params = suggest(trial, spaces[family])
+        key = (family, _freeze(params))
+        cached = key in sel.cache
+        record = sel.evaluate(family, params, "search")
+        spent[family] += time.perf_counter() - started
+        if record is None:  # failed (cached as None) or skipped for time
+            state = optuna.trial.TrialState.FAIL if key in sel.cache else optuna.trial.TrialState.PRUNED
+            study.tell(trial, state=state)
+        else:
+            study.tell(trial, record["score"])
+        idle[family] = idle[family] + 1 if record is None or cached else 0
+        if idle[family] >= patience:
+            active.remove(family)
+
+
+def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable[[Any], Any], X: Any, y: Any,
+                budget_s: float, cv: Any, scoring: str, greater_is_better: bool, seed: int,
+                positive_class: Any = None, top_k: int = 3, verbose: bool = False) -> AutoResult:
+    """Choose a family and its parameters for ``task`` within ``budget_s`` seconds (see the module
+    docstring); return the best configuration refit on all of ``X``, ``y``.
+
+    ``candidates``: family names (empty: ``default_candidates(task)``); each must be a
+    scikit-learn family of the task (ConfigError otherwise). ``make_pipeline(estimator)`` wraps an
+    estimator in the project's preprocessing. ``cv``: anything scikit-learn's ``check_cv`` takes.
+    ``scoring``/``greater_is_better``: as in ``search.search``. Extensions: ``positive_class``
+    (binary metrics), ``top_k`` (families the search step tunes), ``verbose`` (Optuna logging).
+    An anomaly task without labels cannot be scored: the first candidate is fitted with its
+    defaults (noted in ``notes``).
+    """
+    from sklearn.model_selection import check_cv  # type: ignore[import-untyped]
+
+    started = time.perf_counter()
+    if budget_s <= 0:
+        raise ConfigError(f"the auto budget must be positive, not {budget_s}")
+    families = list(dict.fromkeys(candidates)) or default_candidates(task)
+    for family in families:
+        models.variant(family, task)  # ConfigError for a family that cannot serve the task
+    if not families:
+        raise ConfigError(f"no scikit-learn family fits task '{task}'")
+    families.sort(key=lambda f: _COST.get(f, 3))
+    notes: list[str] = []
+
+    def refit(family: str, params: dict[str, Any]) -> Any:
+        estimator = models.make_estimator(family, task=task, params=params, seed=seed)
+        return make_pipeline(estimator).fit(X, y)
+
+    if task == "anomaly_detection" and y is None:
+        notes.append("no labels to score anomaly detectors: fitted the first candidate with its defaults")
+        return AutoResult(family=families[0], params={}, estimator=refit(families[0], {}), leaderboard=[],
+                          elapsed_s=time.perf_counter() - started, scoring=scoring,
+                          greater_is_better=greater_is_better, budget_s=budget_s, notes=notes)
+
+    scorer = get_scorer(scoring, y=y, positive_class=positive_class)
+    classification = task in models.CLASSIFICATION
+    splitter = check_cv(cv, y, classifier=classification)
+    splits = list(splitter.split(X, y)) if y is not None else list(splitter.split(X))
+    n_classes = len(set(y)) if classification and y is not None else 0
+    needs_proba = scoring in _NEEDS_PROBA or (scoring == "roc_auc" and n_classes > 2)
+    sel = _Selector(task=task, make_pipeline=make_pipeline, X=X, y=y, splits=splits, scorer=scorer,
+                    scoring=scoring, greater_is_better=greater_is_better, seed=seed, deadline=started + budget_s,
+                    n_rows=len(X), needs_proba=needs_proba)
+
+    with quiet(verbose):
+        for family in families:  # 1. defaults, cheapest first, each within a share of what is left
+            if sel.remaining() <= 0 or sel.perfect():
+                break
+            share = None if sel.best is None else _DEFAULT_SHARE * sel.remaining()
+            sel.evaluate(family, {}, "default", limit_s=share)
+        ranked: list[str] = []
+        for record in sorted(sel.records, key=lambda r: r["score"], reverse=greater_is_better):
+            if record["family"] not in ranked:
+                ranked.append(record["family"])
+        tunable = [f for f in ranked if models.default_space(f, task)][:max(top_k, 1)]
+        if tunable and sel.remaining() > 0 and not sel.perfect():  # 2. search
+            _search(sel, tunable, seed=seed)
+
+        best = sel.best
+        if best is None:
+            if sel.first_error is not None and sel.n_failed and not sel.n_skipped:
+                raise ConfigError(f"auto: every candidate failed; the first: {sel.first_error}",
+                                  hint="check the data and the candidates")
+            notes.append(f"no candidate finished cross-validation within {budget_s:g} s: "
+                         f"fitted {families[0]} with its defaults, unscored")
+            family, params, score = families[0], {}, None
+        else:
+            family, params, score = best["family"], dict(best["params"]), best["score"]
+        fitted = refit(family, params)  # 3. refit on everything
+
+    leaderboard = [{k: v for k, v in r.items() if k != "fold_s"}
+                   for r in sorted(sel.records, key=lambda r: r["score"], reverse=greater_is_better)]
+    if sel.n_skipped:
+        notes.append(f"{sel.n_skipped} configurations skipped: predicted to overrun the budget")
+    return AutoResult(family=family, params=params, estimator=fitted, leaderboard=leaderboard,
+                      elapsed_s=time.perf_counter() - started, score=score, scoring=scoring,
+                      greater_is_better=greater_is_better, n_trials=len(sel.records) + sel.n_failed,
+                      n_failed=sel.n_failed, budget_s=budget_s, notes=notes)
