@@ -257,7 +257,7 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
 
 
 def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: int) -> bytes:
-    from sklearn.inspection import permutation_importance
+    from sklearn.inspection import permutation_importance  # type: ignore[import-untyped]
 
     from . import plots
 
@@ -268,8 +268,8 @@ def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: i
 
 def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained) -> bytes | None:
     """Train and cross-validated scores at five training sizes (skipped on tiny data)."""
-    from sklearn.base import clone
-    from sklearn.model_selection import learning_curve
+    from sklearn.base import clone  # type: ignore[import-untyped]
+    from sklearn.model_selection import learning_curve  # type: ignore[import-untyped]
 
     from . import plots
 
@@ -289,10 +289,8 @@ def _evaluate_clustering(trained: Trained, ev: Evaluation, names: list[str], X_t
     pipeline = trained.pipeline
     model = pipeline.named_steps["model"]
     transformed = pipeline.named_steps["preprocess"].transform(X_test)
-    if hasattr(model, "predict"):
-        assigned = model.predict(transformed)
-    else:  # dbscan, agglomerative: cluster the test rows afresh
-        assigned = model.fit_predict(transformed)
+    # dbscan and agglomerative have no predict: they cluster the test rows afresh
+    assigned = model.predict(transformed) if hasattr(model, "predict") else model.fit_predict(transformed)
     usable = [n for n in names if METRICS[n].needs != "target" or y_test is not None]
     ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=assigned, X=transformed))
 
@@ -342,7 +340,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
 
 def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]:
     import numpy as np
-    import onnxruntime as ort
+    import onnxruntime as ort  # type: ignore[import-untyped]
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     feeds: dict[str, Any] = {}
