@@ -267,7 +267,7 @@ def _print_build(result: BuildResult, no_color: bool, *, show_diff: bool) -> Non
     _print_diagnostics(result.diagnostics, result.check.source, no_color)
     if result.write_plan is None:
         return
-    marks = {"add": "+", "update": "~", "delete": "-", "conflict": "!", "keep": "=", "unchanged": " "}
+    marks = {"add": "+", "update": "~", "merge": "M", "delete": "-", "conflict": "!", "keep": "=", "unchanged": " "}
     for change in result.write_plan.changes:
         if change.action == "unchanged":
             continue

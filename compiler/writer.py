@@ -32,7 +32,8 @@ MANIFEST = PurePosixPath(".aispec/manifest.json")
 BACKUP = PurePosixPath(".aispec/backup")
 MANIFEST_FORMAT = 1
 
-Action = Literal["add", "update", "delete", "unchanged", "keep", "conflict"]
+Action = Literal["add", "update", "merge", "delete", "unchanged", "keep", "conflict"]
+BASE = PurePosixPath(".aispec/base")  # the last generated text of every file: the base of a three-way merge
 
 
 def sha256(text: str) -> str:
@@ -67,6 +68,7 @@ class Change:
     action: Action
     reason: str = ""
     diff: str = ""
+    content: str | None = None  # what a "merge" writes (the user's edits on the new generated text)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,15 @@ def _diff(path: str, old: str | None, new: str | None) -> str:
     return "".join(lines)
 
 
+def _merge(target: Path, path: PurePosixPath, base_hash: str, ours: str, theirs: str) -> str | None:
+    from .merge import merge3
+
+    base = _read(_safe_path(target, BASE / path))
+    if base is None or sha256(base) != base_hash:
+        return None  # no trustworthy base: never guess
+    return merge3(base, ours, theirs)
+
+
 def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_version: str,
                force: bool = False) -> WritePlan:
     """What writing ``tree`` into ``target`` would do, without touching the disk."""
@@ -141,8 +152,13 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
         elif new == base:
             changes.append(Change(key, "keep", "you edited it; the generated text did not change"))
         else:
+            merged = _merge(target, path, base, disk, text)
+            if merged is not None and not force:
+                changes.append(Change(key, "merge", "your edits, merged into the new generated text",
+                                      _diff(key, disk, merged), merged))
+                continue
             action = "update" if force else "conflict"
-            changes.append(Change(key, action, "you edited it, and the generated text changed",
+            changes.append(Change(key, action, "you edited it, and the generated text changed in the same place",
                                   _diff(key, disk, text)))
     for key, base in sorted(old_files.items()):
         if PurePosixPath(key) in tree:
@@ -184,6 +200,10 @@ def _first_build(plan: WritePlan) -> None:
             full = _safe_path(staging, path)
             full.parent.mkdir(parents=True, exist_ok=True)
             full.write_text(text, encoding="utf-8")
+        for path, text in plan.tree.items():
+            base = _safe_path(staging, BASE / path)
+            base.parent.mkdir(parents=True, exist_ok=True)
+            base.write_text(text, encoding="utf-8")
         manifest = _safe_path(staging, MANIFEST)
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(plan.manifest.to_json(), encoding="utf-8")
@@ -206,7 +226,7 @@ def _rebuild(plan: WritePlan) -> None:
     replaced: list[tuple[Path, Path | None]] = []  # (live path, saved old copy or None if it did not exist)
     try:
         for number, change in enumerate(plan.changes):
-            if change.action not in ("add", "update", "delete"):
+            if change.action not in ("add", "update", "merge", "delete"):
                 continue
             live = _safe_path(target, PurePosixPath(change.path))
             saved: Path | None = None
@@ -219,9 +239,11 @@ def _rebuild(plan: WritePlan) -> None:
             if change.action == "delete":
                 continue
             fresh = work / f"new-{number}"
-            fresh.write_text(plan.tree[PurePosixPath(change.path)], encoding="utf-8")
+            text = change.content if change.content is not None else plan.tree[PurePosixPath(change.path)]
+            fresh.write_text(text, encoding="utf-8")
             live.parent.mkdir(parents=True, exist_ok=True)
             os.replace(fresh, live)
+        _write_bases(plan, work, replaced)
         manifest = _safe_path(target, MANIFEST)
         fresh = work / "manifest.json"
         fresh.write_text(plan.manifest.to_json(), encoding="utf-8")
@@ -235,6 +257,23 @@ def _rebuild(plan: WritePlan) -> None:
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_bases(plan: WritePlan, work: Path, replaced: list[tuple[Path, Path | None]]) -> None:
+    """Keep this build's generated text of every file as the base of the next merge."""
+    for number, (path, text) in enumerate(plan.tree.items()):
+        base = _safe_path(plan.target, BASE / path)
+        if _read(base) == text:
+            continue
+        base.parent.mkdir(parents=True, exist_ok=True)
+        saved: Path | None = None
+        if base.exists():
+            saved = work / f"base-{number}"
+            os.replace(base, saved)
+        replaced.append((base, saved))
+        fresh = work / f"base-new-{number}"
+        fresh.write_text(text, encoding="utf-8")
+        os.replace(fresh, base)
 
 
 def _backup_if_edited(plan: WritePlan, change: Change, live: Path) -> None:

@@ -22,8 +22,9 @@ BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-au
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 
-def _tree(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+def _tree(folder: Path, *, bases: bool = True) -> dict[str, bytes]:
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return files if bases else {k: v for k, v in files.items() if not k.startswith(".aispec/base/")}
 
 
 @pytest.mark.parametrize("name", BUILDABLE)
@@ -31,11 +32,11 @@ def test_rendered_tree_matches_golden(name: str, tmp_path: Path) -> None:
     """The generated project, file by file. Regenerate with AISPEC_UPDATE_GOLDEN=1 and review the diff."""
     result = build(EXAMPLES / f"{name}.yaml", tmp_path / name)
     assert result.ok, result.diagnostics
-    tree = _tree(tmp_path / name)
+    tree = _tree(tmp_path / name, bases=False)  # .aispec/base/ repeats the generated files
     golden = GOLDEN / name
     if UPDATE:
         shutil.rmtree(golden, ignore_errors=True)
-        shutil.copytree(tmp_path / name, golden)
+        shutil.copytree(tmp_path / name, golden, ignore=shutil.ignore_patterns("base"))
     assert tree == _tree(golden)
 
 
@@ -75,11 +76,29 @@ def test_rebuild_keeps_an_edit_when_the_generated_text_did_not_change(tmp_path: 
     assert kept.action == "keep"
 
 
-def test_rebuild_stops_on_an_edited_file_the_build_would_change(tmp_path: Path) -> None:
+def test_rebuild_merges_edits_that_touch_other_lines(tmp_path: Path) -> None:
     spec, out = _spec(tmp_path), tmp_path / "proj"
     assert build(spec, out).written
     model = out / "penguins" / "model.py"
-    edited = model.read_text().replace("Fixed hyperparameters", "My hyperparameters")
+    model.write_text(model.read_text() + "\n\n# My note: tried gini only.\n")
+    spec.write_text(spec.read_text() + "  params: {n_estimators: 50}\n")
+    result = build(spec, out)
+    assert result.ok and result.written, result.diagnostics
+    [change] = [c for c in result.write_plan.changes if c.path == "penguins/model.py"]  # type: ignore[union-attr]
+    assert change.action == "merge"
+    text = model.read_text()
+    assert '"n_estimators": 50' in text and text.endswith("# My note: tried gini only.\n")
+    # the next rebuild still knows the file is edited, and keeps the edit
+    again = build(spec, out)
+    assert again.ok and model.read_text() == text
+
+
+def test_rebuild_stops_on_an_edited_line_the_build_would_change(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    model = out / "penguins" / "model.py"
+    edited = model.read_text().replace("PARAMS: dict[str, Any] = {}", "PARAMS: dict[str, Any] = {\"max_depth\": 4}")
+    assert edited != model.read_text()
     model.write_text(edited)
     before = _tree(out)
     spec.write_text(spec.read_text() + "  params: {n_estimators: 50}\n")
@@ -90,7 +109,7 @@ def test_rebuild_stops_on_an_edited_file_the_build_would_change(tmp_path: Path) 
     assert _tree(out) == before  # nothing written
     forced = build(spec, out, force=True)
     assert forced.ok and forced.written
-    assert "n_estimators" in model.read_text() and "My hyperparameters" not in model.read_text()
+    assert '"n_estimators": 50' in model.read_text() and "max_depth" not in model.read_text()
     assert (out / ".aispec" / "backup" / "penguins" / "model.py").read_text() == edited
 
 
