@@ -17,7 +17,6 @@ from aispec.runtime.datasets import available, load_bundled
 from aispec.runtime.errors import AispecRuntimeError, ConfigError, DataError, ExportError, where
 from aispec.schemas.catalog import DATASETS
 
-from .conftest import PG_PASSWORD
 
 LOC = {"data.source": "spec.yaml:9:5", "data.source.path": "spec.yaml:10:11", "data.source.url": "spec.yaml:10:12",
        "data.source.table": "spec.yaml:11:14", "data.source.query": "spec.yaml:11:14",
@@ -188,9 +187,18 @@ def test_table_name_is_quoted_not_formatted(tmp_path: Path) -> None:
     assert len(D.load_frame({"kind": "sql", "url": f"sqlite:///{db}", "table": "t"})) == 1
 
 
+def _password(url: str) -> str:
+    import sqlalchemy as sa
+
+    password = sa.make_url(url).password
+    assert password
+    return password
+
+
 def test_postgres_table_query_and_env(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AISPEC_TEST_PGPASS", PG_PASSWORD)
-    url = postgres_url.replace(PG_PASSWORD, "${AISPEC_TEST_PGPASS}")
+    password = _password(postgres_url)
+    monkeypatch.setenv("AISPEC_TEST_PGPASS", password)
+    url = postgres_url.replace(password, "${AISPEC_TEST_PGPASS}")
     frame = D.load_frame({"kind": "sql", "url": url, "table": "measurements"}, locations=LOC)
     assert list(frame.columns) == ["id", "species", "mass", "note"]
     assert frame["species"].tolist() == ["Adelie", "Gentoo", "Adelie", "Chinstrap"]
@@ -208,18 +216,19 @@ def test_postgres_table_query_and_env(postgres_url: str, monkeypatch: pytest.Mon
         D.load_frame({"kind": "sql", "url": url, "table": "empty_table"})
     with pytest.raises(DataError, match="failed") as info:
         D.load_frame({"kind": "sql", "url": url, "query": "SELECT * FROM no_such_table"}, locations=LOC)
-    assert "no_such_table" in info.value.message and PG_PASSWORD not in str(info.value)
+    assert "no_such_table" in info.value.message and password not in str(info.value)
 
 
 def test_postgres_wrong_password_is_masked(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    password = _password(postgres_url)
     monkeypatch.setenv("AISPEC_TEST_PGPASS", "totally-wrong-pw")
-    url = postgres_url.replace(PG_PASSWORD, "${AISPEC_TEST_PGPASS}")
+    url = postgres_url.replace(password, "${AISPEC_TEST_PGPASS}")
     with pytest.raises(DataError) as info:
         D.load_frame({"kind": "sql", "url": url, "table": "measurements"}, locations=LOC)
     text = str(info.value)
     assert "cannot connect to postgresql+psycopg://aispec:***@127.0.0.1" in text
     assert "password authentication failed" in text
-    assert "totally-wrong-pw" not in text and PG_PASSWORD not in text
+    assert "totally-wrong-pw" not in text and password not in text
     assert info.value.where == "spec.yaml:10:12"
     assert info.value.__cause__ is None and info.value.__suppress_context__  # no driver traceback with secrets
 
