@@ -136,7 +136,9 @@ def _in_space(dist: Distribution, value: Any) -> Any:
 
 
 def _inner(estimator: Any) -> Any:
-    return getattr(estimator, "estimator", None) or estimator
+    """The estimator inside a wrapper (the SVC in the calibrated svm)."""
+    inner = getattr(estimator, "estimator", None)
+    return estimator if inner is None else inner
 
 
 class _Selector:
@@ -222,7 +224,7 @@ class _Selector:
         fold_s: list[float] = []
         for train, test in self.splits:
             guess = max(fold_s) if fold_s else predicted
-            if guess is not None and (scores or self.best is not None) and guess > self.remaining():
+            if guess is not None and guess > self.remaining():
                 self.n_skipped += 1
                 return None  # out of time: not cached, it may fit a later, larger budget
             t0 = time.perf_counter()

@@ -17,7 +17,6 @@ from aispec.runtime.datasets import available, load_bundled
 from aispec.runtime.errors import AispecRuntimeError, ConfigError, DataError, ExportError, where
 from aispec.schemas.catalog import DATASETS
 
-
 LOC = {"data.source": "spec.yaml:9:5", "data.source.path": "spec.yaml:10:11", "data.source.url": "spec.yaml:10:12",
        "data.source.table": "spec.yaml:11:14", "data.source.query": "spec.yaml:11:14",
        "data.columns": "spec.yaml:13:3", "data.columns.age": "spec.yaml:14:5", "problem.target": "spec.yaml:6:11",
