@@ -4,19 +4,28 @@
 
 1. **Defaults.** Every candidate family with its default parameters, cheapest first (naive Bayes
    and linear models, then knn and trees, svm, forests, gradient boosting, mlp), each scored by
-   cross-validation. A strong, cheap baseline is therefore in hand within the first seconds.
-2. **Search.** Optuna's TPE (multivariate, grouped, seeded) over (family, that family's
-   ``models.default_space``) restricted to the best ``top_k`` families of step 1, whose default
-   results seed the sampler. Identical proposals are answered from a cache; the search stops
-   early when the score cannot improve (a perfect accuracy, say) or the space is exhausted.
+   cross-validation. A strong, cheap baseline is in hand within the first seconds. Each family's
+   defaults may take at most a quarter of the time left (the first always runs); on large data
+   (more than 2,000 training rows per fold) a family is first timed on 250 and 1,000 rows and
+   skipped when its predicted cost is over that share.
+2. **Search.** Optuna TPE (multivariate, seeded), one study per family over
+   ``models.default_space``, for the best ``top_k`` families of step 1; each study starts from its
+   family's default result. Trials are scheduled by time: the next goes to the family with the
+   least search time relative to its share (the leader gets the largest), so cheap families get
+   many trials and expensive ones a few. Identical proposals are answered from a cache; the search
+   ends early when the score cannot improve (a perfect accuracy, say) or every family's space is
+   exhausted.
 3. **Refit** of the best configuration on all of ``X``, ``y`` through ``make_pipeline``.
 
 Time is checked before every cross-validation fold against a deadline that keeps back the
 predicted refit time, so the budget is overrun by at most one fold fit plus any error in that
-prediction; a configuration predicted to overrun is skipped. Ties keep the earlier (cheaper)
-configuration. Support vector classifiers are searched without probability calibration when the
-metric does not need probabilities (the labels are the same, five times faster); the refit
-restores the family default (calibrated probabilities).
+prediction; a configuration predicted to overrun is skipped. When no candidate finishes within the
+budget, the cheapest one is fitted unscored (one more fit). Ties keep the earlier (cheaper)
+configuration. OpenMP and BLAS run one thread (see ``search.quiet``). Support vector classifiers
+are searched without probability calibration when the metric does not need probabilities (the
+labels are the same, five times faster); the refit restores the family default (calibrated
+probabilities). Results depend on the machine's speed: the same seed and budget give the same
+choice only when the same trials fit in the budget.
 """
 
 from __future__ import annotations
@@ -40,6 +49,15 @@ _COST = {
     "knn": 1, "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2,
     "gaussian_mixture": 2, "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3,
     "agglomerative": 3, "gradient_boosting": 4, "mlp": 5,
+}
+# Rows of the two probe fits that time an unmeasured family on large data, and how each family's
+# fit and predict times grow with the training rows (exponents; kernels and neighbours grow fastest).
+_PROBE_ROWS = (250, 1000)
+_GROWTH = {
+    "svm": (2.0, 1.0), "one_class_svm": (2.0, 1.0), "knn": (1.0, 1.0), "local_outlier_factor": (2.0, 1.0),
+    "agglomerative": (2.0, 0.0), "dbscan": (2.0, 0.0), "gaussian_mixture": (1.0, 0.0), "kmeans": (1.0, 0.0),
+    "naive_bayes": (1.0, 0.0), "linear": (1.0, 0.0), "ridge": (1.0, 0.0), "lasso": (1.0, 0.0),
+    "elastic_net": (1.0, 0.0), "logistic_regression": (1.0, 0.0), "mlp": (1.0, 0.0),
 }
 # Metrics whose best possible value is known: reaching it ends the search.
 _CEILING = {name: 1.0 for name in (
@@ -220,6 +238,14 @@ class _Selector:
         except Exception as exc:
             self._fail(key, exc)
             return None
+        if predicted is None:  # a family not measured yet: on large data, time a small sample first
+            predicted = self._probe(family, pipeline)
+            if predicted is not None and (predicted > self.remaining() or (
+                    limit_s is not None and predicted * len(self.splits) > limit_s)):
+                self.fold_times.setdefault(family, []).append((predicted, self._sizes(family, params)))
+                self.too_slow.add(family)
+                self.n_skipped += 1
+                return None
         scores: list[float] = []
         fold_s: list[float] = []
         for train, test in self.splits:
@@ -256,6 +282,37 @@ class _Selector:
         if self.best is None or self.better(mean, self.best["score"]):
             self.best = record
         return record
+
+    def _probe(self, family: str, pipeline: Any) -> float | None:
+        """Predicted seconds of one fold of an unmeasured family on large data, from fits on
+        ``_PROBE_ROWS`` training rows: ``c + a * n**e`` through both timings, with ``e`` the
+        family's growth (``_GROWTH``); None when the data is small or a probe fit fails."""
+        import numpy as np
+        from sklearn.base import clone
+
+        train, test = self.splits[0]
+        small, large = _PROBE_ROWS
+        if len(train) <= 2 * large:
+            return None
+        rng = np.random.RandomState(self.seed)
+        held = np.sort(rng.choice(test, min(len(test), large), replace=False))
+        timings: list[tuple[float, float]] = []
+        for rows in (small, large):
+            part = np.sort(rng.choice(train, rows, replace=False))
+            try:
+                t0 = time.perf_counter()
+                fitted = clone(pipeline).fit(_take(self.X, part), _take(self.y, part))
+                t1 = time.perf_counter()
+                self.scorer(fitted, _take(self.X, held), _take(self.y, held))
+                timings.append((t1 - t0, time.perf_counter() - t1))
+            except Exception:
+                return None
+        fit_exp, predict_exp = _GROWTH.get(family, (1.1, 0.0))
+        (fit1, _), (fit2, score2) = timings
+        slope = max(fit2 - fit1, 0.0) / (large ** fit_exp - small ** fit_exp)
+        fit = max(fit1 - slope * small ** fit_exp, 0.0) + slope * len(train) ** fit_exp
+        score = score2 * (len(test) / len(held)) * (len(train) / large) ** predict_exp
+        return float(fit + score)
 
     def _sizes(self, family: str, params: dict[str, Any]) -> dict[str, Any]:
         sizes = dict(params)
@@ -422,15 +479,20 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
             if sel.first_error is not None and sel.n_failed and not sel.n_skipped:
                 raise ConfigError(f"auto: every candidate failed; the first: {sel.first_error}",
                                   hint="check the data and the candidates")
+            known = {f: min(t for t, _ in sel.fold_times[f]) for f in families if sel.fold_times.get(f)}
+            unknown = [f for f in families if f not in known]
+            cheapest = unknown[0] if unknown else min(known, key=lambda f: known[f])
             notes.append(f"no candidate finished cross-validation within {budget_s:g} s: "
-                         f"fitted {families[0]} with its defaults, unscored")
-            family, params, score = families[0], {}, None
+                         f"fitted {cheapest} with its defaults, unscored")
+            family, params, score = cheapest, {}, None
         else:
             family, params, score = best["family"], dict(best["params"]), best["score"]
         fitted = refit(family, params)  # 3. refit on everything
 
     leaderboard = [{k: v for k, v in r.items() if k != "fold_s"}
                    for r in sorted(sel.records, key=lambda r: r["score"], reverse=greater_is_better)]
+    if sel.too_slow:
+        notes.append(f"too slow for the budget at their defaults: {', '.join(sorted(sel.too_slow))}")
     if sel.n_skipped:
         notes.append(f"{sel.n_skipped} configurations skipped: predicted to overrun the budget")
     return AutoResult(family=family, params=params, estimator=fitted, leaderboard=leaderboard,

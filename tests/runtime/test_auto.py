@@ -99,3 +99,16 @@ def test_clustering_and_unlabelled_anomalies() -> None:
                                  budget_s=2, cv=3, scoring="roc_auc", greater_is_better=True, seed=0)
     assert anomalies.score is None and anomalies.notes
     assert len(anomalies.estimator.predict(X)) == len(X)
+
+
+def test_large_data_probes_slow_families_instead_of_overrunning() -> None:
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(15000, 20, n_informative=8, random_state=0)
+    started = time.perf_counter()
+    result = auto.auto_select(task="classification", candidates=["svm", "knn", "logistic_regression"],
+                              make_pipeline=_pipeline, X=X, y=y, budget_s=3, cv=5, scoring="accuracy",
+                              greater_is_better=True, seed=0)
+    assert time.perf_counter() - started < 5
+    assert result.family in ("knn", "logistic_regression") and result.score is not None
+    assert "svm" in " ".join(result.notes)  # too slow at its defaults for 3 s on 12,000 rows
