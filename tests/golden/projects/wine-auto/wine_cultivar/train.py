@@ -87,6 +87,7 @@ def main() -> int:
                 exported=exported,
                 gates=gates,
                 out_dir=ARTIFACTS,
+                timings=steps.timings,
             )
     except AispecRuntimeError as error:
         steps.fail(error)
