@@ -375,6 +375,8 @@ def quiet(verbose: bool = False) -> Iterator[None]:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             warnings.simplefilter("ignore", ConvergenceWarning)
             warnings.simplefilter("ignore", FitFailedWarning)
+            # Optuna's notices about its own deprecated internals (e.g. TPE's independent sampling)
+            warnings.filterwarnings("ignore", category=FutureWarning, module="optuna")
         try:
             yield
         finally:
