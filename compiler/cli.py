@@ -332,6 +332,26 @@ def run(
 
 
 @app.command()
+def serve(
+    project: Annotated[Path, typer.Argument(help="A built and trained project folder (or its artifacts/).")],
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Serve a trained project's ONNX model over REST, without Docker."""
+    import subprocess
+    import sys
+
+    artifacts = project if (project / "serving.json").exists() else project / "artifacts"
+    if not (artifacts / "serving.json").exists():
+        typer.echo(f"{artifacts}: no serving.json; train the project first (aispec run, or python -m <package>)",
+                   err=True)
+        raise typer.Exit(EXIT_USAGE)
+    code = subprocess.call([sys.executable, "-m", "aispec.runtime.serving", str(artifacts), "--host", host,
+                            "--port", str(port)])
+    raise typer.Exit(code)
+
+
+@app.command()
 def datasets() -> None:
     """List the bundled datasets a spec can use offline (source kind: bundled)."""
     from aispec.schemas.catalog import DATASETS

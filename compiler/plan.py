@@ -162,8 +162,10 @@ def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tup
         data_dir = PurePosixPath(Path(os.path.relpath(spec_dir, project_dir.resolve())).as_posix())
     package = package_name(spec.project.name)
     dump = spec.model_dump(mode="json")
+    digest = spec_hash(spec)
     context = _context(spec, package, spec_file, data_dir, _locations(result, spec_file), dump)
-    plan = Plan(spec, spec.project.name, package, spec_hash(spec), spec_file, result.source.text, context)
+    context["lit"]["spec_hash"] = py_scalar(f"sha256:{digest}")
+    plan = Plan(spec, spec.project.name, package, digest, spec_file, result.source.text, context)
     return plan, result.diagnostics
 
 

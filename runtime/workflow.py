@@ -375,14 +375,40 @@ class Outputs:
     model_card: Path
     datasheet: Path
     model: Path | None
+    serving: Path | None = None
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.report, self.model, self.model_card, self.datasheet, self.metrics) if p]
+        return [p for p in (self.report, self.model, self.serving, self.model_card, self.datasheet, self.metrics)
+                if p]
+
+
+def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, evaluation: Evaluation,
+             exported: Exported, spec_hash: str, out_dir: Path) -> Path | None:
+    """`serving.json` beside `model.onnx`: the input contract, reference statistics and settings the
+    ONNX service (`python -m aispec.runtime.serving artifacts`) needs."""
+    from .serving.contract import serving_metadata, write_serving_metadata
+
+    if exported.onnx is None or splits is None:
+        return None
+    classes = list(trained.pipeline.classes_) if hasattr(trained.pipeline, "classes_") else None
+    try:
+        meta = serving_metadata(
+            onnx=exported.onnx.to_dict(), features=trained.features, columns=spec["data"]["columns"],
+            frame=splits.train[trained.features], task=trained.task, target=trained.target, classes=classes,
+            project_name=spec["project"]["name"], project_version=spec["project"]["version"],
+            spec_hash=spec_hash, metrics={**evaluation.metrics, **exported.operational},
+            deployment=spec["deployment"], monitoring=spec["monitoring"], pii=spec["compliance"]["pii"],
+            seed=spec["data"]["split"]["seed"], created_at="")
+    except ValueError as error:
+        exported.skipped = f"not servable: {error}"
+        return None
+    return write_serving_metadata(out_dir / "serving.json", meta)
 
 
 def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, evaluation: Evaluation,
-             exported: Exported, gates: Any, out_dir: Path, timings: Mapping[str, float] | None = None) -> Outputs:
-    """report.html, metrics.json, model_card.md and datasheet.md in ``out_dir``."""
+             exported: Exported, gates: Any, out_dir: Path, timings: Mapping[str, float] | None = None,
+             splits: Split | None = None, spec_hash: str = "") -> Outputs:
+    """report.html, metrics.json, model_card.md, datasheet.md and serving.json in ``out_dir``."""
     from . import cards, report
 
     estimator = trained.pipeline.named_steps["model"]
@@ -413,4 +439,5 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     sheet = out_dir / "datasheet.md"
     sheet.write_text(cards.datasheet(run), encoding="utf-8")
     model = out_dir / "model.onnx"
-    return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None)
+    serving = _serving(spec, trained, splits, evaluation, exported, spec_hash, out_dir)
+    return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving)

@@ -23,7 +23,8 @@ UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 
 def _tree(folder: Path, *, bases: bool = True) -> dict[str, bytes]:
-    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    files = {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+             if p.is_file() and not {".ruff_cache", "__pycache__"} & set(p.parts)}
     return files if bases else {k: v for k, v in files.items() if not k.startswith(".aispec/base/")}
 
 

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
+# SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
+SPEC_HASH = "sha256:30e5726c3a113cc91ffa191daa271fd0f2051b25605c7b76b9475bc3f8572610"
+
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
     "aispec": 1,

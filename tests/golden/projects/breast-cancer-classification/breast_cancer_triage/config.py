@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
+# SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
+SPEC_HASH = "sha256:457b07566d824a1073d317b0ba8567fae8423277718d3b042cbefd816d7eed89"
+
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
     "aispec": 1,

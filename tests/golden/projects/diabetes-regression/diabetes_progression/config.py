@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
+# SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
+SPEC_HASH = "sha256:450716dbe10d24b65012b70a037c4d313d46ee40aec14ccd01fb213eb3bcd487"
+
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
     "aispec": 1,

@@ -26,6 +26,7 @@ from diabetes_progression.config import (
     REPORT_METRICS,
     SEED,
     SPEC,
+    SPEC_HASH,
     TARGET,
     TASK,
 )
@@ -94,6 +95,8 @@ def main() -> int:
                 gates=gates,
                 out_dir=ARTIFACTS,
                 timings=steps.timings,
+                splits=splits,
+                spec_hash=SPEC_HASH,
             )
     except AispecRuntimeError as error:
         steps.fail(error)

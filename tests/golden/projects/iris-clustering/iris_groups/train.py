@@ -26,6 +26,7 @@ from iris_groups.config import (
     REPORT_METRICS,
     SEED,
     SPEC,
+    SPEC_HASH,
     TARGET,
     TASK,
 )
@@ -87,6 +88,8 @@ def main() -> int:
                 gates=gates,
                 out_dir=ARTIFACTS,
                 timings=steps.timings,
+                splits=splits,
+                spec_hash=SPEC_HASH,
             )
     except AispecRuntimeError as error:
         steps.fail(error)

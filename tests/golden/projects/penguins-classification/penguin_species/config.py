@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
+# SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
+SPEC_HASH = "sha256:6b5ab8d6bbd657de3f09bf62c30ee7345e1168d94706e5a61f2aa5fd031bc9fd"
+
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
     "aispec": 1,

@@ -19,6 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
+# SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
+SPEC_HASH = "sha256:b48fa2cb3dc4c2afcb62756f524417449edc7584438a28a2c7a2533d352ad7ec"
+
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
     "aispec": 1,

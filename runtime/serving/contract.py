@@ -1,0 +1,552 @@
+"""``artifacts/serving.json``: everything the service needs besides ``model.onnx``.
+
+A training run writes it next to the ONNX model with :func:`serving_metadata` +
+:func:`write_serving_metadata`; the service (:mod:`aispec.runtime.serving.app`) reads it with
+:func:`read_serving_metadata`. It is plain JSON (no NaN / Infinity), so any other tool can read it.
+
+Format (``format_version`` 1), see :class:`ServingMetadata` for every field::
+
+    {
+      "format": "aispec-serving", "format_version": 1, "created_at": "2025-01-31T12:00:00+00:00",
+      "project": {"name": "penguin-species", "version": "1.0.0"}, "spec_hash": "sha256:...",
+      "task": "classification", "target": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"],
+      "model": {"file": "model.onnx", "outputs": ["label", "probabilities"], "scores": "probabilities",
+                "opset": {"": 17, "ai.onnx.ml": 3}, "size_bytes": 123456, "parity_ok": true},
+      "columns": [
+        {"name": "bill_length_mm", "input": "bill_length_mm", "type": "numeric", "dtype": "float",
+         "nullable": true, "range": [25.0, 70.0], "allowed": null, "description": null, "unit": "mm",
+         "reference": {"kind": "numeric", "n": 266, "missing": 2, "edges": [32.1, ..., 59.6],
+                       "counts": [27, ...], "mean": 43.9, "std": 5.4, "sample": [39.1, ...]}},
+        {"name": "island", "input": "island", "type": "categorical", "dtype": "string", "nullable": false,
+         "range": null, "allowed": ["Biscoe", "Dream", "Torgersen"], "description": null, "unit": null,
+         "reference": {"kind": "categorical", "n": 266, "missing": 0,
+                       "frequencies": {"Biscoe": 130, "Dream": 98, "Torgersen": 38}}}
+      ],
+      "pii": ["email"], "example": {"bill_length_mm": 44.5, "island": "Biscoe"},
+      "metrics": {"accuracy": 0.98, "f1_macro": 0.97},
+      "api": {"version": "v1", "max_batch": 500, "max_body": 1048576, "auth": "none", "api_key_env": null},
+      "latency_budget_ms": 50.0,
+      "ab_test": {"challenger": "../challenger", "weight": 0.1, "mode": "split", "sticky_key": "customer_id"},
+      "monitoring": {"drift": {"method": "psi", "threshold": 0.2, "window": 500}, "log_predictions": true}
+    }
+
+Reference statistics come from the training frame's feature columns:
+
+* numeric: ``edges`` are the deciles of the non-missing values (``numpy.quantile`` at 0, 0.1, ..., 1;
+  repeated edges merged, so fewer than 10 bins for columns with few distinct values); a value ``v``
+  falls in bin ``searchsorted(edges[1:-1], v, side="right")`` (below the first edge: bin 0, above the
+  last: the last bin); ``counts`` are the training rows per bin; ``sample`` holds up to
+  :data:`KS_SAMPLE` non-missing values drawn without replacement (seeded) for Kolmogorov-Smirnov tests.
+* categorical / boolean: ``frequencies`` maps each value *as fed to the model* (categorical: the
+  label text, e.g. ``"1"`` for 1.0; boolean: ``"true"`` / ``"false"``) to its count, most frequent first.
+* text: no reference (``null``).
+* ``missing`` counts missing values (NaN, None, ``""``); ``n`` counts all rows.
+
+This module imports only numpy and pandas, and those inside :func:`serving_metadata` only: the
+service imports it to read the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, TypedDict
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KS_SAMPLE",
+    "N_BINS",
+    "AbTestContract",
+    "ApiContract",
+    "CategoricalReference",
+    "ColumnContract",
+    "DriftContract",
+    "ModelContract",
+    "MonitoringContract",
+    "NumericReference",
+    "ProjectContract",
+    "ServingMetadata",
+    "label_text",
+    "parse_duration_ms",
+    "parse_size",
+    "read_serving_metadata",
+    "serving_metadata",
+    "spec_digest",
+    "write_serving_metadata",
+]
+
+FORMAT = "aispec-serving"
+FORMAT_VERSION = 1
+N_BINS = 10
+KS_SAMPLE = 500
+DEFAULT_MAX_BODY = 1024 * 1024
+SERVABLE_TASKS = ("classification", "text_classification", "regression", "clustering", "anomaly_detection")
+CLASSIFICATION_TASKS = ("classification", "text_classification")
+
+ColumnType = Literal["numeric", "boolean", "categorical", "text"]
+Scalar = str | int | float | bool
+
+
+class NumericReference(TypedDict):
+    """Training distribution of a numeric column (see the module docstring for the binning rule)."""
+
+    kind: Literal["numeric"]
+    n: int  # rows
+    missing: int  # rows without a value
+    edges: list[float]  # ascending bin edges (at most N_BINS + 1)
+    counts: list[int]  # training rows per bin, len(edges) - 1 (at least 1)
+    mean: float | None
+    std: float | None
+    sample: list[float]  # up to KS_SAMPLE non-missing values, for the KS test
+
+
+class CategoricalReference(TypedDict):
+    """Training distribution of a categorical or boolean column."""
+
+    kind: Literal["categorical"]
+    n: int
+    missing: int
+    frequencies: dict[str, int]  # value as fed to the model -> rows, most frequent first
+
+
+class ColumnContract(TypedDict):
+    """One request field = one model input. Order = the ONNX graph's input order."""
+
+    name: str  # the column (and request field) name
+    input: str  # the ONNX input name (skl2onnx turns "a b" into "a_b")
+    type: ColumnType  # declared type (or inferred from the ONNX input: float -> numeric, string -> categorical)
+    dtype: Literal["float", "string"]  # the ONNX input type: feed float32 or str
+    nullable: bool  # whether null / a missing field is accepted
+    range: list[float | None] | None  # inclusive [min, max] (None = open end) of a numeric column
+    allowed: list[Scalar] | None  # the only values a categorical column takes, as declared
+    description: str | None
+    unit: str | None
+    reference: NumericReference | CategoricalReference | None  # training statistics (None: text)
+
+
+class ProjectContract(TypedDict):
+    name: str
+    version: str
+
+
+class ModelContract(TypedDict):
+    """The ONNX file and how to read its outputs."""
+
+    file: str  # relative to the artifacts directory
+    outputs: list[str]  # ONNX output names in graph order
+    # classification: "probabilities" when the second output holds predict_proba, "decision" when it
+    # holds decision scores (a classifier without predict_proba); clustering/anomaly: "scores"; else None
+    scores: Literal["probabilities", "decision", "scores"] | None
+    opset: dict[str, int]
+    size_bytes: int
+    parity_ok: bool
+
+
+class ApiContract(TypedDict):
+    version: str  # URL prefix, e.g. "v1" -> /v1/predict
+    max_batch: int  # rows per /predict/batch request
+    max_body: int  # bytes per request body
+    auth: Literal["none", "api_key"]
+    api_key_env: str | None  # environment variable holding the key (auth: api_key)
+
+
+class AbTestContract(TypedDict):
+    challenger: str  # as declared; the service loads the challenger from <artifacts>/challenger/
+    weight: float  # share of traffic for the challenger (split mode)
+    mode: Literal["split", "shadow"]
+    sticky_key: str | None  # request field whose value keeps a caller on one variant
+
+
+class DriftContract(TypedDict):
+    method: Literal["psi", "ks", "both"]
+    threshold: float  # PSI and KS statistic above which a feature counts as drifted
+    window: int  # the last N rows served are compared with the reference
+
+
+class MonitoringContract(TypedDict):
+    drift: DriftContract | None
+    log_predictions: bool
+
+
+class ServingMetadata(TypedDict):
+    """The whole of ``serving.json`` (format version 1)."""
+
+    format: Literal["aispec-serving"]
+    format_version: int
+    created_at: str  # ISO 8601, UTC
+    project: ProjectContract
+    spec_hash: str
+    task: str  # one of SERVABLE_TASKS
+    target: str | None
+    classes: list[Scalar] | None  # classification: classes_ in the order of the probability columns
+    model: ModelContract
+    columns: list[ColumnContract]
+    pii: list[str]  # compliance.pii: never accepted in a request, never logged
+    example: dict[str, Any]  # a valid request row (medians / most frequent values): warm-up and docs
+    metrics: dict[str, float]  # test-split metrics of the training run
+    api: ApiContract
+    latency_budget_ms: float | None
+    ab_test: AbTestContract | None
+    monitoring: MonitoringContract
+
+
+# ---------------------------------------------------------------------------------------- parsing
+
+_SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)?\s*$")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
+_DURATION_MS = {"ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3, "d": 86400e3}
+
+
+def parse_size(value: Any) -> int:
+    """Bytes of a size: an int (bytes) or text like ``"1MiB"``, ``"512 KB"`` (``SizeExpr`` of the spec)."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a size: {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size: {value!r}")
+    unit = (match.group(2) or "B").upper()
+    if unit not in _SIZE_UNITS:
+        raise ValueError(f"unknown size unit in {value!r}")
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+
+
+def parse_duration_ms(value: Any) -> float:
+    """Milliseconds of a duration: a number (ms) or text like ``"50ms"``, ``"1m30s"`` (``DurationExpr``)."""
+    if isinstance(value, bool):
+        raise ValueError(f"not a duration: {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    parts = _DURATION_PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"not a duration: {value!r}")
+    return sum(float(n) * _DURATION_MS[u] for n, u in parts)
+
+
+def label_text(value: Any) -> str:
+    """A categorical value as the model sees it (the frame convention): ``1.0`` -> ``"1"``, None -> ``""``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if value.is_integer():
+            return str(int(value))
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars -> Python scalars (JSON-serialisable)."""
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, str | bytes):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def spec_digest(text: str | bytes) -> str:
+    """``sha256:<hex>`` of the spec text: the value a training run passes as ``spec_hash``."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# ------------------------------------------------------------------------------------ statistics
+
+
+def _numeric_reference(values: Any, *, seed: int) -> NumericReference:
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    n = int(arr.size)
+    present = arr[np.isfinite(arr)]
+    missing = n - int(present.size)
+    if present.size == 0:
+        return NumericReference(kind="numeric", n=n, missing=missing, edges=[0.0, 0.0], counts=[0], mean=None,
+                                std=None, sample=[])
+    edges = np.unique(np.quantile(present, np.linspace(0.0, 1.0, N_BINS + 1)))
+    if edges.size < 2:
+        edges = np.array([edges[0], edges[0]])
+    bins = np.searchsorted(edges[1:-1], present, side="right")
+    counts = np.bincount(bins, minlength=edges.size - 1)
+    rng = np.random.default_rng(seed)
+    take = min(KS_SAMPLE, int(present.size))
+    sample = rng.choice(present, size=take, replace=False) if take < present.size else present.copy()
+    return NumericReference(
+        kind="numeric", n=n, missing=missing, edges=[float(e) for e in edges], counts=[int(c) for c in counts],
+        mean=_finite(np.mean(present)), std=_finite(np.std(present)), sample=[float(v) for v in sample])
+
+
+def _categorical_reference(texts: Sequence[str]) -> CategoricalReference:
+    counts: dict[str, int] = {}
+    missing = 0
+    for text in texts:
+        if text == "":
+            missing += 1
+        else:
+            counts[text] = counts.get(text, 0) + 1
+    ordered = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    return CategoricalReference(kind="categorical", n=len(texts), missing=missing, frequencies=ordered)
+
+
+def _values(frame: Any, name: str) -> list[Any]:
+    """The column as Python scalars, None for every kind of missing value (NaN, NaT, pd.NA, None)."""
+    if frame is None or name not in getattr(frame, "columns", ()):
+        return []
+    import pandas as pd  # type: ignore[import-untyped]
+
+    series = frame[name]
+    missing = pd.isna(series).to_numpy()
+    return [None if gone else _plain(v) for v, gone in zip(series.tolist(), missing.tolist(), strict=True)]
+
+
+def _to_float(value: Any) -> float:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _bool_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "yes", "1", "t", "y"):
+            return "true"
+        if lowered in ("false", "no", "0", "f", "n"):
+            return "false"
+        return ""
+    return "true" if bool(value) else "false"
+
+
+def _example_value(column: ColumnContract, values: list[Any]) -> Any:
+    reference = column["reference"]
+    kind = column["type"]
+    if kind == "numeric":
+        lo, hi = (column["range"] or [None, None])[0], (column["range"] or [None, None])[1]
+        present = [x for x in (_to_float(v) for v in values) if not math.isnan(x)]
+        if present:
+            present.sort()
+            mid = present[len(present) // 2]
+        elif lo is not None and hi is not None:
+            mid = (lo + hi) / 2
+        else:
+            mid = lo if lo is not None else hi if hi is not None else 0.0
+        if lo is not None:
+            mid = max(mid, lo)
+        if hi is not None:
+            mid = min(mid, hi)
+        return float(mid)
+    if kind == "boolean":
+        seen = list(reference["frequencies"]) if reference and reference["kind"] == "categorical" else []
+        return next(iter(seen), "false") == "true"
+    if kind == "categorical":
+        freq = list(reference["frequencies"]) if reference and reference["kind"] == "categorical" else []
+        allowed = column["allowed"]
+        if allowed:
+            by_text = {label_text(a): a for a in allowed}
+            for text in freq:
+                if text in by_text:
+                    return by_text[text]
+            return allowed[0]
+        return freq[0] if freq else ""
+    texts = [str(v) for v in values if v is not None and str(v)]
+    if not texts:
+        return ""
+    counts: dict[str, int] = {}
+    for text in texts:
+        counts[text] = counts.get(text, 0) + 1
+    return max(counts.items(), key=lambda kv: (kv[1], -len(kv[0])))[0]
+
+
+# --------------------------------------------------------------------------------------- builder
+
+
+def _section(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if hasattr(value, "model_dump"):
+        dumped: dict[str, Any] = value.model_dump(mode="json", exclude_none=True)
+        return dumped
+    return dict(value)
+
+
+def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
+                     columns: Mapping[str, Mapping[str, Any]] | None, frame: Any, task: str, target: str | None,
+                     classes: Sequence[Any] | None, project_name: str, project_version: str, spec_hash: str,
+                     metrics: Mapping[str, Any] | None = None, deployment: Mapping[str, Any] | None = None,
+                     monitoring: Mapping[str, Any] | None = None, pii: Sequence[str] = (), seed: int = 0,
+                     model_file: str = "model.onnx", created_at: str | None = None) -> ServingMetadata:
+    """Build the ``serving.json`` dict.
+
+    ``onnx``: ``OnnxReport.to_dict()``; ``features``: the model's feature columns in order; ``columns``:
+    the declared column specs (``{"type", "nullable", "range", "allowed", ...}``; None or missing
+    entries: type inferred from the ONNX input type); ``frame``: the training split's features (a
+    pandas DataFrame, prepared or raw) for the reference statistics; ``classes``: ``classes_`` of a
+    classifier; ``metrics``: test-split metrics; ``deployment`` / ``monitoring``: those spec sections
+    as resolved-spec dicts (``api.max_body`` as ``"1MiB"`` or bytes, ``latency_budget`` as
+    ``"50ms"``); ``pii``: ``compliance.pii``. Raises ValueError for a task the service cannot serve,
+    a feature the ONNX model has no input for, a PII feature or a datetime/image feature.
+    """
+    if task not in SERVABLE_TASKS:
+        raise ValueError(f"the REST service cannot serve task {task!r} (servable: {', '.join(SERVABLE_TASKS)})")
+    onnx_columns: Mapping[str, str] = onnx.get("columns") or {}
+    onnx_inputs: Mapping[str, str] = onnx.get("inputs") or {}
+    pii_set = set(pii)
+    declared = dict(columns or {})
+    out_columns: list[ColumnContract] = []
+    example: dict[str, Any] = {}
+    for index, name in enumerate(features):
+        if name in pii_set:
+            raise ValueError(f"feature '{name}' is listed in compliance.pii: personal data is never a model input")
+        if name not in onnx_columns:
+            raise ValueError(f"the ONNX model has no input for feature '{name}'")
+        input_name = onnx_columns[name]
+        dtype = onnx_inputs.get(input_name, "float")
+        if dtype not in ("float", "string"):
+            raise ValueError(f"ONNX input '{input_name}' has unsupported type {dtype!r}")
+        spec = dict(declared.get(name) or {})
+        raw_type = spec.get("type")
+        kind = str(getattr(raw_type, "value", raw_type)) if raw_type is not None else (
+            "numeric" if dtype == "float" else "categorical")
+        if kind not in ("numeric", "boolean", "categorical", "text"):
+            raise ValueError(f"feature '{name}' has type {kind!r}, which the REST service cannot take")
+        if (kind in ("numeric", "boolean")) != (dtype == "float"):
+            raise ValueError(f"feature '{name}' is declared {kind} but its ONNX input is {dtype}")
+        values = _values(frame, name)
+        reference: NumericReference | CategoricalReference | None
+        if kind == "numeric":
+            reference = _numeric_reference([_to_float(v) for v in values], seed=seed + index)
+        elif kind == "boolean":
+            reference = _categorical_reference([_bool_text(v) for v in values])
+        elif kind == "categorical":
+            reference = _categorical_reference([label_text(v) for v in values])
+        else:
+            reference = None
+        rng = spec.get("range")
+        allowed = spec.get("allowed")
+        column = ColumnContract(
+            name=str(name), input=str(input_name), type=kind,  # type: ignore[typeddict-item]
+            dtype=dtype,  # type: ignore[typeddict-item]
+            nullable=bool(spec.get("nullable", False)),
+            range=[None if v is None else float(v) for v in rng] if rng is not None and kind == "numeric" else None,
+            allowed=[_plain(v) for v in allowed] if allowed and kind == "categorical" else None,
+            description=spec.get("description"), unit=spec.get("unit"), reference=reference)
+        out_columns.append(column)
+        example[str(name)] = _example_value(column, values)
+
+    dep = _section(deployment)
+    api = _section(dep.get("api"))
+    ab = _section(dep.get("ab_test")) if dep.get("ab_test") else {}
+    mon = _section(monitoring)
+    drift = _section(mon.get("drift")) if mon.get("drift") else {}
+    budget = dep.get("latency_budget")
+    outputs = [str(o) for o in onnx.get("outputs") or []]
+    compared = str(onnx.get("compared") or "")
+    scores: Literal["probabilities", "decision", "scores"] | None = None
+    if task in CLASSIFICATION_TASKS and "probabilities" in outputs:
+        scores = "decision" if compared.startswith("decision_function") else "probabilities"
+    elif task in ("clustering", "anomaly_detection") and len(outputs) > 1:
+        scores = "scores"
+    clean_metrics = {str(k): f for k, v in (metrics or {}).items() if (f := _finite(v)) is not None
+                     and not isinstance(v, bool)}
+    return ServingMetadata(
+        format="aispec-serving", format_version=FORMAT_VERSION,
+        created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
+        project=ProjectContract(name=str(project_name), version=str(project_version)),
+        spec_hash=str(spec_hash), task=task, target=target,
+        classes=[_plain(c) for c in classes] if classes is not None and task in CLASSIFICATION_TASKS else None,
+        model=ModelContract(file=model_file, outputs=outputs, scores=scores,
+                            opset={str(k): int(v) for k, v in (onnx.get("opset") or {}).items()},
+                            size_bytes=int(onnx.get("size_bytes") or 0), parity_ok=bool(onnx.get("parity_ok", True))),
+        columns=out_columns, pii=[str(p) for p in pii], example=example, metrics=clean_metrics,
+        api=ApiContract(version=str(api.get("version") or "v1"), max_batch=int(api.get("max_batch") or 1000),
+                        max_body=parse_size(api["max_body"]) if api.get("max_body") is not None else DEFAULT_MAX_BODY,
+                        auth="api_key" if api.get("auth") == "api_key" else "none",
+                        api_key_env=api.get("api_key_env")),
+        latency_budget_ms=parse_duration_ms(budget) if budget is not None else None,
+        ab_test=AbTestContract(challenger=str(ab.get("challenger", "challenger")),
+                               weight=float(ab.get("weight", 0.1)),
+                               mode="shadow" if ab.get("mode") == "shadow" else "split",
+                               sticky_key=ab.get("sticky_key")) if ab else None,
+        monitoring=MonitoringContract(
+            drift=DriftContract(method=drift.get("method", "psi"), threshold=float(drift.get("threshold", 0.2)),
+                                window=int(drift.get("window", 1000))) if drift else None,
+            log_predictions=bool(mon.get("log_predictions", False))),
+    )
+
+
+# ------------------------------------------------------------------------------------------ files
+
+
+def write_serving_metadata(path: Path, meta: ServingMetadata) -> Path:
+    """Write ``meta`` as JSON at ``path`` (atomically); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(meta, indent=1, ensure_ascii=False, allow_nan=False)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+_REQUIRED = ("format", "format_version", "project", "task", "model", "columns", "api", "monitoring")
+
+
+def read_serving_metadata(path: Path) -> ServingMetadata:
+    """Read and check ``serving.json``; ValueError naming the problem when it is not a version-1 file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path} does not exist: the training run writes it next to model.onnx") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: not a JSON object")
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        raise ValueError(f"{path}: missing {', '.join(missing)}")
+    if data["format"] != FORMAT or data["format_version"] != FORMAT_VERSION:
+        raise ValueError(f"{path}: format {data['format']!r} version {data['format_version']!r}, "
+                         f"this service reads {FORMAT!r} version {FORMAT_VERSION}")
+    if data["task"] not in SERVABLE_TASKS:
+        raise ValueError(f"{path}: task {data['task']!r} cannot be served")
+    if not data["columns"]:
+        raise ValueError(f"{path}: no columns")
+    data.setdefault("pii", [])
+    data.setdefault("example", {})
+    data.setdefault("metrics", {})
+    data.setdefault("classes", None)
+    data.setdefault("target", None)
+    data.setdefault("spec_hash", "")
+    data.setdefault("created_at", "")
+    data.setdefault("latency_budget_ms", None)
+    data.setdefault("ab_test", None)
+    if data["task"] in CLASSIFICATION_TASKS and not data["classes"]:
+        raise ValueError(f"{path}: a classifier needs its classes")
+    meta: ServingMetadata = data  # type: ignore[assignment]
+    return meta
