@@ -261,23 +261,25 @@ def init(
 
 
 def _print_build(result: BuildResult, no_color: bool, *, show_diff: bool) -> None:
-    from rich.console import Console
-
-    console = Console(stderr=True, no_color=no_color or not _color(no_color), highlight=False)
     _print_diagnostics(result.diagnostics, result.check.source, no_color)
     if result.write_plan is None:
         return
     marks = {"add": "+", "update": "~", "merge": "M", "delete": "-", "conflict": "!", "keep": "=", "unchanged": " "}
+    tints = {"add": "32", "update": "33", "merge": "36", "delete": "31", "conflict": "1;31", "keep": "2"}
+    color = _color(no_color)
     for change in result.write_plan.changes:
         if change.action == "unchanged":
             continue
         reason = f"  ({change.reason})" if change.reason else ""
-        console.print(f"{marks[change.action]} {change.action:<8} {change.path}{reason}", markup=False)
+        line = f"{marks[change.action]} {change.action:<8} {change.path}{reason}"
+        if color and change.action in tints:
+            line = f"\x1b[{tints[change.action]}m{line}\x1b[0m"
+        typer.echo(line, err=True)
         if show_diff and change.diff:
             typer.echo(change.diff, err=True)
     counts = {a: sum(1 for c in result.write_plan.changes if c.action == a) for a in marks}
     summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
-    console.print(f"{result.write_plan.target}: {summary or 'nothing to do'}", markup=False)
+    typer.echo(f"{result.write_plan.target}: {summary or 'nothing to do'}", err=True)
 
 
 @app.command()

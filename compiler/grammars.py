@@ -23,11 +23,12 @@ def grammar_text(name: str) -> str:
     return (resources.files("aispec.compiler") / "grammar" / name).read_text(encoding="utf-8")
 
 
-def _cache_dir() -> Path | None:
+def cache_dir(kind: str) -> Path | None:
+    """A private per-user cache folder (`~/.cache/aispec/<kind>`), or None when unusable or disabled."""
     if os.environ.get("AISPEC_NO_CACHE"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "aispec" / "lark"
+    path = Path(base) / "aispec" / kind
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         if path.stat().st_uid != os.getuid() or not os.access(path, os.W_OK):
@@ -40,11 +41,11 @@ def _cache_dir() -> Path | None:
 def build(name: str, **options: Any) -> lark.Lark:
     """A Lark parser for ``grammar/<name>``; ``options`` as for ``lark.Lark``."""
     text = grammar_text(name)
-    cache_dir = _cache_dir()
-    if cache_dir is None:
+    folder = cache_dir("lark")
+    if folder is None:
         return lark.Lark(text, **options)
     key = hashlib.sha256(repr((text, sorted(options.items()), lark.__version__)).encode()).hexdigest()[:24]
     try:
-        return lark.Lark(text, cache=str(cache_dir / f"{name}-{key}.cache"), **options)
+        return lark.Lark(text, cache=str(folder / f"{name}-{key}.cache"), **options)
     except OSError:
         return lark.Lark(text, **options)

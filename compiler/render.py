@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from .grammars import cache_dir
 from .plan import Plan
 
 RenderedTree = dict[PurePosixPath, str]
@@ -16,8 +17,11 @@ RenderedTree = dict[PurePosixPath, str]
 @cache
 def environment() -> jinja2.Environment:
     """The one Jinja environment: sandboxed, strict about undefined names, autoescape for HTML only."""
+    folder = cache_dir("jinja")
     env = SandboxedEnvironment(
         loader=jinja2.PackageLoader("aispec.templates", "."),
+        # compiled templates are cached per user (keyed by template source checksum), like __pycache__
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(folder)) if folder is not None else None,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
         keep_trailing_newline=True,
