@@ -123,15 +123,27 @@ def _class_weight(pipeline: Any, rebalance: str) -> None:
         pipeline.set_params(model__class_weight="balanced")
 
 
+def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_types: Mapping[str, str]) -> Any:
+    """The training split, without outlier rows when `cleaning.outliers.action` is drop (the test
+    split is never filtered: it must look like the data the model will meet)."""
+    from . import preprocess
+
+    if not outliers or outliers.get("method", "none") == "none" or outliers.get("action") != "drop":
+        return splits.train
+    numeric = [name for name, kind in feature_types.items() if kind == "numeric"]
+    return preprocess.drop_outlier_rows(splits.train, columns=numeric, method=str(outliers["method"]),
+                                        threshold=float(outliers.get("threshold", 1.5)))
+
+
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
           target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
-          rebalance: str = "none", positive_class: Any = None,
-          locations: Mapping[str, str] | None = None) -> Trained:
+          rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
+          feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit."""
     from . import preprocess
     from .search import search as run_search
 
-    X, y = _xy(splits.train, features, target)
+    X, y = _xy(_training_rows(splits, outliers, feature_types or {}), features, target)
     labels = _fit_labels(task, y, positive_class)
     result = None
     params: dict[str, Any] = {}
@@ -166,11 +178,13 @@ def _family_name(model: Any) -> str:
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
                features: Sequence[str], target: str | None, task: str, scoring: str, folds: int, seed: int,
-               positive_class: Any = None, locations: Mapping[str, str] | None = None) -> Trained:
+               positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
+               feature_types: Mapping[str, str] | None = None,
+               locations: Mapping[str, str] | None = None) -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split)."""
     from .auto import auto_select
 
-    X, y = _xy(splits.train, features, target)
+    X, y = _xy(_training_rows(splits, outliers, feature_types or {}), features, target)
     labels = _fit_labels(task, y, positive_class)
     start = time.perf_counter()
     result = auto_select(task=task, candidates=candidates, make_pipeline=build_pipeline, X=X, y=labels,
