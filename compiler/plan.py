@@ -10,12 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from aispec.schemas.catalog import DATASETS
-from aispec.schemas.spec import BundledSource, Spec
+from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
 from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
 
 from .api import CheckResult
@@ -82,6 +83,22 @@ class Plan:
             ("project/tests/test_data.py.j2", PurePosixPath("tests/test_data.py")),
             ("project/tests/test_model.py.j2", PurePosixPath("tests/test_model.py")),
         ]
+        deployment = self.spec.deployment
+        if deployment.target == "rest":
+            pairs += [
+                ("project/deploy/Dockerfile.j2", PurePosixPath("Dockerfile")),
+                ("project/deploy/dockerignore.j2", PurePosixPath(".dockerignore")),
+                ("project/deploy/docker-compose.yaml.j2", PurePosixPath("docker-compose.yaml")),
+                ("project/deploy/wheelhouse-README.txt.j2", PurePosixPath("wheelhouse/README.txt")),
+            ]
+            if deployment.kubernetes is not None:
+                pairs += [
+                    ("project/deploy/k8s/deployment.yaml.j2", PurePosixPath("k8s/deployment.yaml")),
+                    ("project/deploy/k8s/service.yaml.j2", PurePosixPath("k8s/service.yaml")),
+                    ("project/deploy/k8s/hpa.yaml.j2", PurePosixPath("k8s/hpa.yaml")),
+                ]
+                if deployment.ab_test is not None:
+                    pairs.append(("project/deploy/k8s/challenger.yaml.j2", PurePosixPath("k8s/challenger.yaml")))
         return tuple(sorted(pairs, key=lambda p: str(p[1])))
 
 
@@ -193,6 +210,80 @@ def _column_types(spec: Spec) -> dict[str, str]:
     return {}
 
 
+# Image references and Kubernetes values that reach a Dockerfile or a manifest: YAML gets
+# `json.dumps` strings (JSON is YAML, so any text stays one scalar); the Dockerfile only gets
+# values the schema validated against image-reference patterns (schemas/spec.py IMAGE_REF).
+_IMAGE_REF = re.compile(IMAGE_REF)
+_MEBI = 1024 * 1024
+
+
+def _k8s_name(project: str) -> str:
+    """An RFC 1123 label from the project slug (`penguin_species` → `penguin-species`), short enough
+    that `<name>-challenger` is still a valid label value (63 characters)."""
+    name = re.sub(r"[^a-z0-9-]", "-", project.lower())[:52].strip("-")
+    return name or "model"
+
+
+def _deploy(spec: Spec) -> dict[str, Any]:
+    """Values for the Dockerfile, docker-compose and Kubernetes templates (already quoted)."""
+    dep = spec.deployment
+    name = _k8s_name(spec.project.name)
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", spec.project.version)
+    repo = dep.image.name or name
+    if dep.image.registry:
+        repo = f"{dep.image.registry.rstrip('/')}/{repo}"
+    base = dep.image.base
+    if not _IMAGE_REF.match(base):  # validated by the schema: reaching here is a bug
+        raise ValueError(f"unvalidated base image reference: {base!r}")
+    k8s = dep.kubernetes
+    ab = dep.ab_test
+    out: dict[str, Any] = {
+        "name": name,
+        "base_image": base,
+        "serve_requirements": [f"aispec[serve]=={VERSION}", f"numpy=={PINS['numpy']}",
+                               f"onnxruntime=={PINS['onnxruntime']}"],
+        "y": {
+            "name": json.dumps(name),
+            "challenger_name": json.dumps(f"{name}-challenger"),
+            "image": json.dumps(f"{repo}:{tag}"),
+            "challenger_image": json.dumps(f"{repo}:{tag}-challenger"),
+            "version": json.dumps(spec.project.version),
+            "aispec_version": json.dumps(VERSION),
+        },
+        "kubernetes": None,
+        "ab_test": None,
+    }
+    if k8s is not None:
+        memory = k8s.memory or spec.hardware.memory
+        mebibytes = -(-memory.bytes // _MEBI) if memory is not None else 512
+        replicas = k8s.replicas
+        min_replicas = k8s.min_replicas or min(replicas, k8s.max_replicas or replicas)
+        max_replicas = max(k8s.max_replicas or max(replicas, 2 * min_replicas), min_replicas)
+        out["kubernetes"] = {
+            "replicas": replicas,
+            "min_replicas": min_replicas,
+            "max_replicas": max_replicas,
+            "target_cpu": k8s.target_cpu,
+            "cpu": json.dumps(k8s.cpu),
+            "memory": json.dumps(f"{mebibytes}Mi"),
+            "namespace": json.dumps(k8s.namespace) if k8s.namespace else None,
+        }
+        if ab is not None:
+            # split: the Service selects both variants, so the challenger's share is its share of pods;
+            # shadow: the challenger gets no live traffic from the Service.
+            if ab.mode == "split" and 0 < ab.weight < 1:
+                challenger_replicas = max(1, round(replicas * ab.weight / (1 - ab.weight)))
+            else:
+                challenger_replicas = replicas if ab.mode == "split" and ab.weight >= 1 else 1
+            out["ab_test"] = {
+                "mode": ab.mode,
+                "replicas": challenger_replicas,
+                "weight": f"{ab.weight:g}",
+                "challenger": json.dumps(ab.challenger),
+            }
+    return out
+
+
 def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, locations: dict[str, str],
              dump: dict[str, Any]) -> dict[str, Any]:
     task = spec.problem.task
@@ -243,6 +334,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "gate_list": [str(c) for c in (*spec.metrics.acceptance, *spec.compliance.fairness)],
         "requirements": sorted(pins.items(), key=lambda kv: kv[0].lower()),
         "data_dir": str(data_dir),
+        "deploy": _deploy(spec),
         "lit": {
             "spec": py_literal(dump, 0, len("SPEC: dict[str, Any] = ")),
             "locations": py_literal(locations, 0, len("LOCATIONS: dict[str, str] = ")),

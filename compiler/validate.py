@@ -242,6 +242,11 @@ _PATTERN_HINTS: dict[Loc, str] = {
     ("deployment", "api", "version"): "write the API version as v1, v2, ...",
     ("deployment", "api", "api_key_env"): "an environment variable name such as API_KEY",
     ("problem", "frequency"): "a pandas frequency: D (daily), W (weekly), M (monthly), Q, Y, H (hourly), min, S",
+    ("deployment", "image", "base"): "an image reference such as python:3.11-slim or registry.local/python:3.11",
+    ("deployment", "image", "name"): "lower-case repository name, e.g. team/penguins",
+    ("deployment", "image", "registry"): "a registry host, e.g. registry.example.com:5000",
+    ("deployment", "kubernetes", "namespace"): "a Kubernetes name: lower-case letters, digits and '-'",
+    ("deployment", "kubernetes", "cpu"): "cores (0.5, 2) or millicores (500m)",
 }
 
 

@@ -343,10 +343,21 @@ class Optimize(_Model):
     prune: Probability = 0.0
 
 
+# Container image references and Kubernetes names, checked here so that a bad value is a
+# diagnostic at `check` time rather than a broken Dockerfile or manifest.
+IMAGE_REF = (r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+             r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
+_REPOSITORY = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
+_REGISTRY = r"^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
+_DNS_LABEL = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
+_CPU = r"^(?:[0-9]+m|[0-9]+(?:\.[0-9]+)?)$"
+
+
 class Image(_Model):
-    base: str = "python:3.11-slim"
-    name: str | None = None
-    registry: str | None = None
+    base: Annotated[str, Field(pattern=IMAGE_REF)] = Field(
+        "python:3.11-slim", description="Base image of the serving image, e.g. python:3.11-slim.")
+    name: Annotated[str, Field(pattern=_REPOSITORY)] | None = None
+    registry: Annotated[str, Field(pattern=_REGISTRY)] | None = None
 
 
 class Kubernetes(_Model):
@@ -354,9 +365,9 @@ class Kubernetes(_Model):
     min_replicas: PositiveInt | None = None
     max_replicas: PositiveInt | None = None
     target_cpu: Annotated[int, Field(ge=1, le=100)] = 70
-    cpu: str = "500m"
+    cpu: Annotated[str, Field(pattern=_CPU)] = Field("500m", description="CPU request: cores (0.5) or millicores.")
     memory: SizeExpr | None = None
-    namespace: str | None = None
+    namespace: Annotated[str, Field(pattern=_DNS_LABEL)] | None = None
 
 
 class AbTest(_Model):

@@ -30,7 +30,7 @@ from breast_cancer_triage.config import (
     TARGET,
     TASK,
 )
-from breast_cancer_triage.features import FEATURES
+from breast_cancer_triage.features import FEATURE_TYPES, FEATURES
 from breast_cancer_triage.model import SEARCH_SPACE, build_pipeline
 
 
@@ -53,6 +53,8 @@ def train(splits: Split) -> workflow.Trained:
         ),
         rebalance=SPEC["data"]["cleaning"]["imbalance"],
         positive_class=SPEC["problem"]["positive_class"],
+        outliers=SPEC["data"]["cleaning"]["outliers"],
+        feature_types=FEATURE_TYPES,
         locations=LOCATIONS,
     )
 

@@ -30,7 +30,7 @@ from iris_groups.config import (
     TARGET,
     TASK,
 )
-from iris_groups.features import FEATURES
+from iris_groups.features import FEATURE_TYPES, FEATURES
 from iris_groups.model import build_pipeline
 
 
@@ -46,6 +46,8 @@ def train(splits: Split) -> workflow.Trained:
         seed=SEED,
         rebalance=SPEC["data"]["cleaning"]["imbalance"],
         positive_class=SPEC["problem"]["positive_class"],
+        outliers=SPEC["data"]["cleaning"]["outliers"],
+        feature_types=FEATURE_TYPES,
         locations=LOCATIONS,
     )
 

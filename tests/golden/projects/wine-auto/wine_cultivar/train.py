@@ -30,7 +30,7 @@ from wine_cultivar.config import (
     TARGET,
     TASK,
 )
-from wine_cultivar.features import FEATURES
+from wine_cultivar.features import FEATURE_TYPES, FEATURES
 from wine_cultivar.model import BUDGET_S, CANDIDATES, build_pipeline
 
 
@@ -47,6 +47,9 @@ def train(splits: Split) -> workflow.Trained:
         scoring=PRIMARY_METRIC,
         folds=5,
         seed=SEED,
+        positive_class=SPEC["problem"]["positive_class"],
+        outliers=SPEC["data"]["cleaning"]["outliers"],
+        feature_types=FEATURE_TYPES,
         locations=LOCATIONS,
     )
 
