@@ -19,7 +19,7 @@ class FormatResult:
     diagnostics: tuple[Diagnostic, ...]
 
 
-def _parse_with_comments(source: SourceFile) -> tuple[ParseResult, Comments]:
+def parse_with_comments(source: SourceFile) -> tuple[ParseResult, Comments]:
     if source.syntax == "dsl":
         from .dsl import parse_dsl_with_comments
 
@@ -37,7 +37,7 @@ def format_source(source: SourceFile, syntax: str | None = None) -> FormatResult
     Only syntax errors stop formatting: a spec with semantic mistakes can still be
     formatted (and converted) so a user can tidy it while fixing it.
     """
-    parsed, comments = _parse_with_comments(source)
+    parsed, comments = parse_with_comments(source)
     if parsed.raw is None or has_errors(parsed.diagnostics):
         return FormatResult(None, tuple(parsed.diagnostics))
     target = syntax or source.syntax

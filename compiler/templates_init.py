@@ -28,11 +28,11 @@ def slugify(name: str) -> str:
 
 
 def render_init(task: str, name: str, syntax: str) -> str:
-    from .formatting import _parse_with_comments
+    from .formatting import parse_with_comments
 
     filename = TASK_TEMPLATES[task]
     text = (resources.files("aispec.specs") / "examples" / filename).read_text(encoding="utf-8")
-    parsed, comments = _parse_with_comments(SourceFile(filename, text))
+    parsed, comments = parse_with_comments(SourceFile(filename, text))
     if not isinstance(parsed, ParseResult) or parsed.raw is None:
         raise ValueError(f"the bundled template {filename} cannot be read")  # a packaging bug
     raw = dict(parsed.raw)
