@@ -130,11 +130,13 @@ def build_schemas(meta: ServingMetadata, *, variants: bool) -> Schemas:
     row = create_model(
         "PredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
         __doc__="One row to score: one field per model input.", **fields)
+    # typed as Any: pydantic's create_model stubs reject an Annotated built at run time (mypy TypeForm)
+    rows_type: Any = Annotated[list[row], Field(min_length=1, max_length=api["max_batch"])]  # type: ignore[valid-type, unused-ignore]
     batch = create_model(
         "BatchPredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
             {"rows": [example]}]}),
         __doc__=f"Up to {api['max_batch']} rows to score.",
-        rows=(Annotated[list[row], Field(min_length=1, max_length=api["max_batch"])], ...))
+        rows=(rows_type, ...))
 
     task = meta["task"]
     out: dict[str, Any] = {"prediction_id": (str, Field(description="Quote it in POST /feedback."))}
