@@ -43,39 +43,27 @@ def computed_metrics(ctx: Context) -> set[str]:
     return names
 
 
-def _check_name(ctx: Context, name: str, loc: Loc) -> Metric | None:
+def _named(ctx: Context, name: str, loc: Loc) -> tuple[Metric | None, Diagnostic | None]:
+    """The metric called ``name``, or the diagnostic that says why it cannot be used here."""
     task = ctx.spec.problem.task
     info = METRICS.get(name)
     if info is None:
         fitting = [n for n, i in METRICS.items() if task in i.tasks]
-        # a close match anywhere first, so 'acuracy' suggests 'accuracy' even for a mismatched task
-        yield_hint = choices_hint(name, fitting)
-        raise _Found(ctx.report("AIS360", f"unknown metric '{name}'", loc, yield_hint))
+        return None, ctx.report("AIS360", f"unknown metric '{name}'", loc, choices_hint(name, fitting))
     if task not in info.tasks:
         fitting = sorted(n for n, i in METRICS.items() if task in i.tasks and i.kind == "quality")
-        raise _Found(ctx.report("AIS361", f"metric '{name}' does not apply to task '{task.value}'", loc,
-                                f"metrics for {task.value}: {', '.join(fitting)}"))
-    if info.needs == "binary" and (_n_classes(ctx) or 2) > 2:
+        return None, ctx.report("AIS361", f"metric '{name}' does not apply to task '{task.value}'", loc,
+                                f"metrics for {task.value}: {', '.join(fitting)}")
+    n_classes = _n_classes(ctx)
+    if info.needs == "binary" and n_classes is not None and n_classes > 2:
         variants = [f"'{v}'" for v in (f"{name}_macro", f"{name}_weighted") if v in METRICS]
         hint = f"use {' or '.join(variants)}" if variants else "use a multiclass metric such as 'log_loss'"
-        raise _Found(ctx.report("AIS363", f"'{name}' is a binary metric and '{ctx.spec.problem.target}' has "
-                                          f"{_n_classes(ctx)} classes", loc, hint))
+        return None, ctx.report("AIS363", f"'{name}' is a binary metric and '{ctx.spec.problem.target}' has "
+                                          f"{n_classes} classes", loc, hint)
     if info.needs == "target" and task in UNSUPERVISED_TASKS and ctx.spec.problem.target is None:
-        raise _Found(ctx.report("AIS366", f"'{name}' compares with true labels, and problem.target is not set", loc,
-                                "set problem.target to a label column used only for evaluation"))
-    return info
-
-
-class _Found(Exception):
-    def __init__(self, diagnostic: Diagnostic) -> None:
-        self.diagnostic = diagnostic
-
-
-def _named(ctx: Context, name: str, loc: Loc) -> tuple[Metric | None, Diagnostic | None]:
-    try:
-        return _check_name(ctx, name, loc), None
-    except _Found as found:
-        return None, found.diagnostic
+        return None, ctx.report("AIS366", f"'{name}' compares with true labels, and problem.target is not set",
+                                loc, "set problem.target to a label column used only for evaluation")
+    return info, None
 
 
 def _check_criterion(ctx: Context, crit: Criterion, loc: Loc, info: Metric) -> Iterator[Diagnostic]:
