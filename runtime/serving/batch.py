@@ -1,0 +1,180 @@
+"""Batch scoring: a CSV or Parquet file in, predictions out, in chunks so memory stays flat.
+
+    python -m aispec.runtime.serving.batch ARTIFACTS INPUT OUTPUT [--chunk-rows N]
+
+The model and its input contract are the service's (``model.onnx`` + ``serving.json``); each
+row is checked against the declared columns (type, nullability, range, allowed values). A bad row
+does not stop the run: its prediction is empty and the ``error`` column says what is wrong. The
+output keeps the input's row numbers (``row``), so it joins back to the input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import AispecRuntimeError, DataError
+from .contract import ServingMetadata, label_text, read_serving_metadata
+
+DEFAULT_CHUNK_ROWS = 50_000
+
+
+@dataclass
+class BatchReport:
+    rows: int
+    scored: int
+    rejected: int
+    chunks: int
+    output: Path
+
+
+def _chunks(path: Path, chunk_rows: int) -> Iterator[Any]:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            yield batch.to_pandas()
+    elif suffix in (".csv", ".txt", ".tsv"):
+        sep = "\t" if suffix == ".tsv" else ","
+        yield from pd.read_csv(path, sep=sep, chunksize=chunk_rows, dtype=str, keep_default_na=False,
+                               na_values=[""])
+    else:
+        raise DataError(f"{path}: batch scoring reads .csv, .tsv or .parquet files", hint="convert the file")
+
+
+def _validate(chunk: Any, meta: ServingMetadata) -> tuple[dict[str, Any], list[str]]:
+    """Column arrays ``(n, 1)`` for the model, and a per-row error text ('' when the row is fine)."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    n = len(chunk)
+    errors = [""] * n
+
+    def flag(mask: Any, text: str) -> None:
+        for i in np.flatnonzero(np.asarray(mask)):
+            errors[i] = errors[i] or text
+
+    arrays: dict[str, Any] = {}
+    for column in meta["columns"]:
+        name = column["name"]
+        if name not in chunk.columns:
+            raise DataError(f"the input has no column '{name}', a model input",
+                            hint=f"the model reads: {', '.join(c['name'] for c in meta['columns'])}")
+        raw = chunk[name]
+        missing = raw.isna().to_numpy()
+        if not column["nullable"]:
+            flag(missing, f"{name}: missing")
+        if column["dtype"] == "float":
+            if column["type"] == "boolean":
+                text = raw.astype(str).str.strip().str.lower()
+                values = text.map({"true": 1.0, "1": 1.0, "1.0": 1.0, "false": 0.0, "0": 0.0, "0.0": 0.0})
+                flag(values.isna().to_numpy() & ~missing, f"{name}: not true or false")
+            else:
+                values = pd.to_numeric(raw, errors="coerce")
+                flag(values.isna().to_numpy() & ~missing, f"{name}: not a number")
+                bounds = column["range"] or [None, None]
+                if bounds[0] is not None:
+                    flag((values < bounds[0]).to_numpy(), f"{name}: below {bounds[0]}")
+                if bounds[1] is not None:
+                    flag((values > bounds[1]).to_numpy(), f"{name}: above {bounds[1]}")
+            arrays[name] = values.to_numpy(dtype=np.float64, na_value=math.nan).astype(np.float32).reshape(n, 1)
+        else:
+            texts = ["" if isinstance(v, float) and math.isnan(v) else label_text(v) for v in raw.tolist()]
+            allowed = column["allowed"]
+            if allowed:
+                known = {label_text(a) for a in allowed}
+                flag([t != "" and t not in known for t in texts], f"{name}: not one of the allowed values")
+            arrays[name] = np.array(texts, dtype=object).reshape(n, 1)
+    return arrays, errors
+
+
+def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> BatchReport:
+    """Score ``source`` into ``output`` (CSV or Parquet, by suffix), ``chunk_rows`` rows at a time."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    from .app import ServedModel
+
+    if not source.exists():
+        raise DataError(f"no such input file: {source}")
+    meta = read_serving_metadata(artifacts / "serving.json")
+    model = ServedModel(artifacts, meta, "champion")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.partial")
+    parquet = output.suffix.lower() in (".parquet", ".pq")
+    writer: Any = None
+    rows = scored = chunks = 0
+    try:
+        for chunk in _chunks(source, chunk_rows):
+            chunk = chunk.reset_index(drop=True)
+            arrays, errors = _validate(chunk, meta)
+            good = np.array([e == "" for e in errors], dtype=bool)
+            answers: list[dict[str, Any]] = [{} for _ in range(len(chunk))]
+            if good.any():
+                index = np.flatnonzero(good)
+                decoded = model.decode(model.run(model.feeds(arrays, index)))
+                for i, (answer, _, _) in zip(index, decoded, strict=True):
+                    answers[i] = _flatten(answer)
+            frame = pd.DataFrame(answers)
+            frame.insert(0, "row", np.arange(rows, rows + len(chunk)))
+            frame["error"] = errors
+            if parquet:
+                import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                frame.to_csv(tmp, mode="w" if chunks == 0 else "a", header=chunks == 0, index=False)
+            rows += len(chunk)
+            scored += int(good.sum())
+            chunks += 1
+        if writer is not None:
+            writer.close()
+        tmp.replace(output)  # all or nothing: a failed run leaves no half-written output
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return BatchReport(rows, scored, rows - scored, chunks, output)
+
+
+def _flatten(answer: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in answer.items():
+        if isinstance(value, dict):
+            for sub, v in value.items():
+                flat[f"{key}_{sub}"] = v
+        else:
+            flat[key] = value
+    return flat
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m aispec.runtime.serving.batch", description=__doc__.split("\n")[0])
+    parser.add_argument("artifacts", type=Path, help="the trained project's artifacts/ folder")
+    parser.add_argument("input", type=Path, help="rows to score (.csv, .tsv or .parquet)")
+    parser.add_argument("output", type=Path, help="predictions (.csv or .parquet)")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    args = parser.parse_args(argv)
+    try:
+        report = score_file(args.artifacts, args.input, args.output, chunk_rows=max(1, args.chunk_rows))
+    except AispecRuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"scored {report.scored} of {report.rows} rows in {report.chunks} chunk(s); {report.rejected} rejected "
+          f"(see the error column); wrote {report.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
