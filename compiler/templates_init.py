@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-from .raw import NodeComments, ParseResult
+from .raw import NodeComments
 from .source import SourceFile
 
 # task → the example a new spec starts from (all use data that installed packages carry)
@@ -33,7 +33,7 @@ def render_init(task: str, name: str, syntax: str) -> str:
     filename = TASK_TEMPLATES[task]
     text = (resources.files("aispec.specs") / "examples" / filename).read_text(encoding="utf-8")
     parsed, comments = parse_with_comments(SourceFile(filename, text))
-    if not isinstance(parsed, ParseResult) or parsed.raw is None:
+    if parsed.raw is None:
         raise ValueError(f"the bundled template {filename} cannot be read")  # a packaging bug
     raw = dict(parsed.raw)
     project = {k: v for k, v in raw["project"].items() if k != "owner"}

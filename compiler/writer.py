@@ -69,6 +69,7 @@ class Change:
     reason: str = ""
     diff: str = ""
     content: str | None = None  # what a "merge" writes (the user's edits on the new generated text)
+    overwrites_edit: bool = False  # --force replaces a file the user wrote or edited: back it up first
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,8 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
             changes.append(Change(key, "unchanged"))
         elif base is None:
             action = "update" if force else "conflict"
-            changes.append(Change(key, action, "the file exists and was not written by aispec", _diff(key, disk, text)))
+            changes.append(Change(key, action, "the file exists and was not written by aispec", _diff(key, disk, text),
+                                  overwrites_edit=force))
         elif current == base:
             changes.append(Change(key, "update", diff=_diff(key, disk, text)))
         elif new == base:
@@ -159,7 +161,7 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
                 continue
             action = "update" if force else "conflict"
             changes.append(Change(key, action, "you edited it, and the generated text changed in the same place",
-                                  _diff(key, disk, text)))
+                                  _diff(key, disk, text), overwrites_edit=force))
     for key, base in sorted(old_files.items()):
         if PurePosixPath(key) in tree:
             continue
@@ -232,8 +234,8 @@ def _rebuild(plan: WritePlan) -> None:
             saved: Path | None = None
             if live.exists():
                 saved = work / f"old-{number}"
-                if change.action == "update" and PurePosixPath(change.path) in plan.tree:
-                    _backup_if_edited(plan, change, live)
+                if change.overwrites_edit:
+                    _backup(plan, change, live)
                 os.replace(live, saved)
             replaced.append((live, saved))
             if change.action == "delete":
@@ -276,9 +278,8 @@ def _write_bases(plan: WritePlan, work: Path, replaced: list[tuple[Path, Path | 
         os.replace(fresh, base)
 
 
-def _backup_if_edited(plan: WritePlan, change: Change, live: Path) -> None:
-    """Under --force, keep the user's edited version: nothing is lost."""
-    if change.reason.startswith(("you edited", "the file exists")):
-        backup = _safe_path(plan.target, BACKUP / change.path)
-        backup.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(live, backup)
+def _backup(plan: WritePlan, change: Change, live: Path) -> None:
+    """Under --force, keep the user's version of a file it overwrites: nothing is lost."""
+    backup = _safe_path(plan.target, BACKUP / change.path)
+    backup.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(live, backup)

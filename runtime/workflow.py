@@ -167,13 +167,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     start = time.perf_counter()
     pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
     fit_seconds = time.perf_counter() - start
-    model = pipeline.named_steps["model"]
-    family = _family_name(model)
+    family = type(pipeline.named_steps["model"]).__name__
     return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result)
-
-
-def _family_name(model: Any) -> str:
-    return type(model).__name__
 
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
