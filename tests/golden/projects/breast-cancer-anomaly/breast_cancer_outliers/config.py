@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:30e5726c3a113cc91ffa191daa271fd0f2051b25605c7b76b9475bc3f8572610"
+SPEC_HASH = "sha256:c2178236acf0766182757d3abfe3f5c46952ae77f0b24d31e5fbb9c0a4816f34"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -177,13 +177,13 @@ SPEC: dict[str, Any] = {
     "model": {
         "family": "isolation_forest",
         "backend": "sklearn",
-        "params": {"n_estimators": 500, "max_samples": 256},
+        "params": {"n_estimators": 500},
         "search": {
             "method": "random",
             "trials": 25,
             "timeout": None,
             "space": {
-                "max_features": "uniform(0.5, 1.0)",
+                "max_samples": "choice(64, 128, 256)",
                 "bootstrap": "choice(true, false)",
             },
             "cv": None,
@@ -345,14 +345,13 @@ LOCATIONS: dict[str, str] = {
     "model": "spec.yaml:63:3",
     "model.family": "spec.yaml:63:11",
     "model.params": "spec.yaml:65:5",
-    "model.params.max_samples": "spec.yaml:66:18",
     "model.params.n_estimators": "spec.yaml:65:19",
-    "model.search": "spec.yaml:68:5",
-    "model.search.method": "spec.yaml:68:13",
+    "model.search": "spec.yaml:67:5",
+    "model.search.method": "spec.yaml:67:13",
     "model.search.space": "spec.yaml:71:7",
     "model.search.space.bootstrap": "spec.yaml:72:18",
-    "model.search.space.max_features": "spec.yaml:71:21",
-    "model.search.trials": "spec.yaml:69:13",
+    "model.search.space.max_samples": "spec.yaml:71:20",
+    "model.search.trials": "spec.yaml:68:13",
     "problem": "spec.yaml:18:3",
     "problem.contamination": "spec.yaml:20:18",
     "problem.target": "spec.yaml:19:11",

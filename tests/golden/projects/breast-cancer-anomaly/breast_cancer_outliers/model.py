@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aispec.runtime import models
-from aispec.runtime.search import Choice, Distribution, Float
+from aispec.runtime.search import Choice, Distribution
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
@@ -14,15 +14,11 @@ from breast_cancer_outliers.features import build_preprocessor
 
 FAMILY = "isolation_forest"
 # Fixed hyperparameters (model.params); the search below overrides the ones it tunes.
-PARAMS: dict[str, Any] = {
-    "n_estimators": 500,
-    "max_samples": 256,
-    "contamination": 0.35,
-}
+PARAMS: dict[str, Any] = {"n_estimators": 500, "contamination": 0.35}
 
 # model.search: random, 25 trials.
 SEARCH_SPACE: dict[str, Distribution] = {
-    "max_features": Float(0.5, 1.0),
+    "max_samples": Choice(64, 128, 256),
     "bootstrap": Choice(True, False),
 }
 
