@@ -266,6 +266,14 @@ _code("AIS348", W, "cluster count not used or given twice",
       "`problem.n_clusters` and in the model's parameters.",
       "problem:\n  task: clustering\n  target: null\n  n_clusters: 3\nmodel:\n  family: dbscan\n",
       "Remove one of them.")
+_code("AIS349", E, "isolation forest that cannot be exported",
+      "skl2onnx converts an isolation forest only when every tree sees all input columns; `max_features` "
+      "below 1.0 (or a count other than the number of columns), fixed or searched, makes the ONNX export "
+      "fail, and a deployed model (`deployment.target` rest or batch) runs from ONNX. With "
+      "`deployment.target: none` the export is skipped and the report says why.",
+      "problem:\n  task: anomaly_detection\n  target: null\nmodel:\n  family: isolation_forest\n"
+      "  params: {max_features: 0.5}\n",
+      "Leave `max_features` at 1.0 and search `max_samples` instead, or set `deployment.target: none`.")
 _code("AIS350", W, "training option ignored by the back end",
       "Optimizer, learning rate, batch size, epochs and dropout apply to neural back ends (torch, keras); "
       "scikit-learn models ignore them.",
@@ -319,6 +327,13 @@ _code("AIS383", E, "optimisation not available for the back end",
 _code("AIS384", W, "latency budget unusually long",
       "A per-request latency budget over a minute is almost certainly a unit mistake.",
       "deployment:\n  latency_budget: 50m\n", "Did you mean `50ms`?")
+_code("AIS385", W, "int8 quantization changes nothing for this model",
+      "`deployment.optimize.quantize: int8` quantizes the weights of MatMul operators (onnxruntime's dynamic "
+      "quantization). Tree ensembles, linear models, SVMs, kNN and naive Bayes become ONNX-ML or other "
+      "operators with no int8 form, and kmeans / gaussian_mixture use Gemm, which it does not quantize: "
+      "the float32 model is served and the report records that quantization was skipped. MLPs benefit.",
+      "model:\n  family: random_forest\ndeployment:\n  optimize: {quantize: int8}\n",
+      "Remove `quantize`, or use a family that benefits (`mlp`).")
 _code("AIS390", W, "monitoring without a deployment",
       "Drift monitoring and prediction logging run in the service; `deployment.target: none` has none.",
       "deployment:\n  target: none\nmonitoring:\n  log_predictions: true\n", "Remove it or deploy the model.")

@@ -49,9 +49,13 @@ def run_project(project: Path, package: str, *, no_color: bool = False) -> int:
         shown = f"{value:.4g}" if isinstance(value, int | float) else str(value)
         table.add_row(name, shown, mark)
     console.print(table)
+    quantization = summary.get("quantization")
+    if isinstance(quantization, dict):  # deployment.optimize.quantize: what is served, and why
+        console.print(f"quantization: {quantization.get('requested')} requested, {quantization.get('served')} "
+                      f"served ({quantization.get('status')}): {quantization.get('reason')}", markup=False)
     artifacts = project / "artifacts"
-    for label, name in (("report", "report.html"), ("model", "model.onnx"), ("model card", "model_card.md"),
-                        ("datasheet", "datasheet.md"), ("metrics", "metrics.json")):
+    for label, name in (("report", "report.html"), ("model", "model.onnx"), ("float model", "model.fp32.onnx"),
+                        ("model card", "model_card.md"), ("datasheet", "datasheet.md"), ("metrics", "metrics.json")):
         if (artifacts / name).exists():
             console.print(f"{label:>11}: {artifacts / name}")
     return code

@@ -25,6 +25,7 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from .quantize import summary as quantization_summary
 from .report import context, fmt_number, fmt_value, plain
 
 __all__ = ["datasheet", "md_escape", "model_card"]
@@ -130,6 +131,7 @@ def _card_context(run: Mapping[str, Any]) -> dict[str, Any]:
         "monitoring": spec.get("monitoring") or {},
         "deployment": spec.get("deployment") or {},
         "min_rows": data_spec.get("min_rows"),
+        "quantization_summary": quantization_summary(ctx["quantization"]) if ctx["quantization"] else "",
     }
 
 

@@ -451,9 +451,9 @@ def _spaces() -> dict[tuple[str, str], Callable[[], dict[str, Distribution]]]:
         ("dbscan", "cluster"): lambda: {"eps": Float(0.05, 5.0, log=True), "min_samples": Int(2, 20, log=True)},
         ("agglomerative", "cluster"): lambda: {
             "n_clusters": Int(2, 12), "linkage": Choice("ward", "complete", "average", "single")},
+        # no max_features: skl2onnx cannot export a forest whose trees see a subset of the features
         ("isolation_forest", "anomaly"): lambda: {
-            "n_estimators": Int(50, 400, log=True), "max_samples": Choice("auto", 0.5, 1.0),
-            "max_features": Float(0.5, 1.0)},
+            "n_estimators": Int(50, 400, log=True), "max_samples": Choice("auto", 0.5, 1.0)},
         ("one_class_svm", "anomaly"): lambda: {
             "nu": Float(0.01, 0.5, log=True), "gamma": Choice("scale", 0.001, 0.01, 0.1, 1.0)},
         ("local_outlier_factor", "anomaly"): lambda: {
@@ -483,7 +483,8 @@ def default_space(family: str, task: str) -> dict[str, Distribution]:
     - clustering: kmeans ``n_clusters`` 2..12; gaussian_mixture ``n_components`` 2..12 and
       ``covariance_type``; dbscan ``eps`` 0.05..5, ``min_samples`` 2..20; agglomerative
       ``n_clusters`` and ``linkage``.
-    - anomaly: isolation_forest ``n_estimators``, ``max_samples``, ``max_features``; one_class_svm
+    - anomaly: isolation_forest ``n_estimators``, ``max_samples`` (not ``max_features``: a forest
+      that subsamples features cannot be exported to ONNX); one_class_svm
       ``nu`` 0.01..0.5 and ``gamma``; local_outlier_factor ``n_neighbors`` 5..60 and ``p``.
     """
     kind = variant(family, task)

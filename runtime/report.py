@@ -46,6 +46,10 @@ may be plain dicts or the runtime's result objects (anything with ``to_dict()`` 
     elapsed_s.
 ``onnx``
     ``export.OnnxReport`` (or its ``to_dict()``).
+``quantization``
+    ``quantize.QuantizationReport`` (or its ``to_dict()``): ``deployment.optimize.quantize``, the
+    served model (int8 or float32) and why, the metric change, speed-up and sizes; absent when the
+    spec does not ask for quantization.
 ``timings``
     ``{step: seconds}`` (e.g. ``progress.Steps.timings``).
 ``environment``
@@ -260,6 +264,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "auto": _section(run, "auto"),
         "onnx": onnx,
         "onnx_inputs": onnx_inputs,
+        "quantization": _section(run, "quantization"),
         "timings": _section(run, "timings"),
         "compliance": _get(spec, "compliance", default={}) or {},
         "data_spec": _get(spec, "data", default={}) or {},
@@ -338,6 +343,7 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "search": c["search"],
         "auto": c["auto"],
         "onnx": c["onnx"],
+        "quantization": c["quantization"],
         "timings": c["timings"],
         "environment": c["environment"],
     }

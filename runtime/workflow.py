@@ -86,6 +86,7 @@ class Exported:
     latency: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None
     operational: dict[str, float] = field(default_factory=dict)
+    quantization: Any = None  # quantize.QuantizationReport (deployment.optimize.quantize), None when not asked
 
 
 # --------------------------------------------------------------------------- training
@@ -322,11 +323,22 @@ def _evaluate_anomaly(trained: Trained, ev: Evaluation, names: list[str], X_test
 # ----------------------------------------------------------------------------- export
 
 
-def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int = 50) -> Exported:
-    """The whole pipeline to ONNX, compared with scikit-learn on the test split; single-row latency."""
+def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int = 50, quantize: str = "none",
+           metrics: Sequence[str] = (), primary: str | None = None) -> Exported:
+    """The whole pipeline to ONNX, compared with scikit-learn on the test split; single-row latency.
+
+    ``quantize`` (``deployment.optimize.quantize``): ``int8`` makes an int8 model with onnxruntime's
+    dynamic quantization and serves it as ``model.onnx`` (the float model kept as
+    ``model.fp32.onnx``) when it agrees with the float model on the test split; ``metrics`` /
+    ``primary`` are compared between the two (see :mod:`aispec.runtime.quantize`). The operational
+    metrics (latency, model size) are the served model's.
+    """
     from . import export as onnx_export
+    from . import quantize as quantize_mod
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (quantize_mod.FLOAT_FILE, "model.int8.onnx"):
+        (out_dir / stale).unlink(missing_ok=True)
     X_test = splits.test[trained.features]
     path = out_dir / "model.onnx"
     try:
@@ -337,29 +349,95 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     session, feeds = _onnx_session(path, X_test, report)
     rows = [{name: value[i:i + 1] for name, value in feeds.items()} for i in range(min(latency_rows, len(X_test)))]
     latency = metric_fns.latency(lambda row: session.run(None, row), rows)
+    size_bytes = report.size_bytes
+    quantized = None
+    if quantize != "none":
+        y_test = splits.test[trained.target] if trained.target is not None and trained.target in splits.test else None
+        quantized = quantize_mod.quantize(
+            path, X_test, mode=quantize, columns=report.columns, inputs=report.inputs, compared=report.compared,
+            score=_onnx_scorer(trained, X_test, y_test, metrics, report), primary=primary,
+            min_label_agreement=report.min_label_agreement, tol=report.tol, max_tol=report.max_tol,
+            latency_rows=latency_rows)
+        if quantized is not None and quantized.served == "int8":
+            report.path = str(out_dir / quantize_mod.FLOAT_FILE)  # the float model the parity figures are about
+            size_bytes = quantized.int8_bytes or size_bytes
+            served = quantized.latency["int8"]
+            latency = {k: v for k, v in served.items() if not k.startswith("batch_")}
     operational = {
         "p50_latency_ms": latency["p50_latency_ms"],
         "p95_latency_ms": latency["p95_latency_ms"],
         "p99_latency_ms": latency["p99_latency_ms"],
-        "model_size_mb": round(report.size_bytes / 1e6, 4),
+        "model_size_mb": round(size_bytes / 1e6, 4),
         "train_time_s": round(trained.fit_seconds, 4),
     }
-    return Exported(report, latency, None, operational)
+    return Exported(report, latency, None, operational, quantized)
+
+
+def _onnx_labels(labels: Any, classes: Sequence[Any] | None) -> Any:
+    """ONNX labels as the pipeline's classes (booleans come back from ONNX as 0/1 integers)."""
+    import numpy as np
+
+    flat = np.asarray(labels).ravel()
+    if not classes:
+        return flat
+    lookup: dict[Any, Any] = {}
+    for c in classes:
+        lookup.setdefault(c.item() if hasattr(c, "item") else c, c)
+        lookup.setdefault(str(c), c)
+    return np.asarray([lookup.get(v, v) for v in flat.tolist()])
+
+
+def _onnx_scorer(trained: Trained, X: Any, y: Any, names: Sequence[str],
+                 report: Any) -> Callable[[Mapping[str, Any]], dict[str, float]] | None:
+    """The task's quality metrics computed from an ONNX model's outputs on ``X`` (the test split), the
+    way :func:`evaluate` computes them from scikit-learn; None when there is nothing to compute."""
+    from .errors import AispecRuntimeError
+
+    kind = _kind(trained.task)
+    quality = _quality(names, trained.task)
+    pipeline = trained.pipeline
+    if kind == "supervised":
+        quality = quality if y is not None else []
+    elif kind == "clustering":
+        quality = [n for n in quality if METRICS[n].needs != "target" or y is not None]
+    else:
+        quality = [n for n in quality if y is not None or n == "anomaly_rate"]
+    if not quality:
+        return None
+    classification = trained.task in CLASSIFICATION
+    classes = list(pipeline.classes_) if classification and hasattr(pipeline, "classes_") else None
+    first = report.outputs[0] if report.outputs else "variable"
+    probabilities = str(report.compared).startswith("predict_proba")
+    transformed = pipeline.named_steps["preprocess"].transform(X) if kind == "clustering" else None
+
+    def score(outputs: Mapping[str, Any]) -> dict[str, float]:
+        try:
+            if kind == "supervised" and classification:
+                y_score = outputs.get("probabilities") if probabilities else None
+                labels = _onnx_labels(outputs["label"], classes)
+                return metric_fns.compute(trained.task, quality, y_true=y, y_pred=labels, y_score=y_score,
+                                          labels=classes, positive_class=trained.positive_class)
+            if kind == "supervised":
+                return metric_fns.compute(trained.task, quality, y_true=y, y_pred=outputs[first].ravel())
+            if kind == "clustering":
+                return metric_fns.compute(trained.task, quality, y_true=y, y_pred=outputs["label"].ravel(),
+                                          X=transformed)
+            scores = -outputs["scores"].ravel() if "scores" in outputs else None
+            return metric_fns.compute(trained.task, quality, y_true=y, y_pred=outputs["label"].ravel(),
+                                      y_score=scores, positive_class=trained.positive_class)
+        except (AispecRuntimeError, KeyError, ValueError):
+            return {}
+
+    return score
 
 
 def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]:
-    import numpy as np
     import onnxruntime as ort  # type: ignore[import-untyped]
 
+    from .quantize import onnx_feeds
+
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    feeds: dict[str, Any] = {}
-    for column, name in report.columns.items():
-        values = X[column].to_numpy()
-        if report.inputs[name] == "float":
-            feeds[name] = values.astype(np.float32).reshape(-1, 1)
-        else:
-            feeds[name] = values.astype(object).astype(str).reshape(-1, 1)
-    return session, feeds
+    return session, onnx_feeds(X, report.columns, report.inputs)
 
 
 # ------------------------------------------------------------------------------ gates
@@ -385,10 +463,11 @@ class Outputs:
     datasheet: Path
     model: Path | None
     serving: Path | None = None
+    float_model: Path | None = None  # model.fp32.onnx, when the served model.onnx is the int8 one
 
     def paths(self) -> list[Path]:
-        return [p for p in (self.report, self.model, self.serving, self.model_card, self.datasheet, self.metrics)
-                if p]
+        return [p for p in (self.report, self.model, self.float_model, self.serving, self.model_card, self.datasheet,
+                            self.metrics) if p]
 
 
 def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, evaluation: Evaluation,
@@ -400,14 +479,19 @@ def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, ev
     if exported.onnx is None or splits is None:
         return None
     classes = list(trained.pipeline.classes_) if hasattr(trained.pipeline, "classes_") else None
+    onnx = exported.onnx.to_dict()
+    quantization = exported.quantization
+    if quantization is not None and quantization.served == "int8":
+        onnx["size_bytes"] = quantization.int8_bytes  # serving.json describes the served file
     try:
         meta = serving_metadata(
-            onnx=exported.onnx.to_dict(), features=trained.features, columns=spec["data"]["columns"],
+            onnx=onnx, features=trained.features, columns=spec["data"]["columns"],
             frame=splits.train[trained.features], task=trained.task, target=trained.target, classes=classes,
             project_name=spec["project"]["name"], project_version=spec["project"]["version"],
             spec_hash=spec_hash, metrics={**evaluation.metrics, **exported.operational},
             deployment=spec["deployment"], monitoring=spec["monitoring"], pii=spec["compliance"]["pii"],
-            seed=spec["data"]["split"]["seed"], created_at="")
+            seed=spec["data"]["split"]["seed"], created_at="",
+            quantization=quantization.to_dict() if quantization is not None else None)
     except ValueError as error:
         exported.skipped = f"not servable: {error}"
         return None
@@ -440,6 +524,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "search": trained.search,
         "auto": trained.auto,
         "onnx": onnx,
+        "quantization": exported.quantization,
         "timings": dict(timings or {}),
     }
     paths = report.write(out_dir, run)
@@ -449,4 +534,6 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     sheet.write_text(cards.datasheet(run), encoding="utf-8")
     model = out_dir / "model.onnx"
     serving = _serving(spec, trained, splits, evaluation, exported, spec_hash, out_dir)
-    return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving)
+    float_model = out_dir / "model.fp32.onnx"
+    return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving,
+                   float_model if float_model.exists() else None)

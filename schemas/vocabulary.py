@@ -114,6 +114,13 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
 # Families a clustering spec may ask ``n_clusters`` of, and how each calls it.
 CLUSTER_COUNT_PARAM = {"kmeans": "n_clusters", "agglomerative": "n_clusters", "gaussian_mixture": "n_components"}
 
+# scikit-learn families whose ONNX graph (skl2onnx) has MatMul nodes with constant weights: the only
+# operator onnxruntime's dynamic int8 quantization (deployment.optimize.quantize: int8) changes. The
+# others convert to ONNX-ML operators (TreeEnsemble*, LinearClassifier/Regressor, SVM*) with no
+# quantized form, or to Gemm (kmeans, gaussian_mixture), which it does not quantize.
+# tests/runtime/test_quantize.py converts every scikit-learn family and checks this set.
+INT8_QUANTIZABLE = frozenset({"mlp"})
+
 
 @dataclass(frozen=True, slots=True)
 class Metric:

@@ -63,6 +63,9 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
             if getattr(model, field) is not None:
                 yield ctx.report("AIS344", f"'model.{field}' only applies to family 'auto'", ("model", field),
                                  "remove it, or set family: auto", key=True)
+    if "max_features" in model.params:
+        value = model.params["max_features"]
+        yield from _isolation_forest_features(ctx, [value], ("model", "params", "max_features"), repr(value))
     for i, cand in enumerate(model.candidates or []):
         yield from _check_family(ctx, cand, ("model", "candidates", i), None)
     if model.ensemble is not None:
@@ -74,6 +77,34 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         if model.family != "auto" and ctx.written(("model", "family")):
             yield ctx.report("AIS345", f"an ensemble is given, so family '{model.family}' is not used",
                              ("model", "family"), "remove 'family' when you describe an ensemble")
+
+
+def _subsamples_features(value: object, n_features: int | None) -> bool:
+    """Whether an isolation forest's ``max_features`` value draws fewer than all input columns."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, float):
+        return value < 1.0
+    if isinstance(value, int):  # a count: fine only when it is every column the forest sees
+        return n_features is None or value != n_features
+    return False
+
+
+def _isolation_forest_features(ctx: Context, values: list[object], loc: Loc, shown: str) -> Iterator[Diagnostic]:
+    """skl2onnx converts an IsolationForest only when each tree sees every feature (its converter refuses
+    ``max_features`` below the number of columns), so a deployed model could not be exported."""
+    target = ctx.spec.deployment.target
+    if ctx.spec.model.family != "isolation_forest" or target == "none":
+        return
+    types = ctx.columns or {}
+    features = ctx.features
+    # without one-hot or text columns the forest sees exactly the feature columns
+    plain = features is not None and all(types.get(f) in ("numeric", "boolean") for f in features)
+    n_features = len(features) if plain and features is not None else None
+    if any(_subsamples_features(v, n_features) for v in values):
+        yield ctx.report("AIS349", f"an isolation forest with max_features {shown} cannot be exported to ONNX, "
+                                   f"and deployment.target '{target}' runs the ONNX model", loc,
+                         "leave max_features at 1.0 (search max_samples instead), or set deployment.target: none")
 
 
 def _param_list(params: frozenset[str]) -> str:
@@ -97,6 +128,13 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
         if name in model.params:
             yield ctx.report("AIS347", f"'{name}' is both fixed in model.params and searched", loc,
                              "the search overrides the fixed value: remove one", key=True)
+        if name == "max_features":
+            values: list[object] = list(dist.args)
+            if dist.kind in ("uniform", "loguniform"):
+                values = [dist.low]  # a float range: its lower end
+            elif dist.kind in ("int", "logint"):
+                values = [int(dist.low), int(dist.high)]
+            yield from _isolation_forest_features(ctx, values, loc, f"in {dist}")
     if model.family == "auto" and search.space:
         yield ctx.report("AIS344", "family 'auto' chooses its own search spaces", ("model", "search", "space"),
                          "pick a family to search its parameters", key=True)

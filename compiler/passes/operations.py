@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.schemas.vocabulary import Backend
+from aispec.schemas.vocabulary import FAMILIES, INT8_QUANTIZABLE, Backend
 
 from ..diagnostics import Diagnostic
 from .context import Context
@@ -50,10 +50,39 @@ def check_deployment(ctx: Context) -> Iterator[Diagnostic]:
     if dep.optimize.quantize == "fp16" and ctx.backend is Backend.sklearn:
         yield ctx.report("AIS383", "fp16 quantization is not available for scikit-learn models",
                          ("deployment", "optimize", "quantize"), "use quantize: int8, or none")
+    if dep.optimize.quantize == "int8" and ctx.backend is Backend.sklearn:
+        yield from _check_int8(ctx)
     budget = dep.latency_budget
     if budget is not None and budget.seconds > 60:
         yield ctx.report("AIS384", f"a latency budget of {budget} is unusually long for a request",
                          ("deployment", "latency_budget"), "budgets are per request, e.g. 50ms")
+
+
+def _model_families(ctx: Context) -> tuple[str, list[str]] | None:
+    """What makes the ONNX graph ("the ensemble", [members...]), or None when it is not known at check time."""
+    model = ctx.spec.model
+    if model.ensemble is not None:
+        names = [m.family for m in model.ensemble.members]
+        if model.ensemble.final_estimator is not None:
+            names.append(model.ensemble.final_estimator)
+        return "this ensemble", names
+    if model.family == "auto":
+        return ("any of the candidates", list(model.candidates)) if model.candidates else None
+    return f"a '{model.family}' model", [model.family]
+
+
+def _check_int8(ctx: Context) -> Iterator[Diagnostic]:
+    found = _model_families(ctx)
+    if found is None:
+        return
+    what, names = found
+    if not names or any(n not in FAMILIES for n in names) or any(n in INT8_QUANTIZABLE for n in names):
+        return
+    families = ", ".join(sorted(INT8_QUANTIZABLE))
+    yield ctx.report("AIS385", f"int8 quantization changes nothing for {what}: its ONNX graph has no MatMul "
+                               "weights to quantize", ("deployment", "optimize", "quantize"),
+                     f"the float32 model will be served and the report says why; int8 pays off for {families} "
+                     "models, or remove quantize")
 
 
 def check_monitoring(ctx: Context) -> Iterator[Diagnostic]:

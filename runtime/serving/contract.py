@@ -11,7 +11,9 @@ Format (``format_version`` 1), see :class:`ServingMetadata` for every field::
       "project": {"name": "penguin-species", "version": "1.0.0"}, "spec_hash": "sha256:...",
       "task": "classification", "target": "species", "classes": ["Adelie", "Chinstrap", "Gentoo"],
       "model": {"file": "model.onnx", "outputs": ["label", "probabilities"], "scores": "probabilities",
-                "opset": {"": 17, "ai.onnx.ml": 3}, "size_bytes": 123456, "parity_ok": true},
+                "opset": {"": 17, "ai.onnx.ml": 3}, "size_bytes": 123456, "parity_ok": true,
+                "quantization": {"requested": "int8", "served": "int8", "status": "applied",
+                                 "float_file": "model.fp32.onnx", "reason": "..."}},
       "columns": [
         {"name": "bill_length_mm", "input": "bill_length_mm", "type": "numeric", "dtype": "float",
          "nullable": true, "range": [25.0, 70.0], "allowed": null, "description": null, "unit": "mm",
@@ -29,6 +31,10 @@ Format (``format_version`` 1), see :class:`ServingMetadata` for every field::
       "ab_test": {"challenger": "../challenger", "weight": 0.1, "mode": "split", "sticky_key": "customer_id"},
       "monitoring": {"drift": {"method": "psi", "threshold": 0.2, "window": 500}, "log_predictions": true}
     }
+
+``model.quantization`` is present only when the spec asks for ``deployment.optimize.quantize``
+(int8 or fp16): ``file`` is then the served model, int8 or float32 as ``served`` says. Readers
+must treat the key as optional (files written before it exist); the format version stays 1.
 
 Reference statistics come from the training frame's feature columns:
 
@@ -56,7 +62,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, NotRequired, TypedDict
 
 __all__ = [
     "FORMAT",
@@ -72,6 +78,7 @@ __all__ = [
     "MonitoringContract",
     "NumericReference",
     "ProjectContract",
+    "QuantizationContract",
     "ServingMetadata",
     "label_text",
     "parse_duration_ms",
@@ -136,6 +143,16 @@ class ProjectContract(TypedDict):
     version: str
 
 
+class QuantizationContract(TypedDict):
+    """``deployment.optimize.quantize`` of the training run (see :mod:`aispec.runtime.quantize`)."""
+
+    requested: Literal["int8", "fp16"]
+    served: Literal["int8", "float32"]  # what ``file`` holds
+    status: Literal["applied", "rejected", "skipped", "failed", "unsupported"]
+    float_file: str | None  # the float32 model beside it ("model.fp32.onnx") when ``file`` is the int8 one
+    reason: str
+
+
 class ModelContract(TypedDict):
     """The ONNX file and how to read its outputs."""
 
@@ -147,6 +164,8 @@ class ModelContract(TypedDict):
     opset: dict[str, int]
     size_bytes: int
     parity_ok: bool
+    # only when the spec asks for quantization (files written before it have no such key: read with .get)
+    quantization: NotRequired[QuantizationContract]
 
 
 class ApiContract(TypedDict):
@@ -399,7 +418,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
                      classes: Sequence[Any] | None, project_name: str, project_version: str, spec_hash: str,
                      metrics: Mapping[str, Any] | None = None, deployment: Mapping[str, Any] | None = None,
                      monitoring: Mapping[str, Any] | None = None, pii: Sequence[str] = (), seed: int = 0,
-                     model_file: str = "model.onnx", created_at: str | None = None) -> ServingMetadata:
+                     model_file: str = "model.onnx", created_at: str | None = None,
+                     quantization: Mapping[str, Any] | None = None) -> ServingMetadata:
     """Build the ``serving.json`` dict.
 
     ``onnx``: ``OnnxReport.to_dict()``; ``features``: the model's feature columns in order; ``columns``:
@@ -408,8 +428,10 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     pandas DataFrame, prepared or raw) for the reference statistics; ``classes``: ``classes_`` of a
     classifier; ``metrics``: test-split metrics; ``deployment`` / ``monitoring``: those spec sections
     as resolved-spec dicts (``api.max_body`` as ``"1MiB"`` or bytes, ``latency_budget`` as
-    ``"50ms"``); ``pii``: ``compliance.pii``. Raises ValueError for a task the service cannot serve,
-    a feature the ONNX model has no input for, a PII feature or a datetime/image feature.
+    ``"50ms"``); ``pii``: ``compliance.pii``; ``quantization``: ``QuantizationReport.to_dict()``,
+    written as ``model.quantization`` when given (``onnx["size_bytes"]`` is then the served file's).
+    Raises ValueError for a task the service cannot serve, a feature the ONNX model has no input for,
+    a PII feature or a datetime/image feature.
     """
     if task not in SERVABLE_TASKS:
         raise ValueError(f"the REST service cannot serve task {task!r} (servable: {', '.join(SERVABLE_TASKS)})")
@@ -473,15 +495,20 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
         scores = "scores"
     clean_metrics = {str(k): f for k, v in (metrics or {}).items() if (f := _finite(v)) is not None
                      and not isinstance(v, bool)}
+    model = ModelContract(file=model_file, outputs=outputs, scores=scores,
+                          opset={str(k): int(v) for k, v in (onnx.get("opset") or {}).items()},
+                          size_bytes=int(onnx.get("size_bytes") or 0), parity_ok=bool(onnx.get("parity_ok", True)))
+    if quantization is not None:
+        model["quantization"] = QuantizationContract(
+            requested=quantization["requested"], served=quantization["served"], status=quantization["status"],
+            float_file=quantization.get("float_file"), reason=str(quantization.get("reason") or ""))
     return ServingMetadata(
         format="aispec-serving", format_version=FORMAT_VERSION,
         created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         project=ProjectContract(name=str(project_name), version=str(project_version)),
         spec_hash=str(spec_hash), task=task, target=target,
         classes=[_plain(c) for c in classes] if classes is not None and task in CLASSIFICATION_TASKS else None,
-        model=ModelContract(file=model_file, outputs=outputs, scores=scores,
-                            opset={str(k): int(v) for k, v in (onnx.get("opset") or {}).items()},
-                            size_bytes=int(onnx.get("size_bytes") or 0), parity_ok=bool(onnx.get("parity_ok", True))),
+        model=model,
         columns=out_columns, pii=[str(p) for p in pii], example=example, metrics=clean_metrics,
         api=ApiContract(version=str(api.get("version") or "v1"), max_batch=int(api.get("max_batch") or 1000),
                         max_body=parse_size(api["max_body"]) if api.get("max_body") is not None else DEFAULT_MAX_BODY,

@@ -159,3 +159,12 @@ def test_pandas_string_and_nullable_dtypes_are_fed(tmp_path: Path) -> None:
     report = to_onnx(pipe, frame, tmp_path / "s.onnx")
     assert report.inputs == {"bill_length": "float", "mass": "float", "island": "string"}
     assert report.parity_ok and report.label_agreement == 1.0
+
+
+@pytest.mark.parametrize("max_features", [0.5, 0.99, 2])
+def test_isolation_forest_that_subsamples_features_cannot_be_exported(tmp_path: Path, max_features: float) -> None:
+    """The fact behind the check-time error AIS349: skl2onnx refuses max_features below all columns."""
+    pipe = fitted(IsolationForest(n_estimators=10, max_features=max_features, random_state=0))
+    with pytest.raises(ExportError, match="IsolationForest does not support the case when _max_features"):
+        to_onnx(pipe, FRAME, tmp_path / "forest.onnx")
+    assert to_onnx(fitted(IsolationForest(n_estimators=10, random_state=0)), FRAME, tmp_path / "all.onnx").parity_ok
