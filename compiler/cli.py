@@ -17,6 +17,7 @@ from .source import SourceFile
 
 if TYPE_CHECKING:  # `build` pulls in Jinja: keep it off the `check` path
     from .build import BuildResult
+    from .image import ImageError
 
 app = typer.Typer(
     name="aispec",
@@ -351,6 +352,69 @@ def serve(
     code = subprocess.call([sys.executable, "-m", "aispec.runtime.serving", str(artifacts), "--host", host,
                             "--port", str(port)])
     raise typer.Exit(code)
+
+
+image_app = typer.Typer(help="The serving image of a trained project, built through the Docker Engine API.",
+                        no_args_is_help=True)
+app.add_typer(image_app, name="image")
+
+
+def _image_error(exc: ImageError) -> typer.Exit:
+    typer.echo(f"error: {exc.message}", err=True)
+    if exc.hint:
+        typer.echo(f"  hint: {exc.hint}", err=True)
+    return typer.Exit(EXIT_SPEC_ERRORS)
+
+
+@image_app.command("build")
+def image_build(
+    project: Annotated[Path, typer.Argument(help="A built and trained project folder.")],
+    tag: Annotated[str | None, typer.Option("--tag", "-t", help="Image name (default: the one in "
+                                            "docker-compose.yaml and the Kubernetes manifests).")] = None,
+    base_image: Annotated[str | None, typer.Option("--base-image", help="Base image (default: the "
+                                                   "Dockerfile's, from deployment.image.base).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Install only from wheelhouse/ and pull nothing.")] = (
+        False),
+    wheelhouse: Annotated[Path | None, typer.Option("--wheelhouse", help="Copy the wheels of this folder into "
+                                                    "the project's wheelhouse/ first (implies nothing else).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached layers.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not show the engine's build output.")] = False,
+) -> None:
+    """Build the project's serving image (non-root, model baked in, no training framework)."""
+    from .image import ImageError, build_image
+
+    def log(line: str) -> None:
+        if not quiet:
+            typer.echo(line, err=True)
+
+    try:
+        built = build_image(project, tag=tag, base_image=base_image, offline=offline, wheelhouse=wheelhouse,
+                            no_cache=no_cache, log=log)
+    except ImageError as exc:
+        raise _image_error(exc) from None
+    typer.echo(f"{built.tag}  {built.image_id[:19]}  {built.size_bytes / 1e6:.0f} MB  user {built.user or 'root'}")
+
+
+@image_app.command("wheelhouse")
+def image_wheelhouse(
+    project: Annotated[Path, typer.Argument(help="A built project folder.")],
+    dest: Annotated[Path | None, typer.Option("--dest", help="Where to put the wheels (default: "
+                                              "PROJECT/wheelhouse).")] = None,
+    python_version: Annotated[str | None, typer.Option("--python-version", help="The image's Python, e.g. 3.11 "
+                                                       "(default: this machine's).")] = None,
+    platform: Annotated[list[str] | None, typer.Option("--platform", help="The image's platform tag, e.g. "
+                                                       "manylinux2014_x86_64 (repeatable).")] = None,
+    aispec_wheel: Annotated[Path | None, typer.Option("--aispec-wheel", help="Use this aispec wheel.")] = None,
+) -> None:
+    """Download the serving dependencies' wheels, for `aispec image build --offline` on an air-gapped machine."""
+    from .image import ImageError, fill_wheelhouse
+
+    try:
+        wheels = fill_wheelhouse(project, dest=dest, python_version=python_version, platforms=platform or (),
+                                 aispec_wheel=aispec_wheel, log=lambda line: typer.echo(line, err=True))
+    except ImageError as exc:
+        raise _image_error(exc) from None
+    typer.echo(f"{len(wheels)} wheels in {dest or project / 'wheelhouse'}")
 
 
 @app.command()

@@ -47,6 +47,16 @@ PINS: dict[str, str] = {
     "statsmodels": "0.15.0",
 }
 
+# The REST service's own dependencies (the image installs these and nothing else): pinned too, so
+# that an image rebuilt later from the same project gets the same server.
+SERVE_PINS: dict[str, str] = {
+    "fastapi": "0.165.0",
+    "uvicorn[standard]": "0.54.0",
+    "prometheus-client": "0.26.0",
+    "onnxruntime": PINS["onnxruntime"],
+    "numpy": PINS["numpy"],
+}
+
 BUILDABLE_TASKS = frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection})
 
 
@@ -89,6 +99,7 @@ class Plan:
                 ("project/deploy/Dockerfile.j2", PurePosixPath("Dockerfile")),
                 ("project/deploy/dockerignore.j2", PurePosixPath(".dockerignore")),
                 ("project/deploy/docker-compose.yaml.j2", PurePosixPath("docker-compose.yaml")),
+                ("project/deploy/requirements-serve.txt.j2", PurePosixPath("requirements-serve.txt")),
                 ("project/deploy/wheelhouse-README.txt.j2", PurePosixPath("wheelhouse/README.txt")),
             ]
             if deployment.kubernetes is not None:
@@ -240,8 +251,8 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     out: dict[str, Any] = {
         "name": name,
         "base_image": base,
-        "serve_requirements": [f"aispec[serve]=={VERSION}", f"numpy=={PINS['numpy']}",
-                               f"onnxruntime=={PINS['onnxruntime']}"],
+        "serve_requirements": [f"{name}=={version}" for name, version in SERVE_PINS.items()],
+        "aispec_requirement": f"aispec=={VERSION}",
         "y": {
             "name": json.dumps(name),
             "challenger_name": json.dumps(f"{name}-challenger"),

@@ -20,7 +20,7 @@ from aispec.compiler.codes import BASE_EXAMPLE
 ROOT = Path(__file__).resolve().parents[1]
 PENGUINS = ROOT / "specs" / "examples" / "penguins-classification.yaml"
 K8S_VERSION = "1.30.0"
-DOCKER_FILES = ["Dockerfile", ".dockerignore", "docker-compose.yaml", "wheelhouse/README.txt"]
+DOCKER_FILES = ["Dockerfile", ".dockerignore", "docker-compose.yaml", "requirements-serve.txt", "wheelhouse/README.txt"]
 K8S_FILES = ["k8s/deployment.yaml", "k8s/service.yaml", "k8s/hpa.yaml"]
 
 AB_SPEC = BASE_EXAMPLE.replace("name: penguins\n", "name: penguins_ab\n  version: 2.1.0+build.7\n") + """\
@@ -171,7 +171,10 @@ def test_dockerfile_serves_the_baked_in_model_as_a_non_root_user(tmp_path: Path)
     assert "ARG BASE_IMAGE=python:3.11-slim" in lines
     assert text.count("FROM ${BASE_IMAGE}") == 2 and "FROM ${BASE_IMAGE} AS builder" in lines
     assert "COPY wheelhouse/ /wheelhouse/" in lines
-    assert "--no-index --find-links /wheelhouse" in text and 'if [ "$OFFLINE" = "1" ]' in text
+    assert "COPY requirements-serve.txt /build/" in lines
+    assert "ENV PIP_FIND_LINKS=/wheelhouse" in lines
+    assert 'RUN if [ "$OFFLINE" = "1" ]; then export PIP_NO_INDEX=1; fi; \\' in lines
+    assert "pip install --no-cache-dir -r /build/requirements-serve.txt" in text
     assert "COPY --from=builder /opt/venv /opt/venv" in lines
     assert "COPY artifacts/model.onnx artifacts/serving.json /app/artifacts/" in lines
     assert "USER 10001" in lines and "EXPOSE 8000" in lines
@@ -179,12 +182,17 @@ def test_dockerfile_serves_the_baked_in_model_as_a_non_root_user(tmp_path: Path)
     assert "urllib.request.urlopen('http://127.0.0.1:8000/health'" in text and "curl" not in text
     assert lines[-1] == ('CMD ["python", "-m", "aispec.runtime.serving", "/app/artifacts", "--host", "0.0.0.0", '
                          '"--port", "8000"]')
-    assert "aispec[serve]==" in text
+    assert "syntax=" not in text  # a BuildKit frontend directive would be pulled from a registry
+    requirements = (out / "requirements-serve.txt").read_text().splitlines()
+    pinned = [line for line in requirements if line and not line.startswith("#")]
+    assert all("==" in line for line in pinned) and not any(line.startswith("aispec") for line in pinned)
+    assert 'pip install --no-cache-dir --no-deps "aispec==' in text  # no compiler dependencies
+    assert {line.split("==")[0] for line in pinned} >= {"fastapi", "uvicorn[standard]", "onnxruntime", "numpy"}
     for training in ("scikit-learn", "sklearn", "pandas", "optuna", "skl2onnx"):
-        assert training not in text
+        assert training not in text and training not in "\n".join(requirements)
     ignore = (out / ".dockerignore").read_text().splitlines()
     assert "*" in ignore and "!artifacts/model.onnx" in ignore and "!artifacts/serving.json" in ignore
-    assert "!wheelhouse" in ignore
+    assert "!wheelhouse" in ignore and "!requirements-serve.txt" in ignore
     compose = yaml.safe_load((out / "docker-compose.yaml").read_text())
     [service] = compose["services"].values()
     assert service["build"]["context"] == "." and service["ports"] == ["8000:8000"]

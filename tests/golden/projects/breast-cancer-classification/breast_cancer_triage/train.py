@@ -78,7 +78,14 @@ def main() -> int:
                 sensitive=SPEC["compliance"]["sensitive"],
             )
         with steps.step("Export to ONNX and compare with scikit-learn"):
-            exported = workflow.export(trained, splits, out_dir=ARTIFACTS)
+            exported = workflow.export(
+                trained,
+                splits,
+                out_dir=ARTIFACTS,
+                quantize=SPEC["deployment"]["optimize"]["quantize"],
+                metrics=REPORT_METRICS,
+                primary=PRIMARY_METRIC,
+            )
         with steps.step("Check the acceptance gates"):
             gates = workflow.check_gates(
                 evaluation,

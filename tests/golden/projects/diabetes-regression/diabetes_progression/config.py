@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:450716dbe10d24b65012b70a037c4d313d46ee40aec14ccd01fb213eb3bcd487"
+SPEC_HASH = "sha256:d65d9090073e2e8c9530419988594fe1fd981f1996cc14012638d3e80cf10905"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -212,7 +212,7 @@ SPEC: dict[str, Any] = {
             "api_key_env": None,
         },
         "latency_budget": "20ms",
-        "optimize": {"quantize": "int8", "prune": 0.0},
+        "optimize": {"quantize": "none", "prune": 0.0},
         "image": {
             "base": "python:3.11-slim",
             "name": "diabetes-progression",

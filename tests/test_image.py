@@ -1,0 +1,137 @@
+"""`aispec image` without a Docker engine: what it refuses, and what it asks the engine for.
+
+The real build and run of the image is tests/test_docker.py (slow, needs an engine).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from aispec.compiler.build import build
+from aispec.compiler.cli import app
+from aispec.compiler.image import ImageError, _stream, base_image_of, build_image, check_project, default_tag
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "specs" / "examples" / "penguins-classification.yaml"
+
+
+@pytest.fixture()
+def project(tmp_path: Path) -> Path:
+    out = tmp_path / "penguin-species"
+    assert build(SPEC, out).ok
+    return out
+
+
+def _trained(project: Path) -> Path:
+    (project / "artifacts").mkdir()
+    (project / "artifacts" / "model.onnx").write_bytes(b"onnx")
+    (project / "artifacts" / "serving.json").write_text("{}")
+    return project
+
+
+def test_an_untrained_project_is_refused_with_the_next_step(project: Path) -> None:
+    with pytest.raises(ImageError) as caught:
+        check_project(project)
+    assert "artifacts/model.onnx" in caught.value.message and "make train" in (caught.value.hint or "")
+    result = CliRunner().invoke(app, ["image", "build", str(project)])
+    assert result.exit_code == 1
+    assert "the model is not trained yet" in result.output and "hint:" in result.output
+
+
+def test_a_folder_that_is_not_a_rest_project_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="not a folder"):
+        check_project(tmp_path / "nothing")
+    with pytest.raises(ImageError, match=r"no Dockerfile, requirements-serve\.txt"):
+        check_project(tmp_path)
+
+
+def test_the_image_name_and_base_come_from_the_generated_files(project: Path) -> None:
+    assert default_tag(project) == "penguin-species:1.0.0"
+    assert base_image_of(project) == "python:3.11-slim"
+    (project / "docker-compose.yaml").write_text("services: {}\n")
+    with pytest.raises(ImageError, match="cannot read the image name"):
+        default_tag(project)
+
+
+def test_an_offline_build_without_wheels_stops_before_the_engine(project: Path) -> None:
+    _trained(project)
+    with pytest.raises(ImageError, match="no wheels for an offline build"):
+        build_image(project, offline=True, client=object())  # the client is never used
+
+
+class _Images:
+    def __init__(self, present: set[str]) -> None:
+        self.present = present
+
+    def get(self, ref: str) -> Any:
+        import docker
+
+        if ref not in self.present:
+            raise docker.errors.ImageNotFound(ref)
+        return type("Image", (), {"id": "sha256:" + "ab" * 32,
+                                  "attrs": {"Size": 123_000_000, "Config": {"User": "10001"}}})()
+
+
+class _Api:
+    def __init__(self, owner: _Client, output: list[Mapping[str, Any]]) -> None:
+        self.owner, self.output, self.calls = owner, output, []  # type: list[dict[str, Any]]
+
+    def build(self, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
+        self.calls.append(kwargs)
+        self.owner.images.present.add(kwargs["tag"])
+        return iter(self.output)
+
+
+class _Client:
+    def __init__(self, present: set[str], output: list[Mapping[str, Any]]) -> None:
+        self.images = _Images(present)
+        self.api = _Api(self, output)
+
+
+def test_the_engine_gets_the_project_folder_base_image_and_offline_flag(project: Path, tmp_path: Path) -> None:
+    pytest.importorskip("docker")
+    _trained(project)
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "aispec-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    client = _Client({"local-base:1"}, [{"stream": "Step 1/2 : FROM local-base:1\n"}, {"aux": {"ID": "sha256:ab"}}])
+    lines: list[str] = []
+    built = build_image(project, base_image="local-base:1", offline=True, wheelhouse=wheels, client=client,
+                        log=lines.append)
+    [call] = client.api.calls
+    assert call["path"] == str(project) and call["tag"] == "penguin-species:1.0.0" and call["pull"] is False
+    assert call["buildargs"] == {"BASE_IMAGE": "local-base:1", "OFFLINE": "1"}
+    assert (project / "wheelhouse" / "aispec-0.1.0-py3-none-any.whl").read_bytes() == b"wheel"
+    assert built.user == "10001" and built.size_bytes == 123_000_000 and built.offline
+    assert "Step 1/2 : FROM local-base:1" in lines
+
+
+def test_an_offline_build_never_pulls_a_missing_base_image(project: Path) -> None:
+    pytest.importorskip("docker")
+    _trained(project)
+    shutil.copy2(SPEC, project / "wheelhouse" / "x-0-py3-none-any.whl")
+    client = _Client(set(), [])
+    with pytest.raises(ImageError, match=r"python:3\.11-slim is not on this machine") as caught:
+        build_image(project, offline=True, client=client)
+    assert "--base-image" in (caught.value.hint or "") and client.api.calls == []
+
+
+def test_a_failed_step_reports_the_engine_error_with_context_and_a_hint() -> None:
+    output = [{"stream": "Step 7/22 : RUN pip install -r /build/requirements-serve.txt\n"},
+              {"stream": "ERROR: No matching distribution found for fastapi==0.165.0\n"},
+              {"error": "The command '/bin/sh -c pip install' returned a non-zero code: 1",
+               "errorDetail": {"message": "The command '/bin/sh -c pip install' returned a non-zero code: 1"}}]
+    with pytest.raises(ImageError) as caught:
+        _stream(iter(output), lambda line: None)
+    assert "returned a non-zero code: 1" in caught.value.message
+    assert "No matching distribution found for fastapi" in caught.value.message
+    assert "aispec image wheelhouse" in (caught.value.hint or "")
+    with pytest.raises(ImageError) as pulled:
+        _stream(iter([{"error": "pull access denied for nothing, repository does not exist"}]), lambda line: None)
+    assert "--base-image" in (pulled.value.hint or "")
