@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log-level", default="warning", choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--access-log", action="store_true", help="log every request (slower)")
     args = parser.parse_args(argv)
+    # A service sends nothing anywhere it was not asked to: onnxruntime's usage telemetry stays off
+    # (it would also try to persist a device id under $HOME, which the image's user does not have).
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
     import uvicorn
 

@@ -465,8 +465,11 @@ class ServingMiddleware:
         route = self.routes.get(scope["path"], "other")
         length: int | None = None
         key: bytes | None = None
+        content_type: bytes | None = None
         for name, value in scope["headers"]:
-            if name == b"content-length":
+            if name == b"content-type":
+                content_type = value
+            elif name == b"content-length":
                 try:
                     length = int(value)
                 except ValueError:
@@ -492,6 +495,17 @@ class ServingMiddleware:
                 await _error(status, "body_too_large" if status == 413 else "bad_request", message,
                              [{"field": "body" if status == 413 else "content-length", "problem": message,
                                "type": "too_large" if status == 413 else "invalid_header"}])(scope, receive, send)
+                return
+            if scope["method"] == "POST" and route != "other" and not _is_json(content_type):
+                # Only JSON bodies: a browser can POST text/plain or a form to any site without a CORS
+                # preflight, so accepting them would let any web page feed predictions and feedback.
+                status = 415
+                metrics.errors.labels(route, "unsupported_media_type").inc()
+                shown = content_type.decode("latin-1")[:100] if content_type is not None else ""
+                message = f"the request body must be JSON (Content-Type: application/json), not {shown!r}"
+                await _error(415, "unsupported_media_type", message,
+                             [{"field": "content-type", "problem": message, "type": "unsupported_media_type"}])(
+                    scope, receive, send)
                 return
             if length is None and scope["method"] in ("POST", "PUT", "PATCH"):
                 receive = self._limited(receive)
@@ -525,6 +539,15 @@ class ServingMiddleware:
             return message
 
         return limited
+
+
+def _is_json(content_type: bytes | None) -> bool:
+    """application/json or application/*+json (parameters such as charset allowed); no header at all is
+    taken as JSON, as FastAPI does: browsers always send one with a body."""
+    if content_type is None:
+        return True
+    media = content_type.split(b";", 1)[0].strip().lower()
+    return media == b"application/json" or (media.startswith(b"application/") and media.endswith(b"+json"))
 
 
 # ------------------------------------------------------------------------------------ the errors
@@ -1025,6 +1048,9 @@ def _model_info(state: ServingState, paths: dict[str, str]) -> dict[str, Any]:
         "monitoring": meta["monitoring"],
     }
     info["api"].pop("api_key_env", None)
+    quantization = meta["model"].get("quantization")
+    if quantization is not None:  # int8 or float32 served, and why (deployment.optimize.quantize)
+        info["model"]["quantization"] = quantization
     if meta["ab_test"] is not None:
         challenger = state.challenger
         info["ab_test"] = {**meta["ab_test"], "active": challenger is not None, "note": state.ab_note,

@@ -240,6 +240,26 @@ def test_oversized_bodies_get_413(model_dirs: dict[str, Path], client: Client) -
     assert api.get("/ready").status_code == 200
 
 
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data",
+                                          "application/xml", "application/jsonp"])
+@pytest.mark.parametrize("route", ["/v1/predict", "/v1/predict/batch", "/v1/feedback"])
+def test_only_json_bodies_are_accepted(model_dirs: dict[str, Path], client: Client, route: str,
+                                       content_type: str) -> None:
+    # A browser may send a text/plain or form POST cross-site without a CORS preflight: refused.
+    api = client(model_dirs["classification"])
+    body = {"rows": [GOOD]} if route.endswith("batch") else GOOD
+    response = api.post(route, content=json.dumps(body), headers={"content-type": content_type})
+    assert response.status_code == 415, response.text
+    assert response.json()["error"] == "unsupported_media_type"
+    assert response.json()["problems"][0]["field"] == "content-type"
+    for accepted in ("application/json", "application/json; charset=utf-8", "Application/JSON",
+                     "application/merge-patch+json"):
+        ok = api.post("/v1/predict", content=json.dumps(GOOD), headers={"content-type": accepted})
+        assert ok.status_code == 200, (accepted, ok.text)
+    metrics = api.get("/metrics").text
+    assert f'aispec_errors_total{{kind="unsupported_media_type",route="{route}"}} 1.0' in metrics
+
+
 def test_unknown_route_and_method(model_dirs: dict[str, Path], client: Client) -> None:
     api = client(model_dirs["classification"])
     assert api.get("/v1/nothing").status_code == 404
