@@ -249,7 +249,9 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     k8s = dep.kubernetes
     ab = dep.ab_test
     out: dict[str, Any] = {
+        "target": dep.target,
         "name": name,
+        "image": f"{repo}:{tag}",  # validated parts (schema patterns, sanitised tag): safe in text
         "base_image": base,
         "serve_requirements": [f"{name}=={version}" for name, version in SERVE_PINS.items()],
         "aispec_requirement": f"aispec=={VERSION}",

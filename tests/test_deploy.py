@@ -233,6 +233,15 @@ def test_target_none_generates_no_deployment_files(tmp_path: Path) -> None:
     for name in DOCKER_FILES:
         assert not (out / name).exists(), name
     assert not (out / "k8s").exists() and not (out / "wheelhouse").exists()
+    assert "image:" not in (out / "Makefile").read_text() and "aispec image" not in (out / "README.md").read_text()
+
+
+def test_rest_projects_get_make_image_and_the_container_instructions(tmp_path: Path) -> None:
+    out = _build(tmp_path, BASE_EXAMPLE + "model:\n  family: random_forest\n")
+    makefile = (out / "Makefile").read_text()
+    assert "\nimage:\n\t$(PYTHON) -m aispec.compiler.cli image build .\n" in makefile
+    readme = (out / "README.md").read_text()
+    assert "aispec image build ." in readme and "aispec image wheelhouse ." in readme
 
 
 def test_rest_without_kubernetes_generates_no_manifests(tmp_path: Path) -> None:
