@@ -22,7 +22,7 @@ single rows to ``POST /v1/predict`` (cycling over 200 real rows), 1 in 100 a val
 ``invalid_utf8``        400     a JSON string holding bytes that are not UTF-8
 ``deep_nesting``        400     5,000 nested arrays (past the JSON parser's recursion limit)
 ``empty_body``          400     ``Content-Length: 0``
-``form_body``           400     the row as ``application/x-www-form-urlencoded``
+``form_body``           415     the row as ``application/x-www-form-urlencoded``
 ``wrong_content_type``  415     a valid JSON row sent as ``Content-Type: text/plain`` (any 4xx passes)
 ``not_an_object``       422     a JSON array holding the row
 ``missing_field``       422     a required field (island / tagged) left out
@@ -130,7 +130,7 @@ def request_kinds(rows: list[dict[str, Any]], max_batch: int, max_body: int) -> 
                                    _raw(predict, b'{"island": "Dream", "tagged": true, "x": ' + b"[" * 5000
                                         + b"]" * 5000 + b"}")]),
         Kind("empty_body", 400, [_raw(predict, b"")]),
-        Kind("form_body", 400, [_raw(predict, "&".join(f"{k}={v}" for k, v in row.items()).encode(),
+        Kind("form_body", 415, [_raw(predict, "&".join(f"{k}={v}" for k, v in row.items()).encode(),
                                      b"application/x-www-form-urlencoded") for row in some]),
         Kind("wrong_content_type", 415, [_raw(predict, dumps(row), b"text/plain") for row in some]),
         Kind("not_an_object", 422, [_raw(predict, dumps([row])) for row in some] + [_raw(predict, b"null")]),
