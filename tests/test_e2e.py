@@ -57,6 +57,42 @@ def test_example_builds_runs_and_passes_its_gates(name: str, tmp_path: Path) -> 
     assert tests.returncode == 0, tests.stdout + tests.stderr
 
 
+def test_int8_quantization_serves_a_smaller_model_the_project_and_service_accept(tmp_path: Path) -> None:
+    import onnx
+    from fastapi.testclient import TestClient
+
+    from aispec.runtime.serving.app import create_app
+
+    text = (EXAMPLES / "penguins-classification.yaml").read_text()
+    start, end = text.index("\nmodel:"), text.index("\nmetrics:")
+    text = (text[:start] + "\nmodel:\n  family: mlp\n  params:\n    hidden_layer_sizes: [64, 64]\n"
+            "    max_iter: 400\n" + text[end:])
+    text = text.replace("deployment:\n  target: rest\n",
+                        "deployment:\n  target: rest\n  optimize:\n    quantize: int8\n")
+    assert "quantize: int8" in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    project = tmp_path / "p"
+    package = built(spec, project)
+    proc = run_project(project, package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    artifacts = project / "artifacts"
+    quantization = json.loads((artifacts / "metrics.json").read_text())["quantization"]
+    assert quantization["served"] == "int8" and quantization["status"] == "applied", quantization
+    ops = {node.op_type for node in onnx.load(str(artifacts / "model.onnx")).graph.node}
+    assert "MatMulInteger" in ops or "DynamicQuantizeMatMul" in ops
+    assert (artifacts / "model.onnx").stat().st_size < (artifacts / "model.fp32.onnx").stat().st_size
+    assert "int8" in (artifacts / "model_card.md").read_text()
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                           capture_output=True, text=True, timeout=300)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
+    with TestClient(create_app(artifacts)) as api:
+        row = {"island": "Biscoe", "bill_length_mm": 45.1, "bill_depth_mm": 14.5, "flipper_length_mm": 215.0,
+               "body_mass_g": 5000.0}
+        answer = api.post("/v1/predict", json=row)
+        assert answer.status_code == 200 and answer.json()["label"] == "Gentoo", answer.text
+
+
 def test_a_failed_gate_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:
     text = (EXAMPLES / "diabetes-regression.yaml").read_text()
     spec = tmp_path / "spec.yaml"
