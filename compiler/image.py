@@ -243,9 +243,9 @@ def build_image(project: Path, *, tag: str | None = None, base_image: str | None
                              "load it (`docker load`, `docker import`) or pass --base-image with a local image")
         log(f"the base image {base} is not on this machine: the engine will pull it")
     log(f"building {tag} from {project} (base {base}{', offline' if offline else ''})")
-    output = client.api.build(path=str(project), tag=tag, buildargs={"BASE_IMAGE": base, "OFFLINE": "1" if offline
-                                                                      else "0"},
-                              rm=True, forcerm=True, pull=False, nocache=no_cache, decode=True)
+    buildargs = {"BASE_IMAGE": base, "OFFLINE": "1" if offline else "0"}
+    output = client.api.build(path=str(project), tag=tag, buildargs=buildargs, rm=True, forcerm=True, pull=False,
+                              nocache=no_cache, decode=True)
     _stream(output, log)
     image = client.images.get(tag)
     return ImageBuild(tag=tag, image_id=str(image.id), size_bytes=int(image.attrs.get("Size", 0)),

@@ -243,6 +243,7 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     repo = dep.image.name or name
     if dep.image.registry:
         repo = f"{dep.image.registry.rstrip('/')}/{repo}"
+    image = f"{repo}:{tag}"
     base = dep.image.base
     if not _IMAGE_REF.match(base):  # validated by the schema: reaching here is a bug
         raise ValueError(f"unvalidated base image reference: {base!r}")
@@ -251,15 +252,15 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     out: dict[str, Any] = {
         "target": dep.target,
         "name": name,
-        "image": f"{repo}:{tag}",  # validated parts (schema patterns, sanitised tag): safe in text
+        "image": image,  # validated parts (schema patterns, sanitised tag): safe in text
         "base_image": base,
         "serve_requirements": [f"{name}=={version}" for name, version in SERVE_PINS.items()],
         "aispec_requirement": f"aispec=={VERSION}",
         "y": {
             "name": json.dumps(name),
             "challenger_name": json.dumps(f"{name}-challenger"),
-            "image": json.dumps(f"{repo}:{tag}"),
-            "challenger_image": json.dumps(f"{repo}:{tag}-challenger"),
+            "image": json.dumps(image),
+            "challenger_image": json.dumps(f"{image}-challenger"),
             "version": json.dumps(spec.project.version),
             "aispec_version": json.dumps(VERSION),
         },

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from numpy.typing import NDArray
 
 from .errors import ExportError
 
-__all__ = ["TARGET_OPSET", "OnnxReport", "onnx_inputs", "to_onnx"]
+__all__ = ["TARGET_OPSET", "OnnxReport", "onnx_feeds", "onnx_inputs", "to_onnx"]
 
 TARGET_OPSET: dict[str, int] = {"": 17, "ai.onnx.ml": 3}
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -119,17 +119,26 @@ def onnx_inputs(X: pd.DataFrame) -> list[tuple[str, Any]]:
     return types
 
 
+def _column_feed(values: pd.Series, string: bool) -> NDArray[Any]:
+    """One ``[N, 1]`` input as the service builds it: float32 with NaN for missing numbers; text with
+    ``""`` for a missing category (never the string ``"nan"``)."""
+    if string:
+        arr = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                        for v in values.tolist()], dtype=object)
+    else:
+        arr = values.to_numpy(dtype=np.float32, na_value=np.nan)
+    return arr.reshape(-1, 1)
+
+
 def _feeds(X: pd.DataFrame, inputs: list[tuple[str, Any]], names: list[str]) -> dict[str, NDArray[Any]]:
-    feeds: dict[str, NDArray[Any]] = {}
-    for (_, kind), name, col in zip(inputs, names, X.columns, strict=True):
-        values = X[col]
-        if type(kind).__name__ == "StringTensorType":
-            arr = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                            for v in values.tolist()], dtype=object)
-        else:
-            arr = values.to_numpy(dtype=np.float32, na_value=np.nan)
-        feeds[name] = arr.reshape(-1, 1)
-    return feeds
+    return {name: _column_feed(X[col], type(kind).__name__ == "StringTensorType")
+            for (_, kind), name, col in zip(inputs, names, X.columns, strict=True)}
+
+
+def onnx_feeds(X: pd.DataFrame, columns: Mapping[str, str], inputs: Mapping[str, str]) -> dict[str, NDArray[Any]]:
+    """The feeds of ``X`` for an exported model, from its :class:`OnnxReport` ``columns`` (frame column →
+    input name) and ``inputs`` (input name → ``float`` | ``string``)."""
+    return {name: _column_feed(X[column], inputs[name] != "float") for column, name in columns.items()}
 
 
 def _options(pipeline: Any) -> dict[int, dict[str, Any]]:

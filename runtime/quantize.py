@@ -49,13 +49,13 @@ from numpy.typing import NDArray
 from aispec.schemas.vocabulary import METRICS
 
 from .errors import ConfigError
+from .export import onnx_feeds
 
 __all__ = [
     "FLOAT_FILE",
     "MODES",
     "QUANTIZABLE_OPS",
     "QuantizationReport",
-    "onnx_feeds",
     "quantizable_ops",
     "quantize",
     "quantize_int8",
@@ -215,19 +215,6 @@ def quantize_int8(src: Path, dst: Path) -> int:
 
 
 # ------------------------------------------------------------------------------------------ running
-
-
-def onnx_feeds(X: Any, columns: Mapping[str, str], inputs: Mapping[str, str]) -> dict[str, NDArray[Any]]:
-    """The feed of ``X`` (a DataFrame) for an exported model: ``columns`` / ``inputs`` of its
-    :class:`~aispec.runtime.export.OnnxReport` (frame column → input name → ``float`` | ``string``)."""
-    feeds: dict[str, NDArray[Any]] = {}
-    for column, name in columns.items():
-        values = X[column].to_numpy()
-        if inputs[name] == "float":
-            feeds[name] = values.astype(np.float32).reshape(-1, 1)
-        else:
-            feeds[name] = values.astype(object).astype(str).reshape(-1, 1)
-    return feeds
 
 
 def _session(path: Path) -> Any:

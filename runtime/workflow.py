@@ -434,7 +434,7 @@ def _onnx_scorer(trained: Trained, X: Any, y: Any, names: Sequence[str],
 def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]:
     import onnxruntime as ort  # type: ignore[import-untyped]
 
-    from .quantize import onnx_feeds
+    from .export import onnx_feeds
 
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     return session, onnx_feeds(X, report.columns, report.inputs)

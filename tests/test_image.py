@@ -5,7 +5,6 @@ The real build and run of the image is tests/test_docker.py (slow, needs an engi
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -80,7 +79,8 @@ class _Images:
 
 class _Api:
     def __init__(self, owner: _Client, output: list[Mapping[str, Any]]) -> None:
-        self.owner, self.output, self.calls = owner, output, []  # type: list[dict[str, Any]]
+        self.owner, self.output = owner, output
+        self.calls: list[dict[str, Any]] = []
 
     def build(self, **kwargs: Any) -> Iterator[Mapping[str, Any]]:
         self.calls.append(kwargs)
@@ -115,7 +115,7 @@ def test_the_engine_gets_the_project_folder_base_image_and_offline_flag(project:
 def test_an_offline_build_never_pulls_a_missing_base_image(project: Path) -> None:
     pytest.importorskip("docker")
     _trained(project)
-    shutil.copy2(SPEC, project / "wheelhouse" / "x-0-py3-none-any.whl")
+    (project / "wheelhouse" / "x-0-py3-none-any.whl").write_bytes(b"")  # a wheel, so the offline check passes
     client = _Client(set(), [])
     with pytest.raises(ImageError, match=r"python:3\.11-slim is not on this machine") as caught:
         build_image(project, offline=True, client=client)

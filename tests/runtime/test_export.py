@@ -20,6 +20,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from aispec.runtime import export
 from aispec.runtime.errors import ExportError
 from aispec.runtime.export import TARGET_OPSET, to_onnx
 
@@ -168,3 +169,13 @@ def test_isolation_forest_that_subsamples_features_cannot_be_exported(tmp_path: 
     with pytest.raises(ExportError, match="IsolationForest does not support the case when _max_features"):
         to_onnx(pipe, FRAME, tmp_path / "forest.onnx")
     assert to_onnx(fitted(IsolationForest(n_estimators=10, random_state=0)), FRAME, tmp_path / "all.onnx").parity_ok
+
+
+def test_onnx_feeds_build_missing_values_as_the_service_does() -> None:
+    # A missing category is "" (the service's missing marker), never the text "nan" or "None".
+    frame = pd.DataFrame({"island": ["Dream", None, np.nan], "mass": [3.5, None, 4.0], "tagged": [True, False, True]})
+    feeds = export.onnx_feeds(frame, {"island": "island", "mass": "mass", "tagged": "tagged"},
+                              {"island": "string", "mass": "float", "tagged": "float"})
+    assert feeds["island"].ravel().tolist() == ["Dream", "", ""] and feeds["island"].shape == (3, 1)
+    assert feeds["mass"].dtype == np.float32 and np.isnan(feeds["mass"][1, 0]) and feeds["mass"][2, 0] == 4.0
+    assert feeds["tagged"].ravel().tolist() == [1.0, 0.0, 1.0]

@@ -18,7 +18,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from aispec.runtime import cards, models, preprocess, quantize, report, workflow
+from aispec.runtime import cards, export, models, preprocess, quantize, report, workflow
 from aispec.runtime.errors import ConfigError
 from aispec.runtime.export import to_onnx
 from aispec.runtime.serving.contract import read_serving_metadata, serving_metadata, write_serving_metadata
@@ -91,7 +91,7 @@ def test_mlp_classifier_is_served_as_a_smaller_int8_model_that_agrees(tmp_path: 
     assert exported.operational["p50_latency_ms"] == q.latency["int8"]["p50_latency_ms"]
     assert exported.onnx.path == str(kept) and exported.onnx.parity_ok
     session = ort.InferenceSession(str(served), providers=["CPUExecutionProvider"])
-    feeds = quantize.onnx_feeds(SPLITS.test[COLUMNS], exported.onnx.columns, exported.onnx.inputs)
+    feeds = export.onnx_feeds(SPLITS.test[COLUMNS], exported.onnx.columns, exported.onnx.inputs)
     labels = session.run(None, feeds)[0]
     assert np.mean(labels == trained.pipeline.predict(SPLITS.test[COLUMNS])) >= 0.97
     assert "int8 model served (3 MatMul quantized)" in q.summary
