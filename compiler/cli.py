@@ -237,17 +237,22 @@ def show(
 def init(
     output: Annotated[Path, typer.Argument(help="The spec file to create (*.yaml or *.aispec).")] = Path(
         "spec.yaml"),
-    task: Annotated[str, typer.Option("--task", "-t", help="classification, regression, ...")] = "classification",
+    task: Annotated[str, typer.Option("--task", "-t", help="classification, regression, clustering or "
+                                      "anomaly_detection (the tasks `aispec build` builds).")] = "classification",
     name: Annotated[str | None, typer.Option("--name", help="Project name (default: from the file name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
-    """Create a new spec from the template for a task; it passes `aispec check` as written."""
-    from .templates_init import TASK_TEMPLATES, render_init
+    """Create a new spec from the template for a task; it checks, builds and runs on bundled data as written."""
+    from .templates_init import TASK_TEMPLATES, render_init, starter_problem, starter_tasks
 
     if task not in TASK_TEMPLATES:
         from .diagnostics import choices_hint
 
-        typer.echo(f"unknown task '{task}': {choices_hint(task, TASK_TEMPLATES)}", err=True)
+        typer.echo(f"unknown task '{task}': {choices_hint(task, starter_tasks())}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    problem = starter_problem(task)
+    if problem is not None:
+        typer.echo(f"no starter for '{task}': {problem}; starters: {', '.join(starter_tasks())}", err=True)
         raise typer.Exit(EXIT_USAGE)
     if output.exists() and not force:
         typer.echo(f"{output} exists; pass --force to overwrite it", err=True)

@@ -215,6 +215,15 @@ _code("AIS328", W, "augmentation for another modality",
       "Augmentation is declared for a modality (image, text, tabular) that the task does not have.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  augmentation:\n    image: {flip: horizontal}\n",
       "Remove it.")
+_code("AIS329", W, "column looks like personal data",
+      "A declared column's name reads like personal data (e-mail, phone, name, address, birth date, ...) but "
+      "it is not listed in `compliance.pii`. Personal data must never be a model input, be logged or appear in "
+      "a report; a run also counts values that look like e-mail addresses, phone numbers or card numbers in "
+      "undeclared columns and warns with the counts (never the values).",
+      "data:\n  source: {kind: csv, path: customers.csv}\n  columns:\n    email: categorical\n"
+      "    species: categorical\n",
+      "List the column under `compliance.pii` (it is then removed before training), or rename it if it holds no "
+      "personal data.")
 _code("AIS330", E, "split ratios do not add up to 1",
       "train + validation + test must be 1.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, test: 0.2}\n",
@@ -232,6 +241,12 @@ _code("AIS333", E, "time-ordered split without a time column",
       "A time-ordered split needs `problem.time_column` to order rows by.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {time_ordered: true}\n",
       "Set `problem.time_column`.")
+_code("AIS334", W, "validation split not used",
+      "scikit-learn models have no early stopping or other use for a validation split: search and `auto` "
+      "cross-validate on the training split. The validation rows are held out and used for nothing, so the "
+      "model trains on fewer rows.",
+      "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, validation: 0.1, test: 0.2}\n",
+      "Set `validation: 0` and give the rows to training, or use a torch / keras model with early stopping.")
 _code("AIS340", E, "unknown model family",
       "The model family is not one aispec can build. `aispec explain AIS340` and the hint list them.",
       "model:\n  family: random_forrest\n", "Fix the spelling.")
@@ -246,8 +261,9 @@ _code("AIS343", E, "parameter the family does not have",
       "`model.params` or `model.search.space` names a hyperparameter the family does not take.",
       "model:\n  family: random_forest\n  search:\n    space:\n      max_dept: int(2, 32)\n",
       "Fix the name; the hint lists close parameters.")
-_code("AIS344", W, "setting does not apply to this family",
-      "`budget` and `candidates` apply to `family: auto`; a search space does not apply to auto.",
+_code("AIS344", W, "setting does not apply to this model",
+      "`budget` and `candidates` apply to `family: auto`; a search space does not apply to auto; "
+      "`data.split.folds` sets the cross-validation of a search or of auto, so it does nothing without them.",
       "model:\n  family: random_forest\n  budget: 1m\n", "Remove the setting.")
 _code("AIS345", W, "family ignored because of an ensemble",
       "With `model.ensemble`, the members define the model; `model.family` is not used.",
@@ -282,6 +298,17 @@ _code("AIS351", W, "early stopping without a validation split",
       "Early stopping watches a validation split; `data.split.validation` is 0.",
       "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
       "model:\n  family: cnn\ntraining:\n  early_stopping: true\n", "Set `data.split.validation: 0.1`.")
+_code("AIS352", E, "model cannot label new rows",
+      "dbscan and agglomerative clustering label only the rows they were fitted on: they have no `predict`, "
+      "so they cannot be exported to ONNX, served or used in batch scoring, and `auto` never picks them.",
+      "problem:\n  task: clustering\n  target: null\nmodel:\n  family: dbscan\n",
+      "Use kmeans or gaussian_mixture, or set `deployment.target: none` to study the clusters only.")
+_code("AIS353", W, "scaling has no effect on trees",
+      "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
+      "numerical precision of the exported model, so it is left out of the pipeline.",
+      "model:\n  family: random_forest\ndata:\n  source: {kind: bundled, name: palmerpenguins}\n"
+      "  cleaning: {scaling: minmax}\n",
+      "Remove `cleaning.scaling`.")
 _code("AIS360", E, "unknown metric",
       "A metric name aispec does not compute.",
       "metrics:\n  primary: acuracy\n", "Fix the spelling.")
@@ -306,6 +333,13 @@ _code("AIS366", E, "metric needs true labels",
       "column used for evaluation only.",
       "problem:\n  task: clustering\n  target: null\nmetrics:\n  report: [adjusted_rand]\n",
       "Set `problem.target`.")
+_code("AIS367", E, "binary metric without a positive class",
+      "precision, recall, f1 and brier (and average precision on two classes) measure one class, the "
+      "positive one. Without `problem.positive_class` the choice would be arbitrary (alphabetical), and a gate "
+      "on recall could pass on the majority class while the class that matters is missed.",
+      "problem:\n  task: classification\n  target: diagnosis\ndata:\n  source: {kind: bundled, name: breast_cancer}\n"
+      "metrics:\n  report: [accuracy, recall]\n  acceptance: [recall >= 0.9]\n",
+      "Set `problem.positive_class` to the class the metric is about (the hint proposes the rarer one).")
 _code("AIS370", W, "GPU requested for a CPU-only back end",
       "scikit-learn trains on the CPU; `accelerator: gpu` has no effect.",
       "hardware:\n  accelerator: gpu\n", "Use `accelerator: cpu`, or a torch / keras model.")
@@ -313,7 +347,7 @@ _code("AIS371", E, "distributed setting cannot work",
       "Several workers without an engine, or an engine the back end cannot use (torch_ddp for scikit-learn).",
       "hardware:\n  distributed: {workers: 4}\n", "Set `engine: ray`.")
 _code("AIS380", W, "deployment setting ignored for this target",
-      "Latency budgets, Kubernetes and A/B tests apply to a REST service.",
+      "Latency budgets, the API settings, the serving image, Kubernetes and A/B tests apply to a REST service.",
       "deployment:\n  target: batch\n  latency_budget: 50ms\n", "Remove it, or deploy as rest.")
 _code("AIS381", E, "inconsistent replica counts",
       "min_replicas above max_replicas, or replicas outside [min, max].",
@@ -359,6 +393,12 @@ _code("AIS399", W, "PII logged with no regulation declared",
       "monitoring:\n  log_predictions: true\ncompliance:\n  pii: [sex]\n", "Declare `regulations: [gdpr]` or others.")
 
 # ------------------------------------------------------------ 4xx build plan
+_code("AIS410", W, "setting not built yet",
+      "The spec is valid, but `aispec build` cannot honour this setting yet: the generated project would "
+      "ignore it. `check` warns so that nothing passes silently (`--strict` makes it an error); `build` "
+      "refuses specs whose task, back end or data source it cannot build (AIS401-AIS403).",
+      "hardware:\n  distributed: {engine: ray, workers: 4}\n",
+      "Remove the setting, or keep it as a note of intent and accept the warning.")
 _code("AIS401", E, "task not buildable yet",
       "`aispec build` generates projects for classification, regression, clustering and anomaly detection; "
       "the other tasks are checked but not built yet.",

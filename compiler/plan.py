@@ -17,9 +17,10 @@ from typing import Any
 
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
-from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
+from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Task
 
 from .api import CheckResult
+from .buildable import unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
 from .expressions import Distribution
@@ -56,8 +57,6 @@ SERVE_PINS: dict[str, str] = {
     "onnxruntime": PINS["onnxruntime"],
     "numpy": PINS["numpy"],
 }
-
-BUILDABLE_TASKS = frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection})
 
 
 @dataclass(frozen=True)
@@ -164,22 +163,16 @@ def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tup
         return None, result.diagnostics
     file = result.source.path
     problems: list[Diagnostic] = []
-    task = spec.problem.task
     spans = result.parsed.locations
-    if task not in BUILDABLE_TASKS:
-        problems.append(make("AIS401", f"'aispec build' does not build {task.value} projects yet",
-                             span=spans.value_span(("problem", "task")), loc=("problem", "task"), file=file,
-                             hint="classification, regression, clustering and anomaly_detection build today"))
-    if spec.model.backend is not Backend.sklearn:
-        backend = spec.model.backend.value if spec.model.backend else "?"
-        problems.append(make("AIS402", f"the {backend} back end is not built yet",
-                             span=spans.value_span(("model",)), loc=("model",), file=file,
-                             hint="use a scikit-learn family (backend: sklearn) for now"))
-    if spec.data.source.kind == "image_folder":
-        problems.append(make("AIS403", "image folders are not built yet", span=spans.value_span(("data", "source")),
-                             loc=("data", "source"), file=file, hint="use a tabular source"))
+    for gap in unbuildable(spec):
+        assert gap.build_code is not None
+        span = spans.key_span(gap.loc) if gap.key else spans.value_span(gap.loc)
+        problems.append(make(gap.build_code, gap.message, span=span, loc=gap.loc, file=file, hint=gap.hint))
     if problems:
-        return None, (*result.diagnostics, *problems)
+        # the check's AIS410 warnings about the same gaps become these errors
+        refused = {p.loc for p in problems}
+        kept = tuple(d for d in result.diagnostics if not (d.code == "AIS410" and d.loc in refused))
+        return None, (*kept, *problems)
 
     spec_file = "spec.aispec" if result.source.syntax == "dsl" else "spec.yaml"
     # File sources are relative to the spec's folder; the project reaches it by a relative path

@@ -15,12 +15,20 @@ from aispec.schemas.vocabulary import (
     FAMILIES,
     Backend,
     Task,
+    auto_candidates,
 )
 
 from .passes.context import Context
 
 DEFAULT_AUTO_BUDGET = "30s"
 _DEEP_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 20}
+
+
+def _scale_invariant(spec: Spec) -> bool:
+    """Whether every model the spec can build ignores feature scaling (a tree, or an ensemble of trees)."""
+    model = spec.model
+    names = [m.family for m in model.ensemble.members] if model.ensemble is not None else [model.family]
+    return all(name in FAMILIES and FAMILIES[name].scale_invariant for name in names)
 
 
 def resolve(ctx: Context) -> Spec:
@@ -42,6 +50,9 @@ def resolve(ctx: Context) -> Spec:
         else task is Task.forecasting,
     })
     data_update: dict[str, object] = {"split": split}
+    if _scale_invariant(spec) and spec.data.cleaning.scaling != "none":
+        # trees split on thresholds: scaling changes nothing but the exported model's precision (AIS353)
+        data_update["cleaning"] = spec.data.cleaning.model_copy(update={"scaling": "none"})
     features = ctx.features
     if features is not None:
         data_update["features"] = features
@@ -51,9 +62,7 @@ def resolve(ctx: Context) -> Spec:
         from .expressions import parse_duration
 
         model_update["budget"] = spec.model.budget or parse_duration(DEFAULT_AUTO_BUDGET)
-        model_update["candidates"] = spec.model.candidates or sorted(
-            f.name for f in FAMILIES.values() if task in f.tasks and Backend.sklearn in f.backends
-            and f.name not in ("auto", "mlp"))
+        model_update["candidates"] = spec.model.candidates or auto_candidates(task)
 
     training = spec.training
     if backend in (Backend.torch, Backend.keras):

@@ -20,6 +20,28 @@ TASK_TEMPLATES: dict[str, str] = {
 }
 
 
+def starter_problem(task: str) -> str | None:
+    """Why `aispec init` offers no starter for ``task`` (its example cannot be built yet), or None.
+
+    Read from the example itself with the same table `aispec build` uses, so `init` never hands out
+    a spec that `build` refuses."""
+    from .api import check_text
+    from .buildable import unbuildable
+
+    filename = TASK_TEMPLATES[task]
+    text = (resources.files("aispec.specs") / "examples" / filename).read_text(encoding="utf-8")
+    result = check_text(text, filename)
+    if result.resolved is None:
+        return f"the bundled example {filename} does not check"  # a packaging bug
+    gaps = list(unbuildable(result.resolved))
+    return gaps[0].message if gaps else None
+
+
+def starter_tasks() -> list[str]:
+    """The tasks `aispec init` has a buildable starter for."""
+    return [task for task in TASK_TEMPLATES if starter_problem(task) is None]
+
+
 def slugify(name: str) -> str:
     slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-_")
     if not slug or not slug[0].isalpha():

@@ -40,6 +40,7 @@ from typing import Any
 from aispec.runtime import models
 from aispec.runtime.errors import ConfigError
 from aispec.runtime.search import Choice, Distribution, Float, Int, _encode, _plain, get_scorer, quiet, suggest
+from aispec.schemas.vocabulary import auto_candidates
 
 __all__ = ["AutoResult", "auto_select", "default_candidates"]
 
@@ -72,10 +73,9 @@ _NEEDS_PROBA = frozenset({"log_loss", "brier", "roc_auc_ovr"})
 
 
 def default_candidates(task: str) -> list[str]:
-    """The families ``auto`` chooses among when the spec names none: every scikit-learn family of
-    the task, except, for clustering, ``dbscan`` and ``agglomerative`` (no ``predict``: they
-    cannot label new rows)."""
-    return [f for f in models.sklearn_families(task) if f not in models.NO_PREDICT]
+    """The families ``auto`` chooses among when the spec names none: the vocabulary's list (the
+    same the compiler writes into the resolved spec; see ``vocabulary.auto_candidates``)."""
+    return auto_candidates(task)
 
 
 @dataclass(slots=True)

@@ -117,7 +117,7 @@ _DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 # Families without predict(): they cannot score new rows (no serving, no ONNX).
-NO_PREDICT = frozenset({"dbscan", "agglomerative"})
+NO_PREDICT = frozenset(name for name, family in FAMILIES.items() if not family.predicts)
 
 # Estimators where n_jobs actually parallelises fitting or prediction.
 _N_JOBS = frozenset({"RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",

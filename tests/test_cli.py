@@ -262,14 +262,20 @@ def test_show_refuses_a_spec_with_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- init
 
 
+BUILDABLE = ["classification", "regression", "clustering", "anomaly_detection"]
+
+
 @pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
-@pytest.mark.parametrize("task", TASKS)
-def test_init_every_task_passes_check(tmp_path: Path, task: str, suffix: str) -> None:
+@pytest.mark.parametrize("task", BUILDABLE)
+def test_init_every_buildable_task_passes_check_and_builds(tmp_path: Path, task: str, suffix: str) -> None:
     target = tmp_path / f"my-{task.replace('_', '-')}{suffix}"
     code, _, err = invoke("init", target, "--task", task)
     assert code == 0, err
     result = check_file(target)
-    assert result.errors == (), (task, suffix, [(d.code, d.message) for d in result.errors])
+    assert result.diagnostics == (), (task, suffix, [(d.code, d.message) for d in result.diagnostics])
+    from aispec.compiler.build import build
+
+    assert build(target, tmp_path / "project", dry_run=True).ok
     data = raw_of(target)
     assert isinstance(data, dict)
     assert data["problem"]["task"] == task
@@ -301,6 +307,14 @@ def test_init_name_option_is_slugified(tmp_path: Path) -> None:
     assert isinstance(data, dict)
     assert data["project"]["name"] == "my-churn-model"
     assert check_file(target).errors == ()
+
+
+@pytest.mark.parametrize("task", sorted(set(TASKS) - set(BUILDABLE)))
+def test_init_offers_no_starter_that_cannot_be_built(tmp_path: Path, task: str) -> None:
+    target = tmp_path / "spec.yaml"
+    code, _, err = invoke("init", target, "--task", task)
+    assert code == 2 and not target.exists()
+    assert f"no starter for '{task}'" in err and "not build" in err and "starters: classification" in err
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

@@ -122,9 +122,15 @@ EXAMPLE_SPECS = _specs(EXAMPLES) if EXAMPLES.is_dir() else []
 
 @pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=[p.name for p in EXAMPLE_SPECS])
 def test_example_spec_is_clean(path: Path) -> None:
+    """Examples of what `aispec build` builds are clean; the others only say what is not built yet (AIS410)."""
+    from aispec.compiler.buildable import unbuildable
+
     result = _check(path)
-    assert not result.diagnostics, format_text(result.diagnostics, result.source)
     assert result.resolved is not None
+    buildable = not list(unbuildable(result.resolved))
+    allowed = set() if buildable else {"AIS410"}
+    unexpected = [d for d in result.diagnostics if d.code not in allowed]
+    assert not unexpected, format_text(tuple(unexpected), result.source)
 
 
 @pytest.mark.parametrize("path", EXAMPLE_SPECS, ids=[p.name for p in EXAMPLE_SPECS])

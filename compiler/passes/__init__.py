@@ -19,6 +19,7 @@ from .metrics import check_fairness, check_metrics
 from .model import check_augmentation, check_clusters, check_model, check_search, check_split, check_training
 from .operations import check_compliance, check_deployment, check_hardware, check_monitoring
 from .problem import check_problem
+from .support import check_personal_columns, check_support
 
 Pass = Callable[[Context], Iterable[Diagnostic]]
 
@@ -43,6 +44,8 @@ PASSES: tuple[Pass, ...] = (
     check_deployment,
     check_monitoring,
     check_compliance,
+    check_personal_columns,
+    check_support,
 )
 
 __all__ = ["PASSES", "Context", "Pass"]

@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aispec.compiler.expressions import Criterion
-from aispec.schemas.vocabulary import DEFAULT_PRIMARY, DEFAULT_REPORT, METRICS, UNSUPERVISED_TASKS, Metric
+from aispec.schemas.vocabulary import (
+    CLASSIFICATION_TASKS,
+    DEFAULT_PRIMARY,
+    DEFAULT_REPORT,
+    METRICS,
+    UNSUPERVISED_TASKS,
+    Metric,
+)
 
 from ..diagnostics import Diagnostic, choices_hint
 from ..source import Loc
@@ -66,6 +73,36 @@ def _named(ctx: Context, name: str, loc: Loc) -> tuple[Metric | None, Diagnostic
     return info, None
 
 
+def _needs_positive_class(ctx: Context, info: Metric) -> bool:
+    """A metric about one class of a binary problem, with no class named: which one it measures would be
+    an accident of sort order."""
+    spec = ctx.spec
+    if spec.problem.positive_class is not None or spec.problem.task not in CLASSIFICATION_TASKS:
+        return False
+    if info.needs == "binary":
+        return True
+    return info.name == "average_precision" and _n_classes(ctx) == 2
+
+
+def _positive_class_hint(ctx: Context) -> str:
+    target = ctx.spec.problem.target
+    cols = ctx.spec.data.columns or {}
+    if ctx.dataset is not None and target == ctx.dataset.default_target and ctx.dataset.class_counts:
+        label, count = min(ctx.dataset.class_counts, key=lambda lc: (lc[1], lc[0]))
+        total = sum(c for _, c in ctx.dataset.class_counts)
+        return (f"set problem.positive_class: {label} (the rarer class, {count} of {total} rows), or the class "
+                "the metric is about")
+    if target in cols and cols[target].allowed:
+        shown = ", ".join(str(a) for a in cols[target].allowed or [])
+        return f"set problem.positive_class to the class the metric is about, one of: {shown}"
+    return "set problem.positive_class to the class the metric is about (usually the rarer one)"
+
+
+def _positive_class_diag(ctx: Context, info: Metric, loc: Loc) -> Diagnostic:
+    return ctx.report("AIS367", f"'{info.name}' measures one class, and problem.positive_class does not say which",
+                      loc, _positive_class_hint(ctx))
+
+
 def _check_criterion(ctx: Context, crit: Criterion, loc: Loc, info: Metric) -> Iterator[Diagnostic]:
     if info.name in _AT_MOST_ONE and crit.value > 1 and crit.op in (">=", ">", "=="):
         yield ctx.report("AIS364", f"'{crit}' can never hold: {info.name} is at most 1", loc,
@@ -87,10 +124,14 @@ def check_metrics(ctx: Context) -> Iterator[Diagnostic]:
         elif info is not None and info.kind != "quality":
             yield ctx.report("AIS361", f"'{m.primary}' is not a quality metric and cannot be optimised",
                              ("metrics", "primary"), f"use e.g. '{DEFAULT_PRIMARY[ctx.spec.problem.task]}'")
+        elif info is not None and _needs_positive_class(ctx, info):
+            yield _positive_class_diag(ctx, info, ("metrics", "primary"))
     for i, name in enumerate(m.report or []):
-        _, diag = _named(ctx, name, ("metrics", "report", i))
+        info, diag = _named(ctx, name, ("metrics", "report", i))
         if diag:
             yield diag
+        elif info is not None and _needs_positive_class(ctx, info):
+            yield _positive_class_diag(ctx, info, ("metrics", "report", i))
     computed = computed_metrics(ctx)
     for i, crit in enumerate(m.acceptance):
         loc = ("metrics", "acceptance", i)
@@ -108,6 +149,8 @@ def check_metrics(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.report("AIS362", f"acceptance criterion on '{crit.metric}', which is not computed", loc,
                              f"add '{crit.metric}' to metrics.report")
             continue
+        elif _needs_positive_class(ctx, info) and crit.metric not in (m.report or []) and crit.metric != m.primary:
+            yield _positive_class_diag(ctx, info, loc)
         yield from _check_criterion(ctx, crit, loc, info)
 
 

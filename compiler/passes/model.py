@@ -31,6 +31,21 @@ def check_split(ctx: Context) -> Iterator[Diagnostic]:
     if split.time_ordered and task is not Task.forecasting and ctx.spec.problem.time_column is None:
         yield ctx.report("AIS333", "a time-ordered split needs a column to order by",
                          ("data", "split", "time_ordered"), "set problem.time_column, or remove time_ordered")
+    if split.validation > 0 and ctx.backend is Backend.sklearn:
+        yield ctx.report("AIS334", f"scikit-learn models do not use a validation split: {split.validation:g} of "
+                                   "the rows would be held out for nothing", ("data", "split", "validation"),
+                         "set validation: 0 and give the rows to training (search and auto cross-validate on "
+                         "the training split)")
+    model = ctx.spec.model
+    is_auto = model.family == "auto" and model.ensemble is None
+    searched = model.search is not None and bool(model.search.space) and model.search.cv is None
+    uses_folds = is_auto or (searched and model.family != "auto")
+    if split.folds is not None and not uses_folds:
+        overridden = model.search is not None and model.search.cv is not None
+        why = ("model.search.cv sets the folds of the search" if overridden else
+               "it sets the cross-validation of a search or of family 'auto', and this model has neither")
+        yield ctx.report("AIS344", f"data.split.folds is not used: {why}", ("data", "split", "folds"),
+                         "remove folds" if overridden else "remove folds, or add model.search with a space", key=True)
 
 
 def _check_family(ctx: Context, name: str, loc: Loc, backend: Backend | None) -> Iterator[Diagnostic]:
@@ -68,6 +83,8 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         yield from _isolation_forest_features(ctx, [value], ("model", "params", "max_features"), repr(value))
     for i, cand in enumerate(model.candidates or []):
         yield from _check_family(ctx, cand, ("model", "candidates", i), None)
+    yield from _check_deployable(ctx)
+    yield from _check_scaling(ctx)
     if model.ensemble is not None:
         for i, member in enumerate(model.ensemble.members):
             yield from _check_family(ctx, member.family, ("model", "ensemble", "members", i), None)
@@ -77,6 +94,36 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         if model.family != "auto" and ctx.written(("model", "family")):
             yield ctx.report("AIS345", f"an ensemble is given, so family '{model.family}' is not used",
                              ("model", "family"), "remove 'family' when you describe an ensemble")
+
+
+def _check_deployable(ctx: Context) -> Iterator[Diagnostic]:
+    """A family that cannot label new rows: never a candidate of auto, never a deployed model."""
+    model = ctx.spec.model
+    target = ctx.spec.deployment.target
+    family = FAMILIES.get(model.family)
+    if family is not None and not family.predicts and model.ensemble is None and target != "none":
+        yield ctx.report("AIS352", f"'{model.family}' labels only the rows it was fitted on, so it cannot be "
+                                   f"exported or served, and deployment.target is '{target}'", ("model", "family"),
+                         "use kmeans or gaussian_mixture, or set deployment.target: none")
+    for i, name in enumerate(model.candidates or []):
+        cand = FAMILIES.get(name)
+        if cand is not None and not cand.predicts:
+            yield ctx.report("AIS352", f"'{name}' labels only the rows it was fitted on: auto cannot score it on "
+                                       "held-out rows, export or serve it", ("model", "candidates", i),
+                             "remove it from the candidates")
+
+
+def _check_scaling(ctx: Context) -> Iterator[Diagnostic]:
+    """Explicit scaling in front of trees is left out of the pipeline (it only costs ONNX precision)."""
+    if not ctx.written(("data", "cleaning", "scaling")) or ctx.spec.data.cleaning.scaling == "none":
+        return
+    model = ctx.spec.model
+    names = [m.family for m in model.ensemble.members] if model.ensemble is not None else [model.family]
+    families = [FAMILIES.get(n) for n in names]
+    if families and all(f is not None and f.scale_invariant for f in families):
+        what = "these tree models" if len(names) > 1 else f"'{names[0]}' models"
+        yield ctx.report("AIS353", f"scaling has no effect on {what}: it is left out of the pipeline",
+                         ("data", "cleaning", "scaling"), "remove cleaning.scaling", key=True)
 
 
 def _subsamples_features(value: object, n_features: int | None) -> bool:
@@ -140,7 +187,7 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
                          "pick a family to search its parameters", key=True)
 
 
-_DEEP_ONLY = ("optimizer", "learning_rate", "batch_size", "epochs")
+_DEEP_ONLY = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "early_stopping")
 
 
 def check_training(ctx: Context) -> Iterator[Diagnostic]:
@@ -151,9 +198,13 @@ def check_training(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.report("AIS350", f"training.{name} is not used by scikit-learn models",
                                  ("training", name), "it applies to torch and keras back ends; remove it", key=True)
         reg = training.regularization
-        if reg is not None and reg.dropout:
-            yield ctx.report("AIS350", "dropout is not used by scikit-learn models",
-                             ("training", "regularization", "dropout"), "remove it", key=True)
+        if reg is not None:
+            for name, hint in (("dropout", "remove it"),
+                               ("l1", "set the family's own parameter instead (e.g. model.params.alpha)"),
+                               ("l2", "set the family's own parameter instead (e.g. model.params.alpha or C)")):
+                if getattr(reg, name):
+                    yield ctx.report("AIS350", f"regularization.{name} is not used by scikit-learn models",
+                                     ("training", "regularization", name), hint, key=True)
     es = training.early_stopping
     split = ctx.spec.data.split
     if es and ctx.backend in (Backend.torch, Backend.keras) and split.validation == 0:

@@ -30,7 +30,7 @@ def check_hardware(ctx: Context) -> Iterator[Diagnostic]:
 def check_deployment(ctx: Context) -> Iterator[Diagnostic]:
     dep = ctx.spec.deployment
     if dep.target != "rest":
-        for field in ("latency_budget", "kubernetes", "ab_test"):
+        for field in ("latency_budget", "kubernetes", "ab_test", "api", "image"):
             if ctx.written(("deployment", field)):
                 yield ctx.report("AIS380", f"deployment.{field} applies to a REST service, and the target is "
                                            f"'{dep.target}'", ("deployment", field),

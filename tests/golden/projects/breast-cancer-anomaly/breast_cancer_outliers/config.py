@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:c2178236acf0766182757d3abfe3f5c46952ae77f0b24d31e5fbb9c0a4816f34"
+SPEC_HASH = "sha256:bc9b632594ed4062db433a0364bbe25e59241b0ef7fe44d754304317a1b3fc7f"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -157,7 +157,7 @@ SPEC: dict[str, Any] = {
                 "fill_value": None,
             },
             "outliers": {"method": "none", "threshold": 1.5, "action": "clip"},
-            "scaling": "robust",
+            "scaling": "none",
             "encoding": "onehot",
             "max_categories": None,
             "imbalance": "none",
@@ -236,11 +236,7 @@ SPEC: dict[str, Any] = {
     "monitoring": {
         "drift": {"method": "psi", "threshold": 0.2, "window": 200},
         "log_predictions": False,
-        "retraining": {
-            "trigger": "schedule",
-            "schedule": "0 4 * * 0",
-            "min_feedback": None,
-        },
+        "retraining": {"trigger": "manual", "schedule": None, "min_feedback": None},
     },
     "compliance": {
         "regulations": ["hipaa"],
@@ -262,7 +258,6 @@ LOCATIONS: dict[str, str] = {
     "data": "spec.yaml:23:3",
     "data.cleaning": "spec.yaml:54:5",
     "data.cleaning.deduplicate": "spec.yaml:54:18",
-    "data.cleaning.scaling": "spec.yaml:55:14",
     "data.columns": "spec.yaml:27:5",
     "data.columns.diagnosis": "spec.yaml:28:7",
     "data.columns.diagnosis.allowed": "spec.yaml:29:16",
@@ -334,24 +329,24 @@ LOCATIONS: dict[str, str] = {
     "data.source": "spec.yaml:24:5",
     "data.source.kind": "spec.yaml:24:11",
     "data.source.name": "spec.yaml:25:11",
-    "data.split": "spec.yaml:57:5",
-    "data.split.seed": "spec.yaml:60:11",
-    "data.split.stratify": "spec.yaml:59:15",
-    "data.split.test": "spec.yaml:58:11",
-    "data.split.train": "spec.yaml:57:12",
-    "metrics.acceptance": "spec.yaml:78:5",
-    "metrics.acceptance.0": "spec.yaml:78:7",
-    "metrics.acceptance.1": "spec.yaml:79:7",
-    "model": "spec.yaml:63:3",
-    "model.family": "spec.yaml:63:11",
-    "model.params": "spec.yaml:65:5",
-    "model.params.n_estimators": "spec.yaml:65:19",
-    "model.search": "spec.yaml:67:5",
-    "model.search.method": "spec.yaml:67:13",
-    "model.search.space": "spec.yaml:71:7",
-    "model.search.space.bootstrap": "spec.yaml:72:18",
-    "model.search.space.max_samples": "spec.yaml:71:20",
-    "model.search.trials": "spec.yaml:68:13",
+    "data.split": "spec.yaml:56:5",
+    "data.split.seed": "spec.yaml:59:11",
+    "data.split.stratify": "spec.yaml:58:15",
+    "data.split.test": "spec.yaml:57:11",
+    "data.split.train": "spec.yaml:56:12",
+    "metrics.acceptance": "spec.yaml:77:5",
+    "metrics.acceptance.0": "spec.yaml:77:7",
+    "metrics.acceptance.1": "spec.yaml:78:7",
+    "model": "spec.yaml:62:3",
+    "model.family": "spec.yaml:62:11",
+    "model.params": "spec.yaml:64:5",
+    "model.params.n_estimators": "spec.yaml:64:19",
+    "model.search": "spec.yaml:66:5",
+    "model.search.method": "spec.yaml:66:13",
+    "model.search.space": "spec.yaml:70:7",
+    "model.search.space.bootstrap": "spec.yaml:71:18",
+    "model.search.space.max_samples": "spec.yaml:70:20",
+    "model.search.trials": "spec.yaml:67:13",
     "problem": "spec.yaml:18:3",
     "problem.contamination": "spec.yaml:20:18",
     "problem.target": "spec.yaml:19:11",

@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:457b07566d824a1073d317b0ba8567fae8423277718d3b042cbefd816d7eed89"
+SPEC_HASH = "sha256:64d0006bc50ef3c58f44c0c5388502f306b0cd54d2c50ace73aecec9a03a5311"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -424,7 +424,7 @@ SPEC: dict[str, Any] = {
     "monitoring": {
         "drift": {"method": "both", "threshold": 0.15, "window": 200},
         "log_predictions": True,
-        "retraining": {"trigger": "performance", "schedule": None, "min_feedback": 100},
+        "retraining": {"trigger": "manual", "schedule": None, "min_feedback": None},
     },
     "compliance": {
         "regulations": ["hipaa", "eu_ai_act"],

@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:d65d9090073e2e8c9530419988594fe1fd981f1996cc14012638d3e80cf10905"
+SPEC_HASH = "sha256:5dfa7d6f11e704a2ad9c456eb7768113dbdef5ae0d6af4fb6332c760d3f37ed0"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -158,7 +158,7 @@ SPEC: dict[str, Any] = {
             "test": 0.2,
             "stratify": False,
             "seed": 13,
-            "folds": 10,
+            "folds": None,
             "time_ordered": False,
             "group_column": None,
         },
@@ -224,7 +224,7 @@ SPEC: dict[str, Any] = {
     "monitoring": {
         "drift": {"method": "ks", "threshold": 0.1, "window": 300},
         "log_predictions": True,
-        "retraining": {"trigger": "drift", "schedule": None, "min_feedback": None},
+        "retraining": {"trigger": "manual", "schedule": None, "min_feedback": None},
     },
     "compliance": {
         "regulations": ["gdpr", "hipaa"],
@@ -295,25 +295,24 @@ LOCATIONS: dict[str, str] = {
     "data.source.kind": "spec.yaml:23:11",
     "data.source.name": "spec.yaml:24:11",
     "data.split": "spec.yaml:51:5",
-    "data.split.folds": "spec.yaml:54:12",
     "data.split.seed": "spec.yaml:53:11",
     "data.split.test": "spec.yaml:52:11",
     "data.split.train": "spec.yaml:51:12",
-    "metrics.acceptance": "spec.yaml:72:5",
-    "metrics.acceptance.0": "spec.yaml:72:7",
-    "metrics.acceptance.1": "spec.yaml:73:7",
-    "metrics.acceptance.2": "spec.yaml:74:7",
-    "model": "spec.yaml:57:3",
-    "model.family": "spec.yaml:57:11",
-    "model.params": "spec.yaml:59:5",
-    "model.params.fit_intercept": "spec.yaml:59:20",
-    "model.search": "spec.yaml:61:5",
-    "model.search.cv": "spec.yaml:63:9",
-    "model.search.method": "spec.yaml:61:13",
-    "model.search.space": "spec.yaml:65:7",
-    "model.search.space.alpha": "spec.yaml:65:14",
-    "model.search.space.solver": "spec.yaml:66:15",
-    "model.search.trials": "spec.yaml:62:13",
+    "metrics.acceptance": "spec.yaml:71:5",
+    "metrics.acceptance.0": "spec.yaml:71:7",
+    "metrics.acceptance.1": "spec.yaml:72:7",
+    "metrics.acceptance.2": "spec.yaml:73:7",
+    "model": "spec.yaml:56:3",
+    "model.family": "spec.yaml:56:11",
+    "model.params": "spec.yaml:58:5",
+    "model.params.fit_intercept": "spec.yaml:58:20",
+    "model.search": "spec.yaml:60:5",
+    "model.search.cv": "spec.yaml:62:9",
+    "model.search.method": "spec.yaml:60:13",
+    "model.search.space": "spec.yaml:64:7",
+    "model.search.space.alpha": "spec.yaml:64:14",
+    "model.search.space.solver": "spec.yaml:65:15",
+    "model.search.trials": "spec.yaml:61:13",
     "problem": "spec.yaml:18:3",
     "problem.target": "spec.yaml:19:11",
     "problem.task": "spec.yaml:18:9",

@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:b48fa2cb3dc4c2afcb62756f524417449edc7584438a28a2c7a2533d352ad7ec"
+SPEC_HASH = "sha256:62abdc285829d58ffae414d298af4a0bc3e57f2635f8dabfbcafd01df76af0ec"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -255,11 +255,7 @@ SPEC: dict[str, Any] = {
     "monitoring": {
         "drift": None,
         "log_predictions": False,
-        "retraining": {
-            "trigger": "schedule",
-            "schedule": "0 2 1 * *",
-            "min_feedback": None,
-        },
+        "retraining": {"trigger": "manual", "schedule": None, "min_feedback": None},
     },
     "compliance": {
         "regulations": [],
