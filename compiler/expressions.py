@@ -73,9 +73,12 @@ class Criterion:
     op: Comparison
     value: float
     metric_offset: int = 0  # where the metric name starts inside the original text
+    number: str = ""  # the threshold as written (digits kept: a gate compares with exactly this value)
+    percent: bool = False  # written as a percentage: `value` is the number divided by 100
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
+        shown = self.number or exact_number(self.value * 100 if self.percent else self.value)
+        return f"{self.metric} {self.op} {shown}{'%' if self.percent else ''}"
 
     def holds(self, observed: float) -> bool:
         return {
@@ -97,7 +100,15 @@ def parse_criterion(text: str) -> Criterion:
         raise ExpressionError(f"threshold {number} is not a finite number", number.start_pos or 0, len(number))
     if pct:
         value /= 100.0
-    return Criterion(str(name), op.value, value, name.start_pos or 0)
+    literal = str(number).lstrip("+")
+    return Criterion(str(name), op.value, value, name.start_pos or 0, literal, bool(pct))
+
+
+def exact_number(value: float) -> str:
+    """The shortest text that reads back as exactly ``value`` (``50.0`` → ``50``, ``0.5158513`` as is)."""
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
 
 
 # ------------------------------------------------------------- search spaces

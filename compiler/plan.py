@@ -123,7 +123,7 @@ def _dotted(loc: Loc) -> str:
 
 
 _LOCATION_PREFIXES = ("problem", "data", "model", "metrics.acceptance", "compliance.fairness",
-                      "compliance.sensitive", "compliance.pii")
+                      "compliance.sensitive", "compliance.pii", "deployment.target", "hardware.memory")
 
 
 def _locations(result: CheckResult, spec_file: str) -> dict[str, str]:

@@ -17,10 +17,13 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+
+from aispec.schemas.labels import label_text
 
 from .errors import DataError, where
 
@@ -41,6 +44,8 @@ CLASSIFICATION_TASKS = frozenset({"classification", "text_classification", "imag
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 _MAX_ROWS_SHOWN = 10
+# texts pandas would have read as missing: named in the hint when they turn up as bad numbers
+_COMMON_MARKERS = frozenset({"na", "n/a", "nan", "-nan", "null", "none", "nil", "-", "--", "?", "missing", "#n/a"})
 
 
 # ------------------------------------------------------------------ environment
@@ -74,17 +79,30 @@ def substitute_env(text: str, *, where_: str | None = None, what: str = "value")
 
 
 def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_LOCATIONS,
-               base_dir: Path = Path("."), column_names: Sequence[str] | None = None) -> Any:
+               base_dir: Path = Path("."), column_names: Sequence[str] | None = None,
+               columns: Mapping[str, Mapping[str, Any]] | None = None, memory: str | int | None = None) -> Any:
     """Read ``source`` (a resolved ``data.source`` dict) into a ``pandas.DataFrame``.
 
     Paths are relative to ``base_dir``; ``${VAR}`` in paths and SQL URLs is filled from the
     environment. ``column_names`` names the columns of a header-less CSV (default ``column_1``,
     ``column_2``, ...). Raises :class:`DataError` for a missing or unreadable file, empty data, a
     missing environment variable or a failed database connection (the password is never shown).
+
+    What is missing is decided here, once: an empty (or blank) cell, JSON ``null`` and SQL ``NULL``,
+    plus the texts listed in ``data.source.na_values`` and a column's ``na_values`` — nothing else
+    (pandas would also turn ``NA``, ``N/A``, ``None``, ``null``, ``NaN``, ... into missing values,
+    so a category ``NA`` or a typo in a numeric column would vanish silently). CSV cells are read as
+    text and keep their exact spelling: declared categorical and text columns stay as written
+    (``01001``, ``1.50``), declared numeric columns are converted (and their non-numbers reported) by
+    :func:`validate_frame`; undeclared columns whose every value is a plain number become numbers.
+
+    ``memory`` (``hardware.memory``, e.g. ``"2GiB"``): the data's estimated size in memory must fit,
+    checked before the file is read.
     """
     kind = source.get("kind")
+    declared = dict(columns or {})
     if kind in ("csv", "parquet", "jsonl"):
-        frame = _load_file(source, str(kind), locations, base_dir, column_names)
+        frame = _load_file(source, str(kind), locations, base_dir, column_names, memory)
     elif kind == "sql":
         frame = _load_sql(source, locations, base_dir)
     elif kind == "bundled":
@@ -100,11 +118,83 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
     if len(frame.columns) == 0 or len(frame) == 0:
         raise DataError(f"the {kind} source holds no data ({len(frame)} rows, {len(frame.columns)} columns)",
                         where=where(locations, "data.source"), hint="check the file, query or table")
+    frame = _mark_missing(frame, [str(v) for v in source.get("na_values") or []], declared)
+    if kind == "csv":
+        frame = _infer_undeclared(frame, declared)
     return frame
 
 
+def _mark_missing(frame: Any, markers: Sequence[str], declared: Mapping[str, Mapping[str, Any]]) -> Any:
+    """Blank text cells, and cells whose text is one of the declared missing markers, become None."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    out = None
+    for name in frame.columns:
+        series = frame[name]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        own = (declared.get(str(name)) or {}).get("na_values") or []
+        missing_texts = {*markers, *(str(v) for v in own)}
+
+        def gone(value: Any, texts: set[str] = missing_texts) -> bool:
+            return isinstance(value, str) and (not value.strip() or value in texts)
+
+        mask = series.map(gone).astype(bool)
+        if bool(mask.any()):
+            if out is None:
+                out = frame.copy()
+            out[name] = series.astype(object).where(~mask, None)
+    return frame if out is None else out
+
+
+_PLAIN_NUMBER = re.compile(r"^\s*[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$")
+
+
+def _infer_undeclared(frame: Any, declared: Mapping[str, Any]) -> Any:
+    """Undeclared CSV columns whose every present value is a plain number become float64. A leading
+    zero (``007``, ``01001``) marks a code, not a number: such a column stays text."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    out = frame
+    for name in frame.columns:
+        if str(name) in declared:
+            continue
+        values = [v for v in frame[name].tolist() if v is not None]
+        if values and all(isinstance(v, str) and _PLAIN_NUMBER.match(v) for v in values):
+            if out is frame:
+                out = frame.copy()
+            out[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return out
+
+
+_MEMORY_FACTOR = {"csv": 5.0, "jsonl": 4.0, "parquet": 8.0}  # in-memory frame / file size, roughly
+
+
+def _check_memory(path: Path, kind: str, memory: str | int | None, locations: Mapping[str, str]) -> None:
+    """``hardware.memory`` is a budget: refuse data whose frame would clearly not fit, before reading it."""
+    if memory is None:
+        return
+    from .serving.contract import parse_size
+
+    budget = parse_size(memory)
+    needed = int(path.stat().st_size * _MEMORY_FACTOR.get(kind, 5.0))
+    if needed > budget:
+        raise DataError(f"{path.name} needs about {_size(needed)} in memory as a table "
+                        f"({_size(path.stat().st_size)} on disk), more than hardware.memory = {memory}",
+                        where=where(locations, "hardware.memory"),
+                        hint="raise hardware.memory, or read fewer columns or rows (a SQL query)")
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
 def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str], base_dir: Path,
-               column_names: Sequence[str] | None) -> Any:
+               column_names: Sequence[str] | None, memory: str | int | None = None) -> Any:
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     loc = where(locations, "data.source.path")
@@ -117,6 +207,7 @@ def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str
                         hint=f"looked for {path.resolve()}; paths are relative to the spec's folder")
     if path.is_dir():
         raise DataError(f"data path is a folder, not a {kind} file: {raw}", where=loc)
+    _check_memory(path, kind, memory, locations)
     declared_encoding = str(source.get("encoding") or "utf-8")
     encoding = declared_encoding
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
@@ -124,8 +215,9 @@ def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str
     try:
         if kind == "csv":
             header = bool(source.get("header", True))
+            # every cell as the text it is: no type guessing, no default missing markers (see load_frame)
             frame = pd.read_csv(path, sep=str(source.get("delimiter") or ","), encoding=encoding,
-                                header=0 if header else None)
+                                header=0 if header else None, dtype=str, keep_default_na=False, na_filter=False)
             if not header:
                 n = len(frame.columns)
                 if column_names is not None and len(column_names) == n:
@@ -136,7 +228,8 @@ def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str
             frame = pd.read_parquet(path)
         else:
             with open(path, encoding=encoding) as fh:
-                frame = pd.read_json(fh, lines=True, dtype=False)
+                # JSON's own types; no date guessing from column names; floats parsed exactly
+                frame = pd.read_json(fh, lines=True, dtype=False, precise_float=True)
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"data file is empty: {raw}", where=loc) from exc
     except UnicodeDecodeError as exc:
@@ -304,18 +397,22 @@ class DataValidationError(DataError):
 
 @dataclass(slots=True)
 class ColumnSummary:
-    """What one column of the data looks like (for the report and the datasheet)."""
+    """What one column of the data looks like (for the report and the datasheet).
+
+    A PII column (``compliance.pii``) contributes counts only: rows and missing values, never its
+    values, their range, mean or most frequent entries (``pii`` is then True and the rest empty)."""
 
     name: str
     dtype: str
     declared_type: str | None
     missing: int
-    unique: int
+    unique: int | None
     min: float | str | None = None
     max: float | str | None = None
     mean: float | None = None
     std: float | None = None
     top: list[tuple[str, int]] = field(default_factory=list)
+    pii: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -324,17 +421,65 @@ class ColumnSummary:
 
 
 @dataclass(slots=True)
+class RowStep:
+    """One step that removed, added or divided rows: what it did to how many rows.
+
+    ``part``: the data the step worked on: ``all`` (before the split) or a split's name."""
+
+    step: str
+    rows_in: int
+    rows_out: int
+    detail: str = ""
+    part: str = "all"
+
+    @property
+    def removed(self) -> int:
+        return self.rows_in - self.rows_out
+
+    def line(self) -> str:
+        change = self.rows_out - self.rows_in
+        where_ = "" if self.part == "all" else f" ({self.part} split)"
+        if change:
+            text = f"{self.step}{where_}: {self.rows_in:,} → {self.rows_out:,} rows ({change:+,})"
+        else:
+            text = f"{self.step}{where_}: {self.rows_out:,} rows"
+        return f"{text}: {self.detail}" if self.detail else text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "removed": self.removed}
+
+
+@dataclass(slots=True)
 class DataReport:
-    """Summary of a validated frame."""
+    """Summary of a validated frame, what each cleaning step did to the rows, and warnings about the data.
+
+    ``rows``: every step that removed, added or divided rows, in order (:class:`RowStep`), so the
+    run output, the report and the datasheet can say where every row went. ``warnings``: findings a
+    user must see (copies of training rows in the test split, values that look like personal data in
+    undeclared columns, a split far from the asked ratios), never holding PII values."""
 
     n_rows: int
     n_columns: int
     columns: dict[str, ColumnSummary]
     duplicates: int = 0
+    rows: list[RowStep] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    split: dict[str, Any] = field(default_factory=dict)
+
+    def record(self, step: str, rows_in: int, rows_out: int, detail: str = "", part: str = "all") -> RowStep:
+        entry = RowStep(step, int(rows_in), int(rows_out), detail, part)
+        self.rows.append(entry)
+        return entry
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
 
     def to_dict(self) -> dict[str, Any]:
         return {"n_rows": self.n_rows, "n_columns": self.n_columns, "duplicates": self.duplicates,
-                "columns": {name: summary.to_dict() for name, summary in self.columns.items()}}
+                "columns": {name: summary.to_dict() for name, summary in self.columns.items()},
+                "rows": [r.to_dict() for r in self.rows], "warnings": list(self.warnings),
+                "split": dict(self.split)}
 
 
 def _plain(value: Any) -> Any:
@@ -401,25 +546,6 @@ def _datetime_values(series: Any) -> Any:
         return pd.to_datetime(series, errors="coerce", format="mixed", utc=True)
 
 
-def _label_key(value: Any) -> str:
-    """Compare labels across types: True == 'true', 1 == 1.0 == '1'."""
-    value = _plain(value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (int, float)):
-        return str(value)
-    text = str(value)
-    if text.lower() in ("true", "false"):
-        return text.lower()
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return str(int(number)) if number.is_integer() else str(number)
-
-
 def _examples(values: Iterable[Any], limit: int = 3) -> list[Any]:
     out: list[Any] = []
     seen: set[str] = set()
@@ -448,7 +574,7 @@ def _fmt_bound(value: Any) -> str:
 
 
 def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None, target: str | None, task: str,
-                   min_rows: int, locations: Mapping[str, str] = _NO_LOCATIONS) -> DataReport:
+                   min_rows: int, locations: Mapping[str, str] = _NO_LOCATIONS, pii: Sequence[str] = ()) -> DataReport:
     """Check ``frame`` against the declared ``columns``; report every problem at once.
 
     Problems: a declared column missing, values not of the declared type, nulls in a non-nullable
@@ -457,10 +583,12 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
     classes or a class with fewer than two rows. Raises :class:`DataValidationError` (a
     :class:`DataError`) listing them one per line; returns a :class:`DataReport` otherwise.
     Row numbers are 0-based positions in the frame. For categorical and text columns an empty
-    (or blank) string counts as missing, as :func:`prepare_frame` treats it.
+    (or blank) string counts as missing, as :func:`prepare_frame` treats it. Problems in a ``pii``
+    column never quote its values (counts and row numbers only); the report summarises it by counts.
     """
     problems: list[Problem] = []
     declared = dict(columns or {})
+    private = {str(p) for p in pii}
     n_rows = len(frame)
 
     if n_rows < min_rows:
@@ -473,7 +601,6 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
             problems.append(Problem(name, "declared column is missing from the data", 0, where=loc))
             continue
         problems += _check_column(frame[name], name, spec, loc)
-
     if target is not None and target not in frame.columns and target not in declared:
         problems.append(Problem(target, "target column is missing from the data", 0,
                                 where=where(locations, "problem.target")))
@@ -485,7 +612,7 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
             problems.append(_problem(target, "target has missing values", missing, y,
                                      where(locations, "problem.target")))
         if task in CLASSIFICATION_TASKS:
-            keys = y.map(_label_key).where(~missing)
+            keys = y.map(label_text).where(~missing)
             counts = keys[~missing].value_counts()
             loc = where(locations, "problem.target")
             if len(counts) < 2:
@@ -497,9 +624,16 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
                 problems.append(_problem(target, f"{len(rare)} class(es) with fewer than 2 rows",
                                          mask, y, loc))
 
+    for problem in problems:
+        if problem.column in private:
+            problem.examples = []  # personal data never reaches a message: counts and row numbers only
     if problems:
         raise DataValidationError(problems)
-    return _report(frame, declared)
+    report = _report(frame, declared, private)
+    report.record("read", n_rows, n_rows, f"{len(frame.columns)} columns, validated against the declared schema")
+    for warning in personal_data_warnings(frame, exclude=private):
+        report.warn(warning)
+    return report
 
 
 def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | None) -> list[Problem]:
@@ -522,7 +656,13 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
             converted = _datetime_values(series)
             bad = present & converted.isna()
         if bool(bad.any()):
-            problems.append(_problem(name, f"values that are not {kind}", bad, series, loc))
+            problem = _problem(name, f"values that are not {kind}", bad, series, loc)
+            markers = [e for e in problem.examples if isinstance(e, str) and e.strip().lower() in _COMMON_MARKERS]
+            if markers:
+                shown = ", ".join(repr(m) for m in markers)
+                problem.problem += (f"; if {shown} means missing, declare it: data.source.na_values or the "
+                                    "column's na_values")
+            problems.append(problem)
         rng = spec.get("range")
         if kind == "numeric" and rng is not None:
             lo, hi = rng[0], rng[1]
@@ -537,7 +677,7 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
                 problems.append(_problem(name, text, outside, series, loc))
     allowed = spec.get("allowed")
     if allowed is not None:
-        key = _to_bool if kind == "boolean" else _label_key
+        key = _to_bool if kind == "boolean" else label_text
         keys = {key(a) for a in allowed}
         outside = present & ~series.map(lambda v: key(v) in keys).astype(bool)
         if bool(outside.any()):
@@ -546,7 +686,66 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
     return problems
 
 
-def _report(frame: Any, declared: Mapping[str, Mapping[str, Any]]) -> DataReport:
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{6,18}[0-9]$")
+_CARD = re.compile(r"^[0-9][0-9 -]{11,21}[0-9]$")
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def _personal_kind(value: str) -> str | None:
+    text = value.strip()
+    if _EMAIL.match(text):
+        return "e-mail addresses"
+    if _CARD.match(text):
+        digits = re.sub(r"[ -]", "", text)
+        if 13 <= len(digits) <= 19 and _luhn(digits):
+            return "payment card numbers"
+    if _PHONE.match(text) and (text.startswith("+") or re.search(r"[ ().-]", text)):
+        digits = re.sub(r"[^0-9]", "", text)
+        if 7 <= len(digits) <= 15:
+            return "phone numbers"
+    return None
+
+
+def personal_data_warnings(frame: Any, *, exclude: Iterable[str] = (), sample: int = 5000) -> list[str]:
+    """Warnings for text columns (not in ``exclude``, the declared PII) whose values look like e-mail
+    addresses, phone numbers or payment card numbers (a valid Luhn check): with counts, never values.
+    At most ``sample`` present values per column are looked at (the count says so)."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    skip = set(exclude)
+    out: list[str] = []
+    for name in frame.columns:
+        if str(name) in skip:
+            continue
+        series = frame[name]
+        if not (pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)):
+            continue
+        values = [v for v in series.tolist() if isinstance(v, str) and v.strip()]
+        looked = values[:sample]
+        counts: dict[str, int] = {}
+        for value in looked:
+            kind = _personal_kind(value)
+            if kind is not None:
+                counts[kind] = counts.get(kind, 0) + 1
+        for kind, count in sorted(counts.items()):
+            of = f"{count:,} of {len(looked):,}" + (" sampled" if len(values) > sample else "")
+            out.append(f"column '{name}': {of} values look like {kind}; if it holds personal data, list it "
+                       "under compliance.pii (it is then never a model input, logged or reported)")
+    return out
+
+
+def _report(frame: Any, declared: Mapping[str, Mapping[str, Any]],
+            private: AbstractSet[str] = frozenset()) -> DataReport:
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     summaries: dict[str, ColumnSummary] = {}
@@ -554,6 +753,10 @@ def _report(frame: Any, declared: Mapping[str, Mapping[str, Any]]) -> DataReport
         series = frame[name]
         kind = declared.get(str(name), {}).get("type")
         missing = _is_missing(series, kind)
+        if str(name) in private:  # counts only
+            summaries[str(name)] = ColumnSummary(name=str(name), dtype=str(series.dtype), declared_type=kind,
+                                                 missing=int(missing.sum()), unique=None, pii=True)
+            continue
         try:
             unique = int(series[~missing].nunique(dropna=True))
         except TypeError:  # unhashable cells (lists, dicts)
@@ -577,40 +780,37 @@ def _report(frame: Any, declared: Mapping[str, Mapping[str, Any]]) -> DataReport
             counts = series[~missing].astype(str).value_counts()
             summary.top = [(str(v), int(c)) for v, c in counts.head(5).items()]
         summaries[str(name)] = summary
-    try:
-        duplicates = int(frame.duplicated().sum())
-    except TypeError:
-        duplicates = 0
-    return DataReport(n_rows=len(frame), n_columns=len(frame.columns), columns=summaries, duplicates=duplicates)
+    # duplicates are counted by prepare_frame, over the columns the model is trained on
+    return DataReport(n_rows=len(frame), n_columns=len(frame.columns), columns=summaries)
 
 
 # -------------------------------------------------------------------- preparation
 
 
-def _as_label_text(value: Any) -> str:
-    value = _plain(value)
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def prepare_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None, drop: Sequence[str],
-                  pii: Sequence[str]) -> Any:
-    """Drop the ``drop`` and ``pii`` columns and coerce types to the runtime conventions.
+                  pii: Sequence[str], target: str | None = None, task: str | None = None,
+                  features: Sequence[str] | None = None, cleaning: Mapping[str, Any] | None = None,
+                  report: DataReport | None = None) -> Any:
+    """Drop the ``drop`` and ``pii`` columns, coerce types to the runtime conventions, then remove the
+    rows a model cannot learn from, each removal recorded in ``report.rows``.
 
-    numeric and boolean -> ``float64`` (NaN for missing; booleans as 0.0/1.0), categorical and text
-    -> ``object`` columns of Python ``str`` with ``""`` for missing (whole-number floats such as
-    ``1.0`` become ``"1"``), datetime -> ``datetime64[ns]`` (NaT for missing). Without declared
-    columns types are inferred from the dtypes. Image columns are left alone. Values that cannot
-    be converted become missing: run :func:`validate_frame` first to report them.
+    Types: numeric and boolean -> ``float64`` (NaN for missing; booleans as 0.0/1.0), categorical and
+    text -> ``object`` columns of Python ``str`` in the canonical label text (``schemas.labels``;
+    ``""`` for missing), datetime -> ``datetime64[ns]`` (NaT for missing). A classification target
+    becomes label text too, so every later step compares labels one way. Without declared columns
+    types are inferred from the dtypes. Image columns are left alone. Values that cannot be converted
+    become missing: run :func:`validate_frame` first to report them.
+
+    Rows (supervised tasks and ``cleaning``): rows without a target are removed; ``impute: drop``
+    removes rows with a missing value in a feature of that kind (numeric, categorical, text); with
+    ``cleaning.deduplicate`` rows that repeat another exactly are removed (the first is kept).
     """
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     removed = [c for c in dict.fromkeys([*drop, *pii]) if c in frame.columns]
     out = frame.drop(columns=removed).copy()
     declared = dict(columns or {})
+    kinds: dict[str, str] = {}
     for name in list(out.columns):
         series = out[name]
         kind = declared.get(str(name), {}).get("type") if declared else None
@@ -621,18 +821,99 @@ def prepare_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None
                 kind = "datetime"
             else:
                 kind = "categorical"
+        if str(name) == target and task in CLASSIFICATION_TASKS:
+            labels = series.map(lambda v: None if _is_na(v) else _to_bool(v)) if kind == "boolean" else series
+            out[name] = pd.Series([label_text(v == 1.0 if kind == "boolean" and v is not None else v)
+                                   if not _is_na(v) else "" for v in labels], index=series.index, dtype=object)
+            kinds[str(name)] = "label"
+            continue
+        kinds[str(name)] = kind
         if kind == "numeric":
             out[name] = _numeric_values(series)
         elif kind == "boolean":
             out[name] = series.map(lambda v: None if _is_na(v) else _to_bool(v)).astype("float64")
         elif kind in ("categorical", "text"):
-            out[name] = pd.Series([_as_label_text(v) for v in series], index=series.index, dtype=object)
+            out[name] = pd.Series([label_text(v) for v in series], index=series.index, dtype=object)
         elif kind == "datetime":
             values = _datetime_values(series)
             if getattr(values.dt, "tz", None) is not None:
                 values = values.dt.tz_convert("UTC").dt.tz_localize(None)
             out[name] = values.astype("datetime64[ns]")
+    out = _drop_unlearnable(out, kinds, target=target, task=task, features=features,
+                            impute=dict((cleaning or {}).get("impute") or {}), report=report)
+    return _deduplicate(out, bool((cleaning or {}).get("deduplicate", False)), report)
+
+
+def _missing_mask(series: Any, kind: str) -> Any:
+    if kind in ("categorical", "text", "label"):
+        return series.map(lambda v: v is None or (isinstance(v, str) and not v.strip())).astype(bool)
+    return series.isna().astype(bool)
+
+
+def _drop_unlearnable(frame: Any, kinds: Mapping[str, str], *, target: str | None, task: str | None,
+                      features: Sequence[str] | None, impute: Mapping[str, Any], report: DataReport | None) -> Any:
+    supervised = task not in (None, "clustering", "anomaly_detection")
+    if supervised and target is not None and target in frame.columns:
+        keep = ~_missing_mask(frame[target], kinds.get(target, "numeric"))
+        if not bool(keep.all()):
+            before = len(frame)
+            frame = frame.loc[keep]
+            if report is not None:
+                report.record("rows without a target", before, len(frame), "removed: a model cannot learn from them")
+    inputs = [c for c in (features if features is not None else frame.columns) if c in frame.columns and c != target]
+    for kind, setting in (("numeric", "numeric"), ("boolean", "numeric"), ("categorical", "categorical"),
+                          ("text", "text")):
+        if impute.get(setting) != "drop":
+            continue
+        cols = [c for c in inputs if kinds.get(str(c)) == kind]
+        if not cols:
+            continue
+        gone = pd_any([_missing_mask(frame[c], kind) for c in cols], len(frame))
+        if bool(gone.any()):
+            before = len(frame)
+            frame = frame.loc[~gone]
+            if report is not None:
+                report.record(f"missing {kind} values", before, len(frame),
+                              f"cleaning.impute.{setting}: drop, over {', '.join(map(str, cols))}")
+    return frame
+
+
+def pd_any(masks: Sequence[Any], n: int) -> Any:
+    """Row-wise OR of boolean masks (all False for none)."""
+    import numpy as np
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    if not masks:
+        return pd.Series(np.zeros(n, dtype=bool))
+    out = masks[0].copy()
+    for mask in masks[1:]:
+        out = out | mask
     return out
+
+
+def _row_keys(frame: Any) -> Any:
+    """A hash per row over every column (cells compared by their text when they cannot be hashed)."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    try:
+        return pd.util.hash_pandas_object(frame, index=False)
+    except TypeError:
+        return pd.util.hash_pandas_object(frame.astype(str), index=False)
+
+
+def _deduplicate(frame: Any, remove: bool, report: DataReport | None) -> Any:
+    keys = _row_keys(frame)
+    repeated = keys.duplicated()
+    count = int(repeated.sum())
+    if report is not None:
+        report.duplicates = count
+    if remove and count:
+        before = len(frame)
+        frame = frame.loc[~repeated.to_numpy()]
+        if report is not None:
+            report.record("duplicates", before, len(frame), "cleaning.deduplicate: rows repeating another exactly "
+                                                             "(the first is kept)")
+    return frame
 
 
 def _is_na(value: Any) -> bool:

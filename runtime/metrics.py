@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 from sklearn import metrics as skm  # type: ignore[import-untyped]
 from sklearn.preprocessing import label_binarize  # type: ignore[import-untyped]
 
+from aispec.schemas.labels import label_text
 from aispec.schemas.vocabulary import METRICS, Task
 
 from .errors import ConfigError, where
@@ -80,13 +81,16 @@ def _f(value: Any) -> float:
 
 
 def compute(task: str, names: Sequence[str], *, y_true: Any, y_pred: Any, y_score: Any = None,
-            labels: Sequence[Any] | None = None, positive_class: Any = None, X: Any = None) -> dict[str, float]:
+            labels: Sequence[Any] | None = None, positive_class: Any = None, X: Any = None,
+            notes: dict[str, str] | None = None) -> dict[str, float]:
     """Compute the quality metrics ``names`` (from ``vocabulary.METRICS``) for ``task``.
 
     Returns ``{name: value}`` in the order asked. Unknown names, names of another task, operational
     or fairness metrics (see :func:`latency` / :func:`fairness`) and names whose inputs are missing
     (``roc_auc`` without ``y_score``, ``silhouette`` without ``X``, ``nmi`` without ``y_true``)
-    raise :class:`~aispec.runtime.errors.ConfigError`.
+    raise :class:`~aispec.runtime.errors.ConfigError`. A metric that has no value for these inputs
+    (``mape`` with a zero target, ``log_loss`` with a class the model has no score for) is ``nan``, and
+    ``notes`` (when given) receives why, by metric name.
     """
     task = str(getattr(task, "value", task))
     if task not in _TASKS:
@@ -110,16 +114,39 @@ def compute(task: str, names: Sequence[str], *, y_true: Any, y_pred: Any, y_scor
         ctx = _ClusteringCtx(y_true, y_pred, X)
     else:
         ctx = _AnomalyCtx(y_true, y_pred, y_score, positive_class)
-    return {name: ctx.metric(name) for name in names}
+    values = {name: ctx.metric(name) for name in names}
+    if notes is not None:
+        notes.update(ctx.undefined)
+    return values
+
+
+class _Undefined(Exception):
+    """A metric with no value for these inputs (reported as nan, so a gate on it fails)."""
+
+
+def _union(a: NDArray[Any], b: NDArray[Any]) -> list[Any]:
+    """The labels of ``a`` and ``b``, sorted (by text when the types differ)."""
+    values = list(dict.fromkeys([*a.tolist(), *b.tolist()]))
+    try:
+        return sorted(values)
+    except TypeError:
+        return sorted(values, key=str)
 
 
 class _Ctx:
+    undefined: dict[str, str]
+
     def metric(self, name: str) -> float:
         fn: Callable[[], float] | None = getattr(self, f"m_{name}", None)
         if fn is None:  # pragma: no cover - every quality metric of every task has a method
             raise _cfg(f"metric '{name}' is not implemented for this task")
+        if not hasattr(self, "undefined"):
+            self.undefined = {}
         try:
             return fn()
+        except _Undefined as why:
+            self.undefined[name] = str(why)
+            return math.nan
         except ValueError as exc:  # scikit-learn's complaint about the inputs, as a readable error
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise _cfg(f"cannot compute '{name}': {first}") from exc
@@ -145,23 +172,30 @@ class _ClassificationCtx(_Ctx):
             raise _cfg("classification metrics need y_true")
         self.y_true = _arr(y_true)
         self.y_pred = _arr(y_pred)
-        if labels is None:
-            self.labels = list(np.unique(np.concatenate([self.y_true, self.y_pred])))
-        else:
-            self.labels = list(labels)
+        present = _union(self.y_true, self.y_pred)
+        # ``labels``: the order of the score columns (the model's classes); ``present``: the classes in the
+        # truth or the predictions, over which averages run (as scikit-learn does), so a class the model
+        # never saw in training still counts in macro averages and per-class results
+        self.labels = list(labels) if labels is not None else present
+        self.present = present
         self.y_score = None if y_score is None else _arr(y_score)
         self.positive_class = positive_class
+        # scores say nothing about classes they have no column for: metrics on scores are undefined then
+        unscored = set(map(str, self.y_true.tolist())) - set(map(str, self.labels))
+        self.unscored = sorted(unscored)
 
     # -- helpers
     def _pos(self, name: str) -> Any:
         if self.positive_class is not None:
-            if self.positive_class in self.labels:
+            candidates = [*self.labels, *self.present]
+            if self.positive_class in candidates:
                 return self.positive_class
-            same_text = [label for label in self.labels if str(label) == str(self.positive_class)]
+            same_text = list(dict.fromkeys(lab for lab in candidates if label_text(lab) == label_text(
+                self.positive_class)))
             if len(same_text) == 1:  # "1" in the spec, 1 in the data
                 return same_text[0]
-            shown = ", ".join(repr(str(label)) for label in self.labels[:10])
-            raise _cfg(f"positive class {str(self.positive_class)!r} is not one of the labels: {shown}",
+            shown = ", ".join(repr(label_text(label)) for label in self.labels[:10])
+            raise _cfg(f"positive class {label_text(self.positive_class)!r} is not one of the labels: {shown}",
                        "set problem.positive_class to one of the target's values")
         if len(self.labels) == 2:
             return self.labels[-1]
@@ -170,6 +204,9 @@ class _ClassificationCtx(_Ctx):
                    else "set problem.positive_class")
 
     def _scores(self, name: str) -> NDArray[Any]:
+        if self.unscored:
+            raise _Undefined(f"'{name}' is undefined: the test split holds class(es) "
+                             f"{', '.join(map(repr, self.unscored[:5]))} that the model has no score for")
         return np.asarray(_need(self.y_score, "y_score (class probabilities)", name,
                                 "pass y_score=pipeline.predict_proba(X)"))
 
@@ -205,7 +242,7 @@ class _ClassificationCtx(_Ctx):
         return _f(fn(self.y_true, self.y_pred, labels=[pos], average="macro", zero_division=0))
 
     def _avg(self, fn: Callable[..., Any], average: str) -> float:
-        return _f(fn(self.y_true, self.y_pred, labels=self.labels, average=average, zero_division=0))
+        return _f(fn(self.y_true, self.y_pred, labels=self.present, average=average, zero_division=0))
 
     # -- metrics
     def m_accuracy(self) -> float:
@@ -265,7 +302,7 @@ class _ClassificationCtx(_Ctx):
         return _f(skm.matthews_corrcoef(self.y_true, self.y_pred))
 
     def m_cohen_kappa(self) -> float:
-        return _f(skm.cohen_kappa_score(self.y_true, self.y_pred, labels=self.labels))
+        return _f(skm.cohen_kappa_score(self.y_true, self.y_pred, labels=self.present))
 
     def m_brier(self) -> float:
         pos = self._pos("brier")
@@ -292,6 +329,9 @@ class _RegressionCtx(_Ctx):
         return _f(skm.r2_score(self.y_true, self.y_pred))
 
     def m_mape(self) -> float:
+        zeros = int(np.sum(self.y_true == 0))
+        if zeros:  # scikit-learn divides by machine epsilon instead: figures like 1e15
+            raise _Undefined(f"'mape' is undefined: {zeros} true value(s) are 0 (use mae, or smape)")
         return _f(skm.mean_absolute_percentage_error(self.y_true, self.y_pred))
 
     def m_median_ae(self) -> float:
@@ -373,31 +413,42 @@ def anomaly_flags(y_pred: Any) -> NDArray[np.bool_]:
     raise _cfg(f"anomaly predictions must be -1/1 (scikit-learn) or booleans, got {sorted(values, key=str)[:5]}")
 
 
-def anomaly_truth(y_true: Any, positive_class: Any = None) -> NDArray[np.bool_]:
-    """Evaluation labels of an anomaly task as booleans (True = anomaly); rules in the module docstring."""
-    a = _arr(y_true)
+def anomaly_label(y: Any, positive_class: Any = None) -> str:
+    """The label (as canonical text) that marks an anomaly: ``positive_class``; else ``true`` among
+    booleans, ``1`` among 0/1, ``-1`` among -1/1 (scikit-learn's outlier), else the rarer of two labels.
+
+    Decide it once, on the training labels, and pass it to :func:`anomaly_truth` for every split: the
+    rarer label of a small test split can differ from the training split's."""
+    texts = np.asarray([label_text(v) for v in _arr(y).tolist()], dtype=object)
+    present = [t for t in dict.fromkeys(texts.tolist()) if t != ""]
     if positive_class is not None:
-        if not np.any(a == positive_class):
-            present = sorted({str(v) for v in np.unique(a.astype(str))})
-            raise _cfg(f"positive class {positive_class!r} does not occur in the labels {present[:5]}")
-        return np.asarray(a == positive_class)
-    if a.dtype == bool:
-        return a
-    uniq = np.unique(a)
-    values = set(uniq.tolist())
-    if values <= {0, 1}:
-        return np.asarray(a == 1)
-    if values <= {-1, 1}:
-        return np.asarray(a == -1)
-    if len(uniq) == 2:
-        counts = [(int(np.sum(a == v)), str(v), v) for v in uniq]
-        counts.sort(key=lambda c: (c[0], c[1]))
+        wanted = label_text(positive_class)
+        if wanted not in present:
+            raise _cfg(f"positive class {wanted!r} does not occur in the labels {sorted(present)[:5]}",
+                       "set problem.positive_class to the label that marks an anomaly")
+        return wanted
+    values = set(present)
+    for labels, anomalous in (({"true", "false"}, "true"), ({"0", "1"}, "1"), ({"-1", "1"}, "-1")):
+        if values <= labels:
+            return anomalous
+    if len(values) == 2:
+        counts = sorted((int(np.sum(texts == v)), v) for v in values)
         if counts[0][0] == counts[1][0]:
             raise _cfg("cannot tell which label marks an anomaly: both are equally frequent",
                        "set problem.positive_class to the anomalous label")
-        return np.asarray(a == counts[0][2])
-    raise _cfg(f"anomaly labels must have two values, got {len(uniq)}",
+        return counts[0][1]
+    raise _cfg(f"anomaly labels must have two values, got {len(values)}",
                "set problem.positive_class to the anomalous label")
+
+
+def anomaly_truth(y_true: Any, positive_class: Any = None) -> NDArray[np.bool_]:
+    """Evaluation labels of an anomaly task as booleans (True = anomaly): rows whose label is
+    ``positive_class`` (compared as label text), or :func:`anomaly_label`'s choice without it."""
+    a = _arr(y_true)
+    if a.dtype == bool and positive_class is None:
+        return a
+    anomalous = anomaly_label(a, positive_class)
+    return np.asarray([label_text(v) == anomalous for v in a.tolist()], dtype=bool)
 
 
 class _AnomalyCtx(_Ctx):
@@ -437,11 +488,21 @@ class _AnomalyCtx(_Ctx):
 # ------------------------------------------------------------------------------------------- per class
 
 
-def per_class(y_true: Any, y_pred: Any, labels: Sequence[Any]) -> dict[str, dict[str, float]]:
-    """Precision, recall, F1 and support of every class, keyed by ``str(label)`` in ``labels`` order."""
-    labels = list(labels)
+def labels_of(*arrays: Any) -> list[Any]:
+    """The distinct labels of ``arrays``, sorted (by text when the types differ)."""
+    out: list[Any] = []
+    for a in arrays:
+        out = _union(np.asarray(out, dtype=object), _arr(a))
+    return out
+
+
+def per_class(y_true: Any, y_pred: Any, labels: Sequence[Any] = ()) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and support of every class, keyed by its label text: the classes of
+    ``labels`` (the model's), then any other class in the truth or the predictions (a class the model
+    never saw in training has recall 0: it must show, not vanish)."""
+    labels = list(dict.fromkeys([*labels, *_union(_arr(y_true), _arr(y_pred))]))
     p, r, f, s = skm.precision_recall_fscore_support(_arr(y_true), _arr(y_pred), labels=labels, zero_division=0)
-    return {str(label): {"precision": _f(p[i]), "recall": _f(r[i]), "f1": _f(f[i]), "support": _f(s[i])}
+    return {label_text(label): {"precision": _f(p[i]), "recall": _f(r[i]), "f1": _f(f[i]), "support": _f(s[i])}
             for i, label in enumerate(labels)}
 
 
@@ -642,32 +703,41 @@ _OPS: dict[str, Callable[[float, float], bool]] = {
 class Criterion:
     metric: str
     op: str
-    value: float
+    value: float  # exactly the spec's threshold (a percentage divided by 100)
+    shown: str = ""  # the threshold as the spec wrote it (``0.9``, ``80%``)
 
     def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.value:g}"
+        return f"{self.metric} {self.op} {self.shown or repr(self.value)}"
 
     def holds(self, observed: float) -> bool:
         return _OPS[self.op](observed, self.value)
 
 
 def parse_criterion(text: str) -> Criterion:
-    """Parse canonical criterion text ``metric OP number`` (a trailing ``%`` divides by 100)."""
+    """Parse canonical criterion text ``metric OP number`` (a trailing ``%`` divides by 100). The
+    threshold is kept exactly as written: no rounding between the spec and the gate."""
     m = _CRITERION.match(text)
     if m is None:
         raise _cfg(f"cannot read the criterion '{text}'", "write it like 'f1_macro >= 0.9'")
     value = float(m["value"])
     if m["pct"]:
         value /= 100.0
-    return Criterion(m["metric"], m["op"], value)
+    return Criterion(m["metric"], m["op"], value, m["value"].lstrip("+") + ("%" if m["pct"] else ""))
 
 
-def _fmt(value: float) -> str:
+def _fmt(value: float, threshold: float | None = None) -> str:
+    """``value`` with 4 significant digits, or as many more as it takes for the shown value to fall on
+    the same side of ``threshold`` as the real one (0.89996 against 0.9 shows 0.89996, not 0.9)."""
     if math.isnan(value):
         return "nan"
-    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:.4g}"
+    for digits in range(4, 18):
+        text = f"{value:.{digits}g}"
+        if threshold is None:
+            return text
+        shown = float(text)
+        if (shown < threshold) == (value < threshold) and (shown > threshold) == (value > threshold):
+            return text
+    return repr(value)
 
 
 @dataclass(slots=True)
@@ -707,18 +777,19 @@ def check_gates(criteria: Sequence[str], values: Mapping[str, float], *, locatio
             raise ConfigError(exc.message, where=loc, hint=exc.hint) from None
         observed_raw = values.get(crit.metric)
         observed: float | None
+        threshold = crit.shown or repr(crit.value)
         if observed_raw is None:
             observed, passed = None, False
-            message = f"{crit.metric} was not computed, required {crit.op} {crit.value:g}"
+            message = f"{crit.metric} was not computed, required {crit.op} {threshold}"
         else:
             observed = float(observed_raw)
             if math.isnan(observed):
                 passed = False
-                message = f"{crit.metric} is not a number, required {crit.op} {crit.value:g}"
+                message = f"{crit.metric} is not a number, required {crit.op} {threshold}"
             else:
                 passed = crit.holds(observed)
                 verb = "meets" if passed else "required"
-                message = f"{crit.metric} = {_fmt(observed)}, {verb} {crit.op} {crit.value:g}"
+                message = f"{crit.metric} = {_fmt(observed, crit.value)}, {verb} {crit.op} {threshold}"
         gates.append({"criterion": str(crit), "metric": crit.metric, "op": crit.op, "threshold": crit.value,
                       "observed": observed, "passed": passed, "message": message, "where": loc})
     return GateReport(passed=all(g["passed"] for g in gates), gates=gates)

@@ -136,6 +136,20 @@ class Steps:
             else:
                 self._print(f"{self._fail} {current.name} failed after {secs} ({type(error).__name__})")
 
+    def note(self, text: str) -> None:
+        """An indented line under the last step (e.g. what a step did to the rows)."""
+        if self.interactive:
+            self.console.print(f"  [dim]{escape(text)}[/dim]", highlight=False)
+        else:
+            self._print(f"  {text}")
+
+    def warn(self, text: str) -> None:
+        """A finding the user must see; it does not stop the run."""
+        if self.interactive:
+            self.console.print(f"[bold yellow]warning:[/bold yellow] {escape(text)}", highlight=False)
+        else:
+            self._print(f"warning: {text}")
+
     def fail(self, error: BaseException) -> None:
         """Report the error that stopped the run (``str(error)``: location, message and hint)."""
         text = str(error) or type(error).__name__

@@ -172,15 +172,15 @@ def _anomaly_scorer(name: str) -> Scorer:
         if y is None:
             raise ConfigError(f"{name} needs labels for an anomaly_detection task", hint="set problem.target")
         truth = _anomaly_truth(y)
+        if name == "precision_at_contamination":
+            from sklearn.metrics import precision_score
+
+            flags = np.asarray(est.predict(X)) == -1  # the rows the detector flags (threshold: contamination)
+            return float(precision_score(truth, flags, zero_division=0))
         outlying = -np.asarray(est.decision_function(X), dtype=float)  # higher: more anomalous
         if name == "roc_auc":
             return float(roc_auc_score(truth, outlying))
-        if name == "average_precision":
-            return float(average_precision_score(truth, outlying))
-        # precision among the rows flagged most anomalous, as many as there are anomalies
-        k = max(int(truth.sum()), 1)
-        top = np.argsort(-outlying, kind="stable")[:k]
-        return float(truth[top].mean())
+        return float(average_precision_score(truth, outlying))
 
     return score
 

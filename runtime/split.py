@@ -64,8 +64,66 @@ def _sizes(n: int, train: float, validation: float, test: float) -> tuple[int, i
 
 def split_frame(frame: Any, *, target: str | None, task: str, train: float, validation: float, test: float,
                 stratify: bool, seed: int, time_ordered: bool, time_column: str | None,
-                group_column: str | None) -> Split:
-    """Split ``frame`` into train / validation / test frames (see the module docstring)."""
+                group_column: str | None, report: Any = None) -> Split:
+    """Split ``frame`` into train / validation / test frames (see the module docstring).
+
+    ``report`` (a ``data.DataReport``): records the sizes, and warns when a split is far from its
+    asked share (whole groups cannot always be divided as asked) or when rows of the test split are
+    exact copies of training rows (the test score then measures memory, not generalisation)."""
+    result = _split_frame(frame, target=target, task=task, train=train, validation=validation, test=test,
+                          stratify=stratify, seed=seed, time_ordered=time_ordered, time_column=time_column,
+                          group_column=group_column)
+    if report is not None:
+        _account(result, report, len(frame), {"train": train, "validation": validation, "test": test},
+                 mode=_mode(time_ordered, group_column, stratify))
+    return result
+
+
+def _mode(time_ordered: bool, group_column: str | None, stratify: bool) -> str:
+    if time_ordered:
+        return "time-ordered" + (f", whole groups of '{group_column}'" if group_column else "")
+    if group_column is not None:
+        return f"whole groups of '{group_column}'"
+    return "stratified by the target" if stratify else "random"
+
+
+def _account(result: Split, report: Any, n: int, asked: dict[str, float], *, mode: str) -> None:
+    sizes = result.sizes()
+    report.split = {**sizes, "mode": mode}  # type: ignore[dict-item]
+    parts = ", ".join(f"{name} {sizes[name]:,}" for name in ("train", "validation", "test") if sizes[name])
+    report.record("split", n, n, f"{mode}: {parts}")
+    for name, share in asked.items():
+        if share <= 0 or n == 0:
+            continue
+        got = sizes[name] / n
+        if abs(got - share) > max(0.05, 0.25 * share):
+            report.warn(f"the {name} split holds {got:.1%} of the rows, {share:.0%} was asked ({mode}): "
+                        "figures on it are less (or more) certain than planned")
+    copies = _test_copies(result)
+    if copies:
+        report.warn(f"{copies:,} of the {sizes['test']:,} test rows are exact copies of training rows: the test "
+                    "score partly measures memory (set data.cleaning.deduplicate: true if the copies are not "
+                    "real repeats)")
+
+
+def _test_copies(result: Split) -> int:
+    """Test rows whose every value equals a training row's."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    if len(result.test) == 0 or len(result.train) == 0:
+        return 0
+    try:
+        train_keys = set(pd.util.hash_pandas_object(result.train, index=False).tolist())
+        test_keys = pd.util.hash_pandas_object(result.test, index=False).tolist()
+    except TypeError:
+        train_keys = set(pd.util.hash_pandas_object(result.train.astype(str), index=False).tolist())
+        test_keys = pd.util.hash_pandas_object(result.test.astype(str), index=False).tolist()
+    return sum(1 for key in test_keys if key in train_keys)
+
+
+def _split_frame(frame: Any, *, target: str | None, task: str, train: float, validation: float, test: float,
+                 stratify: bool, seed: int, time_ordered: bool, time_column: str | None,
+                 group_column: str | None) -> Split:
     import numpy as np
 
     n = len(frame)

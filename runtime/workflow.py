@@ -50,7 +50,13 @@ class SearchSettings:
 
 @dataclass
 class Trained:
-    """A fitted pipeline and how it came to be."""
+    """A fitted pipeline and how it came to be.
+
+    ``positive_class``: the class binary metrics measure (classification, as canonical label text),
+    or the label that marks an anomaly (anomaly detection, decided once from the training labels and
+    used for search, evaluation and the report alike). ``validation``: how model selection scored
+    candidates (the cross-validation splitter, named for the report), None when nothing was selected.
+    """
 
     pipeline: Any
     family: str
@@ -63,6 +69,9 @@ class Trained:
     search: Any = None  # search.SearchResult
     auto: Any = None  # auto.AutoResult
     notes: list[str] = field(default_factory=list)
+    validation: str | None = None
+    scoring: str | None = None  # the primary metric (what selection optimised and the learning curve plots)
+    split_rules: dict[str, Any] = field(default_factory=dict)  # data.split: groups and time order
 
 
 @dataclass
@@ -76,6 +85,10 @@ class Evaluation:
     fairness: dict[str, float] = field(default_factory=dict)
     plots: dict[str, bytes] = field(default_factory=dict)
     split_sizes: dict[str, int] = field(default_factory=dict)
+    positive_class: dict[str, Any] | None = None  # {"label": ..., "source": "spec" | "last label"}: binary metrics
+    notes: dict[str, str] = field(default_factory=dict)  # metric -> why it has no value (nan)
+    predictions: Any = None  # the test rows' truth, prediction and scores (saved as predictions.csv)
+    scored_on: str = "test"  # "test", or "train" for a family that labels only the rows it was fitted on
 
 
 @dataclass
@@ -108,11 +121,58 @@ def _fit_labels(task: str, y: Any, positive_class: Any) -> Any:
     return y if kind == "clustering" else None
 
 
-def _cv(task: str, folds: int, seed: int, y: Any) -> Any:
+def _positive(task: str, positive_class: Any, y: Any) -> Any:
+    """The spec's positive class in the labels' own form (canonical label text), or for anomaly
+    detection the anomalous label: given, or decided here once from the training labels."""
+    from aispec.schemas.labels import label_text
+
+    kind = _kind(task)
+    if kind == "anomaly" and y is not None:
+        return metric_fns.anomaly_label(y, positive_class)
+    if positive_class is None or task not in CLASSIFICATION:
+        return positive_class
+    return label_text(positive_class)
+
+
+def _cv(task: str, folds: int, seed: int, y: Any, *, rows: Any = None,
+        rules: Mapping[str, Any] | None = None) -> tuple[Any, str]:
+    """Cross-validation folds that follow the hold-out split's rules, and their name for the report.
+
+    A group split keeps each group's rows in one fold (``StratifiedGroupKFold`` for stratified
+    classification, else ``GroupKFold``); a time-ordered split validates on later rows only
+    (``TimeSeriesSplit``, rows in time order); otherwise ``StratifiedKFold`` for stratified
+    classification, ``KFold`` for the rest (shuffled with ``seed``). Group folds are returned as a
+    list of (train, test) index pairs, since the scorers that consume them do not take groups."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold, StratifiedGroupKFold  # type: ignore[import-untyped]
+
     from .split import cv_splitter
 
-    stratify = task in CLASSIFICATION and y is not None
-    return cv_splitter(task=task, folds=folds, stratify=stratify, seed=seed, time_ordered=False)
+    rules = dict(rules or {})
+    stratify = bool(rules.get("stratify", task in CLASSIFICATION)) and task in CLASSIFICATION and y is not None
+    group = rules.get("group_column")
+    if rules.get("time_ordered"):
+        return cv_splitter(task=task, folds=folds, stratify=False, seed=seed, time_ordered=True), \
+            f"TimeSeriesSplit({folds}): each fold validates on rows later than its training rows"
+    if group and rows is not None and group in rows.columns:
+        groups = rows[group].astype(object).where(rows[group].notna(), "<missing>").astype(str).to_numpy()
+        n_groups = len(set(groups.tolist()))
+        if n_groups < 2:
+            raise ConfigError(f"cross-validation by group '{group}' needs at least 2 groups in the training split, "
+                              f"found {n_groups}", hint="drop split.group_column or add groups")
+        k = min(folds, n_groups)
+        X_index = np.zeros(len(rows))
+        if stratify:
+            splitter: Any = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            name = f"StratifiedGroupKFold({k}) by '{group}'"
+            pairs = list(splitter.split(X_index, np.asarray(y), groups))
+        else:
+            splitter = GroupKFold(n_splits=k, shuffle=True, random_state=seed)
+            name = f"GroupKFold({k}) by '{group}'"
+            pairs = list(splitter.split(X_index, None, groups))
+        return pairs, f"{name}: no group in both a training and a validation fold"
+    splitter = cv_splitter(task=task, folds=folds, stratify=stratify, seed=seed, time_ordered=False)
+    return splitter, f"{type(splitter).__name__}({folds}, shuffled)"
 
 
 def _class_weight(pipeline: Any, rebalance: str) -> None:
@@ -124,7 +184,26 @@ def _class_weight(pipeline: Any, rebalance: str) -> None:
         pipeline.set_params(model__class_weight="balanced")
 
 
-def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_types: Mapping[str, str]) -> Any:
+_RESAMPLING = ("oversample", "undersample", "smote")
+
+
+def _selectable(make: Callable[[Any], Any], task: str, rebalance: str, seed: int) -> Callable[[Any], Any]:
+    """``make`` for model selection: class weights set, and resampling done inside each training fold
+    (``preprocess.Resampled``), so every candidate is scored as the final model is trained."""
+    from .preprocess import Resampled
+
+    def build(arg: Any) -> Any:
+        pipeline = make(arg)
+        _class_weight(pipeline, rebalance)
+        if task in CLASSIFICATION and rebalance in _RESAMPLING:
+            return Resampled(pipeline, rebalance, seed)
+        return pipeline
+
+    return build
+
+
+def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_types: Mapping[str, str],
+                   report: Any = None) -> Any:
     """The training split, without outlier rows when `cleaning.outliers.action` is drop (the test
     split is never filtered: it must look like the data the model will meet)."""
     from . import preprocess
@@ -132,64 +211,98 @@ def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_ty
     if not outliers or outliers.get("method", "none") == "none" or outliers.get("action") != "drop":
         return splits.train
     numeric = [name for name, kind in feature_types.items() if kind == "numeric"]
-    return preprocess.drop_outlier_rows(splits.train, columns=numeric, method=str(outliers["method"]),
+    kept = preprocess.drop_outlier_rows(splits.train, columns=numeric, method=str(outliers["method"]),
                                         threshold=float(outliers.get("threshold", 1.5)))
+    if report is not None:
+        report.record("outliers", len(splits.train), len(kept),
+                      f"cleaning.outliers: {outliers['method']} beyond {float(outliers.get('threshold', 1.5)):g}, "
+                      "drop", part="train")
+    return kept
 
 
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
           target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
-          feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None) -> Trained:
-    """Search the space (when given) with cross-validation on the training split, then fit."""
+          feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
+          report: Any = None, split_rules: Mapping[str, Any] | None = None) -> Trained:
+    """Search the space (when given) with cross-validation on the training split, then fit.
+
+    The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
+    ``rebalance`` (``cleaning.imbalance``) applies inside every training fold as it does to the
+    final fit. ``report`` (``data.DataReport``) records the rows outliers and resampling remove or add.
+    """
     from . import preprocess
     from .search import search as run_search
 
-    X, y = _xy(_training_rows(splits, outliers, feature_types or {}), features, target)
+    rows = _training_rows(splits, outliers, feature_types or {}, report)
+    X, y = _xy(rows, features, target)
+    positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
     result = None
     params: dict[str, Any] = {}
+    validation = None
     if search is not None and search.space:
         if _kind(task) == "anomaly" and labels is None:
             raise ConfigError("a search for an anomaly detector needs labelled anomalies to score it",
                               where=(locations or {}).get("model.search"),
                               hint="set problem.target to a label column (used for evaluation only), or "
                                    "remove model.search")
-        result = run_search(build_pipeline, search.space, X, labels, method=search.method, trials=search.trials,
-                            timeout_s=search.timeout_s, cv=_cv(task, search.folds, seed, labels), scoring=scoring,
+        cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
+        result = run_search(_selectable(build_pipeline, task, rebalance, seed), search.space, X, labels,
+                            method=search.method, trials=search.trials, timeout_s=search.timeout_s, cv=cv,
+                            scoring=scoring,
                             greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
                             seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class)
         params = dict(result.best_params)
     pipeline = build_pipeline(params or None)
     _class_weight(pipeline, rebalance)
     X_fit, y_fit = X, labels
-    if _kind(task) == "supervised" and task in CLASSIFICATION and rebalance in ("oversample", "undersample",
-                                                                                  "smote"):
+    if _kind(task) == "supervised" and task in CLASSIFICATION and rebalance in _RESAMPLING:
         X_fit, y_fit = preprocess.rebalance(X, y, method=rebalance, seed=seed)
+        if report is not None:
+            report.record(rebalance, len(X), len(X_fit), "cleaning.imbalance: classes balanced for the fit",
+                          part="train")
     start = time.perf_counter()
     pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
     fit_seconds = time.perf_counter() - start
     family = type(pipeline.named_steps["model"]).__name__
-    return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result)
+    return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result,
+                   validation=validation, scoring=scoring, split_rules=dict(split_rules or {}))
 
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
                features: Sequence[str], target: str | None, task: str, scoring: str, folds: int, seed: int,
                positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
                feature_types: Mapping[str, str] | None = None,
-               locations: Mapping[str, str] | None = None) -> Trained:
-    """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split)."""
+               locations: Mapping[str, str] | None = None, rebalance: str = "none", report: Any = None,
+               split_rules: Mapping[str, Any] | None = None) -> Trained:
+    """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
+    folds and resampling as in :func:`train`)."""
     from .auto import auto_select
+    from .preprocess import Resampled
 
-    X, y = _xy(_training_rows(splits, outliers, feature_types or {}), features, target)
+    rows = _training_rows(splits, outliers, feature_types or {}, report)
+    X, y = _xy(rows, features, target)
+    positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
+    cv, validation = _cv(task, folds, seed, labels, rows=rows, rules=split_rules)
     start = time.perf_counter()
-    result = auto_select(task=task, candidates=candidates, make_pipeline=build_pipeline, X=X, y=labels,
-                         budget_s=budget_s, cv=_cv(task, folds, seed, labels), scoring=scoring,
+    result = auto_select(task=task, candidates=candidates, make_pipeline=_selectable(build_pipeline, task, rebalance,
+                                                                                     seed),
+                         X=X, y=labels, budget_s=budget_s, cv=cv, scoring=scoring,
                          greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
-                         seed=seed, positive_class=positive_class)
+                         seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class)
     elapsed = time.perf_counter() - start
-    return Trained(result.estimator, result.family, dict(result.params), task, target, list(features),
-                   positive_class, elapsed, auto=result)
+    estimator = result.estimator
+    if isinstance(estimator, Resampled):  # the selection refit on resampled rows: keep the fitted pipeline
+        if report is not None:
+            report.record(rebalance, estimator.rows_in_, estimator.rows_out_,
+                          "cleaning.imbalance: classes balanced for the fit", part="train")
+        estimator = estimator.pipeline_
+        result.estimator = estimator
+    return Trained(estimator, result.family, dict(result.params), task, target, list(features),
+                   positive_class, elapsed, auto=result, validation=validation, scoring=scoring,
+                   split_rules=dict(split_rules or {}))
 
 
 # ------------------------------------------------------------------------- evaluation
@@ -209,24 +322,30 @@ def _scores(pipeline: Any, X: Any) -> Any:
 
 
 def evaluate(trained: Trained, splits: Split, *, metrics: Sequence[str], sensitive: Sequence[str] = (),
-             importance_repeats: int = 5) -> Evaluation:
-    """Metrics, per-class and per-group results and plots on the test split."""
+             importance_repeats: int = 5, pii: Sequence[str] = ()) -> Evaluation:
+    """Metrics, per-class and per-group results and plots on the test split, and the test rows'
+    predictions (``Evaluation.predictions``, saved as ``predictions.csv``) from which every figure can
+    be recomputed. A sensitive attribute that is also PII appears only as pseudonymous group names."""
     kind = _kind(trained.task)
     X_test, y_test = _xy(splits.test, trained.features, trained.target)
     X_train, y_train = _xy(splits.train, trained.features, trained.target)
     names = _quality(metrics, trained.task)
     evaluation = Evaluation(metrics={}, split_sizes=splits.sizes())
     if kind == "supervised":
-        _evaluate_supervised(trained, evaluation, names, X_train, y_train, X_test, y_test, importance_repeats)
+        _evaluate_supervised(trained, evaluation, names, X_train, y_train, X_test, y_test, importance_repeats,
+                             rows=splits.train)
     elif kind == "clustering":
-        _evaluate_clustering(trained, evaluation, names, X_test, y_test)
+        _evaluate_clustering(trained, evaluation, names, X_train, y_train, X_test, y_test)
     else:
         _evaluate_anomaly(trained, evaluation, names, X_test, y_test)
     evaluation.metrics["train_time_s"] = round(trained.fit_seconds, 4)
     present = [c for c in sensitive if c in splits.test.columns]
-    if present and kind == "supervised" and y_test is not None:
-        y_pred = trained.pipeline.predict(X_test)
-        groups = splits.test[present]
+    groups = _groups(splits.test[present], private=set(pii)) if present else None
+    if groups is not None and evaluation.predictions is not None:
+        for column in groups.columns:
+            evaluation.predictions[f"group:{column}"] = groups[column].to_numpy()
+    if groups is not None and kind == "supervised" and y_test is not None:
+        y_pred = evaluation.predictions["prediction"].to_numpy()
         evaluation.per_group = metric_fns.per_group(groups, y_test, y_pred, task=trained.task,
                                                     positive_class=trained.positive_class)
         if trained.task in CLASSIFICATION:
@@ -237,31 +356,76 @@ def evaluate(trained: Trained, splits: Split, *, metrics: Sequence[str], sensiti
     return evaluation
 
 
+def _groups(frame: Any, *, private: set[str]) -> Any:
+    """The sensitive columns of the test rows; a PII column's values replaced by ``group 1``, ``group 2``,
+    ... (numbered by size), so fairness is measured without its values leaving the data."""
+    out = frame.copy()
+    for column in out.columns:
+        if column in private:
+            counts = out[column].astype(str).value_counts()
+            names = {value: f"group {i + 1}" for i, value in enumerate(counts.index)}
+            out[column] = out[column].astype(str).map(names)
+    return out
+
+
+def _predictions(index: Any, y_true: Any, y_pred: Any, scores: Any = None,
+                 columns: Sequence[Any] | None = None) -> Any:
+    """The test rows' truth, prediction and scores, one row per test row (``row`` = the source row)."""
+    import numpy as np
+    import pandas as pd
+
+    from aispec.schemas.labels import label_text
+
+    frame = pd.DataFrame({"row": list(index)})
+    if y_true is not None:
+        frame["truth"] = np.asarray(y_true, dtype=object)
+    frame["prediction"] = np.asarray(y_pred, dtype=object)
+    if scores is not None:
+        matrix = np.asarray(scores, dtype=float)
+        if matrix.ndim == 1:
+            frame["score"] = matrix
+        else:
+            for j in range(matrix.shape[1]):
+                name = label_text(columns[j]) if columns is not None and j < len(columns) else str(j)
+                frame[f"score:{name}"] = matrix[:, j]
+    return frame
+
+
 def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_train: Any, y_train: Any,
-                         X_test: Any, y_test: Any, repeats: int) -> None:
+                         X_test: Any, y_test: Any, repeats: int, rows: Any = None) -> None:
     from . import plots
 
     pipeline = trained.pipeline
     y_pred = pipeline.predict(X_test)
     classification = trained.task in CLASSIFICATION
-    labels = list(pipeline.classes_) if classification and hasattr(pipeline, "classes_") else None
+    classes = list(pipeline.classes_) if classification and hasattr(pipeline, "classes_") else None
     y_score = _scores(pipeline, X_test) if classification else None
-    ev.metrics.update(metric_fns.compute(trained.task, names, y_true=y_test, y_pred=y_pred, y_score=y_score,
-                                         labels=labels, positive_class=trained.positive_class))
+    score_kind = "probabilities"
+    if classification and y_score is None and hasattr(pipeline, "decision_function"):
+        y_score, score_kind = pipeline.decision_function(X_test), "decision"
+    ev.metrics.update(metric_fns.compute(trained.task, names, y_true=y_test, y_pred=y_pred,
+                                         y_score=y_score if score_kind == "probabilities" else None,
+                                         labels=classes, positive_class=trained.positive_class, notes=ev.notes))
     ev.train_metrics = metric_fns.compute(
         trained.task, names, y_true=y_train, y_pred=pipeline.predict(X_train),
-        y_score=_scores(pipeline, X_train) if classification else None, labels=labels,
+        y_score=_scores(pipeline, X_train) if classification else None, labels=classes,
         positive_class=trained.positive_class)
-    if classification and labels is not None:
-        ev.per_class = metric_fns.per_class(y_test, y_pred, labels)
-        ev.plots["confusion_matrix"] = plots.confusion_matrix(y_test, y_pred, labels)
-        if y_score is not None:
-            ev.plots["roc_curve"] = plots.roc_curve(y_test, y_score, labels, positive_class=trained.positive_class)
-            ev.plots["pr_curve"] = plots.pr_curve(y_test, y_score, labels, positive_class=trained.positive_class)
+    ev.predictions = _predictions(X_test.index, y_test, y_pred, y_score, classes)
+    if classification:
+        if len(classes or []) == 2 or trained.positive_class is not None:
+            label = trained.positive_class if trained.positive_class is not None else (classes or [None])[-1]
+            ev.positive_class = {"label": label, "source": "spec" if trained.positive_class is not None
+                                 else "the last label (problem.positive_class not set)"}
+        shown = list(dict.fromkeys([*(classes or []), *metric_fns.labels_of(y_test, y_pred)]))
+        ev.per_class = metric_fns.per_class(y_test, y_pred, classes or [])
+        ev.plots["confusion_matrix"] = plots.confusion_matrix(y_test, y_pred, shown)
+        if y_score is not None and score_kind == "probabilities" and classes is not None:
+            ev.plots["roc_curve"] = plots.roc_curve(y_test, y_score, classes, positive_class=trained.positive_class)
+            ev.plots["pr_curve"] = plots.pr_curve(y_test, y_score, classes, positive_class=trained.positive_class)
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
     ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
-    curve = _learning_curve(pipeline, X_train, y_train, trained)
+    curve = _learning_curve(pipeline, X_train, y_train, trained, rows)
     if curve is not None:
         ev.plots["learning_curve"] = curve
 
@@ -276,33 +440,48 @@ def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: i
     return plots.feature_importance(values, std=list(result.importances_std))
 
 
-def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained) -> bytes | None:
-    """Train and cross-validated scores at five training sizes (skipped on tiny data)."""
+def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained, rows: Any) -> bytes | None:
+    """Training and cross-validated scores of the primary metric at five training sizes (skipped on
+    tiny data); folds follow the split's rules like model selection's."""
     from sklearn.base import clone  # type: ignore[import-untyped]
     from sklearn.model_selection import learning_curve  # type: ignore[import-untyped]
 
     from . import plots
+    from .search import get_scorer
 
     if len(X) < 50:
         return None
-    cv = _cv(trained.task, 3, 0, y)
+    metric = trained.scoring or ("accuracy" if trained.task in CLASSIFICATION else "r2")
     try:
-        sizes, train_scores, val_scores = learning_curve(clone(pipeline), X, y, cv=cv, n_jobs=1,
+        cv, _ = _cv(trained.task, 3, 0, y, rows=rows, rules=trained.split_rules)
+        scorer = get_scorer(metric, y=y, positive_class=trained.positive_class)
+        sizes, train_scores, val_scores = learning_curve(clone(pipeline), X, y, cv=cv, n_jobs=1, scoring=scorer,
                                                          train_sizes=[0.2, 0.4, 0.6, 0.8, 1.0])
-    except ValueError:
+    except (ValueError, ConfigError):
         return None  # e.g. a class too rare for the smallest size: the plot is optional
-    metric = "accuracy" if trained.task in CLASSIFICATION else "r2"
     return plots.learning_curve(list(sizes), train_scores, val_scores, metric=metric)
 
 
-def _evaluate_clustering(trained: Trained, ev: Evaluation, names: list[str], X_test: Any, y_test: Any) -> None:
+def _evaluate_clustering(trained: Trained, ev: Evaluation, names: list[str], X_train: Any, y_train: Any,
+                         X_test: Any, y_test: Any) -> None:
     pipeline = trained.pipeline
     model = pipeline.named_steps["model"]
-    transformed = pipeline.named_steps["preprocess"].transform(X_test)
-    # dbscan and agglomerative have no predict: they cluster the test rows afresh
-    assigned = model.predict(transformed) if hasattr(model, "predict") else model.fit_predict(transformed)
     usable = [n for n in names if METRICS[n].needs != "target" or y_test is not None]
-    ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=assigned, X=transformed))
+    if not hasattr(model, "predict"):
+        # dbscan and agglomerative label only the rows they were fitted on: their figures describe the
+        # training rows' clusters (clustering the test rows afresh would be another model)
+        transformed = pipeline.named_steps["preprocess"].transform(X_train)
+        assigned = model.labels_
+        ev.scored_on = "train"
+        ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_train, y_pred=assigned, X=transformed,
+                                             notes=ev.notes))
+        ev.predictions = _predictions(X_train.index, y_train, assigned)
+        return
+    transformed = pipeline.named_steps["preprocess"].transform(X_test)
+    assigned = model.predict(transformed)
+    ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=assigned, X=transformed,
+                                         notes=ev.notes))
+    ev.predictions = _predictions(X_test.index, y_test, assigned)
 
 
 def _evaluate_anomaly(trained: Trained, ev: Evaluation, names: list[str], X_test: Any, y_test: Any) -> None:
@@ -313,8 +492,10 @@ def _evaluate_anomaly(trained: Trained, ev: Evaluation, names: list[str], X_test
     scores = -pipeline.decision_function(X_test)
     usable = [n for n in names if y_test is not None or n == "anomaly_rate"]
     ev.metrics.update(metric_fns.compute(trained.task, usable, y_true=y_test, y_pred=flags, y_score=scores,
-                                         positive_class=trained.positive_class))
+                                         positive_class=trained.positive_class, notes=ev.notes))
+    ev.predictions = _predictions(X_test.index, y_test, metric_fns.anomaly_flags(flags), scores)
     if y_test is not None:
+        ev.positive_class = {"label": trained.positive_class, "source": "anomalous label"}
         truth = metric_fns.anomaly_truth(y_test, trained.positive_class)
         ev.plots["roc_curve"] = plots.roc_curve(truth, scores, [False, True], positive_class=True)
         ev.plots["pr_curve"] = plots.pr_curve(truth, scores, [False, True], positive_class=True)
@@ -356,10 +537,9 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
         quantized = quantize_mod.quantize(
             path, X_test, mode=quantize, columns=report.columns, inputs=report.inputs, compared=report.compared,
             score=_onnx_scorer(trained, X_test, y_test, metrics, report), primary=primary,
-            min_label_agreement=report.min_label_agreement, tol=report.tol, max_tol=report.max_tol,
             latency_rows=latency_rows)
         if quantized is not None and quantized.served == "int8":
-            report.path = str(out_dir / quantize_mod.FLOAT_FILE)  # the float model the parity figures are about
+            report.path = quantize_mod.FLOAT_FILE  # the float model the parity figures are about (in artifacts/)
             size_bytes = quantized.int8_bytes or size_bytes
             served = quantized.latency["int8"]
             latency = {k: v for k, v in served.items() if not k.startswith("batch_")}
@@ -444,12 +624,56 @@ def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]
 
 
 def check_gates(evaluation: Evaluation, exported: Exported, *, gates: Sequence[str],
-                fairness_gates: Sequence[str] = (), locations: Mapping[str, str] | None = None) -> Any:
-    """Every acceptance and fairness criterion against the measured values."""
+                fairness_gates: Sequence[str] = (), locations: Mapping[str, str] | None = None,
+                deployment: str = "none") -> Any:
+    """Every acceptance and fairness criterion against the measured values, and, for a deployed model
+    (``deployment``: ``deployment.target`` rest or batch), the gates the model itself must pass to be
+    served: it was exported, and the exported graph gives the evaluated model's answers (ONNX parity).
+    A model that fails any gate is never served as if it passed (the service refuses it)."""
     values = {**evaluation.metrics, **exported.operational}
     quality = metric_fns.check_gates(gates, values, locations=locations, section="metrics.acceptance")
     fair = metric_fns.check_gates(fairness_gates, values, locations=locations, section="compliance.fairness")
-    return metric_fns.merge_gates(quality, fair)
+    system = metric_fns.GateReport(passed=True, gates=_deployment_gates(exported, deployment, locations or {}))
+    return metric_fns.merge_gates(quality, fair, system)
+
+
+def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[str, str]) -> list[dict[str, Any]]:
+    from .errors import where
+
+    if deployment == "none":
+        return []
+    loc = where(locations, "deployment.target")
+    if exported.onnx is None:
+        return [{"criterion": "the model is exported to ONNX", "metric": "onnx_export", "op": "", "threshold": None,
+                 "observed": None, "passed": False, "where": loc, "kind": "deployment",
+                 "message": f"no ONNX model, and deployment.target is '{deployment}': {exported.skipped}"}]
+    onnx = exported.onnx
+    agree = onnx.label_agreement
+    shown = f"label agreement {agree:.4%}, " if agree is not None else ""
+    message = (f"onnxruntime vs scikit-learn on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
+               f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
+    if not onnx.parity_ok:
+        message += (f"; allowed: agreement >= {onnx.min_label_agreement:g}, differences <= {onnx.max_tol:g} "
+                    f"(mean {onnx.tol:g}) of the scale")
+    return [{"criterion": "the ONNX model gives the evaluated model's answers", "metric": "onnx_parity",
+             "op": "", "threshold": None, "observed": agree if agree is not None else onnx.max_abs_diff,
+             "passed": bool(onnx.parity_ok), "where": loc, "kind": "deployment", "message": message}]
+
+
+def warnings(data_report: Any, evaluation: Evaluation, exported: Exported) -> list[str]:
+    """What the user must see at the end of a run: data findings, metrics without a value, the
+    class binary metrics measure when the spec did not name it, a failed export or parity check."""
+    out = list(getattr(data_report, "warnings", []) or [])
+    out += [f"{why}" for why in evaluation.notes.values()]
+    positive = evaluation.positive_class
+    if positive is not None and positive.get("source", "").startswith("the last label"):
+        out.append(f"binary metrics measure class '{positive['label']}', {positive['source']}")
+    if evaluation.scored_on == "train":
+        out.append("this clustering family labels only the rows it was fitted on: its figures describe the "
+                   "training rows, and there is no model to export")
+    if exported.onnx is not None and not exported.onnx.parity_ok:
+        out.append("the ONNX model does not give the evaluated model's answers (see the onnx_parity gate)")
+    return out
 
 
 # -------------------------------------------------------------------------- documents
@@ -464,10 +688,11 @@ class Outputs:
     model: Path | None
     serving: Path | None = None
     float_model: Path | None = None  # model.fp32.onnx, when the served model.onnx is the int8 one
+    predictions: Path | None = None  # predictions.csv: the evaluated rows' truth, prediction and scores
 
     def paths(self) -> list[Path]:
         return [p for p in (self.report, self.model, self.float_model, self.serving, self.model_card, self.datasheet,
-                            self.metrics) if p]
+                            self.metrics, self.predictions) if p]
 
 
 def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, evaluation: Evaluation,
@@ -480,12 +705,13 @@ def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, ev
         return None
     classes = list(trained.pipeline.classes_) if hasattr(trained.pipeline, "classes_") else None
     onnx = exported.onnx.to_dict()
+    columns = _served_columns(spec, trained)
     quantization = exported.quantization
     if quantization is not None and quantization.served == "int8":
         onnx["size_bytes"] = quantization.int8_bytes  # serving.json describes the served file
     try:
         meta = serving_metadata(
-            onnx=onnx, features=trained.features, columns=spec["data"]["columns"],
+            onnx=onnx, features=trained.features, columns=columns,
             frame=splits.train[trained.features], task=trained.task, target=trained.target, classes=classes,
             project_name=spec["project"]["name"], project_version=spec["project"]["version"],
             spec_hash=spec_hash, metrics={**evaluation.metrics, **exported.operational},
@@ -496,6 +722,20 @@ def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, ev
         exported.skipped = f"not servable: {error}"
         return None
     return write_serving_metadata(out_dir / "serving.json", meta)
+
+
+def _served_columns(spec: Mapping[str, Any], trained: Trained) -> dict[str, Any] | None:
+    """The declared columns as the service must check them: a column whose kind ``cleaning.impute``
+    drops (rows with a missing value were removed before training) refuses a missing value."""
+    declared = spec["data"]["columns"]
+    impute = spec["data"]["cleaning"]["impute"]
+    dropped = {kind for kind, setting in (("numeric", impute["numeric"]), ("boolean", impute["numeric"]),
+                                          ("categorical", impute["categorical"]), ("text", impute["text"]))
+               if setting == "drop"}
+    if declared is None or not dropped:
+        return declared  # type: ignore[no-any-return]
+    return {name: ({**column, "nullable": False} if column["type"] in dropped else column)
+            for name, column in declared.items()}
 
 
 def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, evaluation: Evaluation,
@@ -526,7 +766,13 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "onnx": onnx,
         "quantization": exported.quantization,
         "timings": dict(timings or {}),
+        "validation": trained.validation,
+        "positive_class": evaluation.positive_class,
+        "metric_notes": dict(evaluation.notes),
+        "scored_on": evaluation.scored_on,
+        "warnings": warnings(data_report, evaluation, exported),
     }
+    predictions = _write_predictions(evaluation, out_dir)
     paths = report.write(out_dir, run)
     card = out_dir / "model_card.md"
     card.write_text(cards.model_card(run), encoding="utf-8")
@@ -536,4 +782,16 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     serving = _serving(spec, trained, splits, evaluation, exported, spec_hash, out_dir)
     float_model = out_dir / "model.fp32.onnx"
     return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving,
-                   float_model if float_model.exists() else None)
+                   float_model if float_model.exists() else None, predictions)
+
+
+def _write_predictions(evaluation: Evaluation, out_dir: Path) -> Path | None:
+    """``predictions.csv``: every evaluated row's truth, prediction and scores (and group, for
+    fairness), so anyone can recompute every figure of metrics.json with their own tools."""
+    if evaluation.predictions is None:
+        return None
+    path = out_dir / "predictions.csv"
+    tmp = path.with_name(path.name + ".tmp")
+    evaluation.predictions.to_csv(tmp, index=False, float_format="%.17g")
+    tmp.replace(path)
+    return path

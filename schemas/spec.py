@@ -97,6 +97,8 @@ class Column(_Model):
         None, description="Inclusive [min, max] for numeric columns; null for an open end.")
     allowed: Annotated[list[Label], Field(min_length=1)] | None = Field(
         None, description="The only values a categorical column may take.")
+    na_values: list[str] | None = Field(
+        None, description="Texts that mean 'missing' in this column, besides an empty cell (e.g. [\"NA\", \"-\"]).")
     description: str | None = None
     unit: str | None = None
 
@@ -108,12 +110,17 @@ class _SourceBase(_Model):
     pass
 
 
+_NA_VALUES_HELP = ("Texts that mean 'missing' in every column, besides an empty cell. Default none: "
+                   "'NA', 'None' or 'null' are values like any other (a category 'NA' stays 'NA').")
+
+
 class CsvSource(_SourceBase):
     kind: Literal["csv"]
     path: TemplateStr
     delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
     encoding: str = "utf-8"
     header: bool = True
+    na_values: list[str] = Field(default_factory=list, description=_NA_VALUES_HELP)
 
 
 class ParquetSource(_SourceBase):
@@ -125,6 +132,7 @@ class JsonlSource(_SourceBase):
     kind: Literal["jsonl"]
     path: TemplateStr
     encoding: str = "utf-8"
+    na_values: list[str] = Field(default_factory=list, description=_NA_VALUES_HELP + " JSON null is missing.")
 
 
 class SqlSource(_SourceBase):
@@ -172,7 +180,9 @@ class Outliers(_Model):
 
 
 class Cleaning(_Model):
-    deduplicate: bool = True
+    deduplicate: bool = Field(False, description="Remove rows that repeat another row exactly (every column). Off "
+                                                 "by default: identical rows can be different people; a run warns "
+                                                 "when copies land in both the training and the test split.")
     impute: Imputation = Imputation()
     outliers: Outliers = Outliers()
     scaling: Literal["standard", "minmax", "robust", "none"] = "standard"

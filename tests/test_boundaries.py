@@ -78,7 +78,7 @@ with tempfile.TemporaryDirectory() as tmp:
     report["fmt"] = cli("fmt", "--stdout", spec)[0]
     report["convert"] = cli("convert", spec, "-o", Path(tmp) / "spec.aispec")[0]
     report["check_dsl"] = cli("check", Path(tmp) / "spec.aispec")[0]
-    report["init"] = cli("init", Path(tmp) / "new.aispec", "--task", "forecasting")[0]
+    report["init"] = cli("init", Path(tmp) / "new.aispec", "--task", "clustering")[0]
     report["schema"] = cli("schema")[0]
     report["explain"] = cli("explain", "AIS313")[0]
     report["datasets"] = cli("datasets")[0]

@@ -205,11 +205,15 @@ class Feeder:
         self.arrays1: dict[str, NDArray[Any]] = {}
         # (attribute, kind, (1,1) array, numeric drift slot, categorical drift slot, codes, other, missing)
         self.plan: list[tuple[str, int, NDArray[Any], int, int, dict[str, int], int, int]] = []
+        # numeric inputs the graph centres in float64 before its float32 cast (see preprocess.Float32Center)
+        self.dtypes = {column["name"]: np.float64 if column["dtype"] == "double" else np.float32
+                       for _, column in fields}
         num_slot = cat_slot = 0
         self.drift = drift
         for attr, column in fields:
             kind = {"numeric": NUM, "boolean": BOOL, "categorical": CAT}.get(column["type"], TEXT)
-            arr = np.zeros((1, 1), dtype=np.float32) if column["dtype"] == "float" else np.array([[""]], dtype=object)
+            arr = np.zeros((1, 1), dtype=self.dtypes[column["name"]]) if column["dtype"] in ("float", "double") \
+                else np.array([[""]], dtype=object)
             self.arrays1[column["name"]] = arr
             n_slot = c_slot = -1
             codes: dict[str, int] = {}
@@ -264,7 +268,7 @@ class Feeder:
             raw = [row[attr] for row in rows]
             if kind == NUM:
                 col = np.array([math.nan if v is None else v for v in raw], dtype=np.float64)
-                arrays[name] = col.astype(np.float32).reshape(n, 1)
+                arrays[name] = col.astype(self.dtypes[name], copy=False).reshape(n, 1)
                 if num is not None and n_slot >= 0:
                     num[:, n_slot] = col
             elif kind == BOOL:

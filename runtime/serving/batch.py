@@ -73,7 +73,7 @@ def _validate(chunk: Any, meta: ServingMetadata) -> tuple[dict[str, Any], list[s
         missing = raw.isna().to_numpy()
         if not column["nullable"]:
             flag(missing, f"{name}: missing")
-        if column["dtype"] == "float":
+        if column["dtype"] in ("float", "double"):
             if column["type"] == "boolean":
                 text = raw.astype(str).str.strip().str.lower()
                 values = text.map({"true": 1.0, "1": 1.0, "1.0": 1.0, "false": 0.0, "0": 0.0, "0.0": 0.0})
@@ -86,7 +86,8 @@ def _validate(chunk: Any, meta: ServingMetadata) -> tuple[dict[str, Any], list[s
                     flag((values < bounds[0]).to_numpy(), f"{name}: below {bounds[0]}")
                 if bounds[1] is not None:
                     flag((values > bounds[1]).to_numpy(), f"{name}: above {bounds[1]}")
-            arrays[name] = values.to_numpy(dtype=np.float64, na_value=math.nan).astype(np.float32).reshape(n, 1)
+            dtype = np.float64 if column["dtype"] == "double" else np.float32
+            arrays[name] = values.to_numpy(dtype=np.float64, na_value=math.nan).astype(dtype).reshape(n, 1)
         else:
             texts = ["" if isinstance(v, float) and math.isnan(v) else label_text(v) for v in raw.tolist()]
             allowed = column["allowed"]

@@ -64,6 +64,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict
 
+from aispec.schemas.labels import label_text
+
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
@@ -129,7 +131,7 @@ class ColumnContract(TypedDict):
     name: str  # the column (and request field) name
     input: str  # the ONNX input name (skl2onnx turns "a b" into "a_b")
     type: ColumnType  # declared type (or inferred from the ONNX input: float -> numeric, string -> categorical)
-    dtype: Literal["float", "string"]  # the ONNX input type: feed float32 or str
+    dtype: Literal["float", "double", "string"]  # the ONNX input type: feed float32, float64 or str
     nullable: bool  # whether null / a missing field is accepted
     range: list[float | None] | None  # inclusive [min, max] (None = open end) of a numeric column
     allowed: list[Scalar] | None  # the only values a categorical column takes, as declared
@@ -251,18 +253,6 @@ def parse_duration_ms(value: Any) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"not a duration: {value!r}")
     return sum(float(n) * _DURATION_MS[u] for n, u in parts)
-
-
-def label_text(value: Any) -> str:
-    """A categorical value as the model sees it (the frame convention): ``1.0`` -> ``"1"``, None -> ``""``."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        if value.is_integer():
-            return str(int(value))
-    return str(value)
 
 
 def _plain(value: Any) -> Any:
@@ -448,15 +438,15 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
             raise ValueError(f"the ONNX model has no input for feature '{name}'")
         input_name = onnx_columns[name]
         dtype = onnx_inputs.get(input_name, "float")
-        if dtype not in ("float", "string"):
+        if dtype not in ("float", "double", "string"):
             raise ValueError(f"ONNX input '{input_name}' has unsupported type {dtype!r}")
         spec = dict(declared.get(name) or {})
         raw_type = spec.get("type")
         kind = str(getattr(raw_type, "value", raw_type)) if raw_type is not None else (
-            "numeric" if dtype == "float" else "categorical")
+            "numeric" if dtype in ("float", "double") else "categorical")
         if kind not in ("numeric", "boolean", "categorical", "text"):
             raise ValueError(f"feature '{name}' has type {kind!r}, which the REST service cannot take")
-        if (kind in ("numeric", "boolean")) != (dtype == "float"):
+        if (kind in ("numeric", "boolean")) != (dtype in ("float", "double")):
             raise ValueError(f"feature '{name}' is declared {kind} but its ONNX input is {dtype}")
         values = _values(frame, name)
         reference: NumericReference | CategoricalReference | None

@@ -368,7 +368,9 @@ def test_gates_pass_fail_and_messages() -> None:
     assert gates[0]["where"] == "spec.yaml:38:1"  # falls back to the section's location
     assert gates[2]["message"] == "p95_latency_ms was not computed, required <= 50"
     assert gates[2]["observed"] is None
-    assert gates[3]["criterion"] == "mape <= 0.01" and "not a number" in gates[3]["message"]
+    # the threshold stays as written (no rounding between the spec and the gate), and compares as 0.01
+    assert gates[3]["criterion"] == "mape <= 1%" and gates[3]["threshold"] == 0.01
+    assert "not a number" in gates[3]["message"]
     assert report.messages()[0] == "spec.yaml:40:7: f1_macro = 0.84, required >= 0.9"
     assert report.to_dict()["passed"] is False
     assert set(gates[0]) == {"criterion", "metric", "op", "threshold", "observed", "passed", "message", "where"}

@@ -9,8 +9,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from sklearn.metrics import precision_score
 
-from aispec.runtime import models, search
+from aispec.runtime import metrics, models, search
 from aispec.runtime.errors import ConfigError
 from aispec.runtime.search import Choice, Float, Int
 
@@ -220,8 +221,14 @@ def test_scorers() -> None:
     Xa = X.copy()
     Xa[:8] += 6
     truth[:8] = 1
-    iso = IsolationForest(random_state=0).fit(Xa)
+    iso = IsolationForest(random_state=0, contamination=0.1).fit(Xa)
     assert search.get_scorer("roc_auc", y=truth)(iso, Xa, truth) > 0.9
-    assert search.get_scorer("precision_at_contamination", y=truth)(iso, Xa, truth) > 0.7
+    # the precision of the rows the detector flags (its threshold set by contamination), as in the report
+    flagged = iso.predict(Xa) == -1
+    expected = precision_score(truth, flagged)
+    assert search.get_scorer("precision_at_contamination", y=truth)(iso, Xa, truth) == pytest.approx(expected)
+    reported = metrics.compute("anomaly_detection", ["precision_at_contamination"], y_true=truth,
+                               y_pred=iso.predict(Xa))["precision_at_contamination"]
+    assert reported == pytest.approx(expected) and expected > 0.7
     with pytest.raises(ConfigError, match="unknown scoring"):
         search.get_scorer("no_such_metric")

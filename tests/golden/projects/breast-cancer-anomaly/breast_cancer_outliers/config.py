@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:bc9b632594ed4062db433a0364bbe25e59241b0ef7fe44d754304317a1b3fc7f"
+SPEC_HASH = "sha256:37e4cc899bb358665957f5067cb50118b4f8334e2ebfa971b66387b86fe1d320"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -50,6 +50,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": ["malignant", "benign"],
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -58,6 +59,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 50.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -66,6 +68,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 60.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -74,6 +77,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 300.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -82,6 +86,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 5000.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -90,6 +95,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 1.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -98,6 +104,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 2.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -106,6 +113,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 2.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -114,6 +122,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 1.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -122,6 +131,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 1.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -130,6 +140,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 1.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -334,6 +345,8 @@ LOCATIONS: dict[str, str] = {
     "data.split.stratify": "spec.yaml:58:15",
     "data.split.test": "spec.yaml:57:11",
     "data.split.train": "spec.yaml:56:12",
+    "deployment.target": "spec.yaml:86:11",
+    "hardware.memory": "spec.yaml:83:11",
     "metrics.acceptance": "spec.yaml:77:5",
     "metrics.acceptance.0": "spec.yaml:77:7",
     "metrics.acceptance.1": "spec.yaml:78:7",

@@ -11,6 +11,7 @@ is wrong (the message names the spec line).
 from __future__ import annotations
 
 from aispec.runtime import workflow
+from aispec.runtime.data import DataReport
 from aispec.runtime.errors import AispecRuntimeError
 from aispec.runtime.progress import Steps
 from aispec.runtime.split import Split
@@ -34,7 +35,7 @@ from breast_cancer_outliers.features import FEATURE_TYPES, FEATURES
 from breast_cancer_outliers.model import SEARCH_SPACE, build_pipeline
 
 
-def train(splits: Split) -> workflow.Trained:
+def train(splits: Split, report: DataReport) -> workflow.Trained:
     """Fit the model on the training split (the search cross-validates inside it)."""
     return workflow.train(
         build_pipeline,
@@ -56,6 +57,8 @@ def train(splits: Split) -> workflow.Trained:
         outliers=SPEC["data"]["cleaning"]["outliers"],
         feature_types=FEATURE_TYPES,
         locations=LOCATIONS,
+        report=report,
+        split_rules=SPEC["data"]["split"],
     )
 
 
@@ -67,15 +70,18 @@ def main() -> int:
         with steps.step("Validate data against the declared schema"):
             data_report = data.validate(frame)
         with steps.step("Clean and split"):
-            splits = data.split_data(data.prepare(frame))
+            splits = data.split_data(data.prepare(frame, data_report), data_report)
+        for step in data_report.rows:
+            steps.note(step.line())
         with steps.step("Train"):
-            trained = train(splits)
+            trained = train(splits, data_report)
         with steps.step("Evaluate on the test split"):
             evaluation = workflow.evaluate(
                 trained,
                 splits,
                 metrics=REPORT_METRICS,
                 sensitive=SPEC["compliance"]["sensitive"],
+                pii=SPEC["compliance"]["pii"],
             )
         with steps.step("Export to ONNX and compare with scikit-learn"):
             exported = workflow.export(
@@ -93,6 +99,7 @@ def main() -> int:
                 gates=GATES,
                 fairness_gates=FAIRNESS_GATES,
                 locations=LOCATIONS,
+                deployment=SPEC["deployment"]["target"],
             )
         with steps.step("Write report, model card and datasheet"):
             outputs = workflow.document(
@@ -110,6 +117,8 @@ def main() -> int:
     except AispecRuntimeError as error:
         steps.fail(error)
         return 2
+    for warning in workflow.warnings(data_report, evaluation, exported):
+        steps.warn(warning)
     steps.summary(gates, outputs)
     return 0 if gates.passed else 1
 

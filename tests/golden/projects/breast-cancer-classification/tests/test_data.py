@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
+from aispec.runtime.data import DataReport
+
 from breast_cancer_triage import data
 from breast_cancer_triage.config import TARGET
 from breast_cancer_triage.features import FEATURES
@@ -13,8 +16,14 @@ def test_data_loads_and_matches_the_declared_schema() -> None:
     assert report.n_rows == len(frame) > 0
 
 
+def _prepared() -> tuple[pd.DataFrame, DataReport]:
+    frame = data.load()
+    report = data.validate(frame)
+    return data.prepare(frame, report), report
+
+
 def test_every_feature_is_in_the_prepared_data() -> None:
-    prepared = data.prepare(data.load())
+    prepared, _ = _prepared()
     missing = [name for name in FEATURES if name not in prepared.columns]
     assert not missing, f"features missing from the data: {missing}"
     if TARGET is not None:
@@ -22,8 +31,8 @@ def test_every_feature_is_in_the_prepared_data() -> None:
 
 
 def test_split_is_disjoint_and_complete() -> None:
-    prepared = data.prepare(data.load())
-    splits = data.split_data(prepared)
+    prepared, report = _prepared()
+    splits = data.split_data(prepared, report)
     parts = [splits.train, splits.test]
     if splits.validation is not None:
         parts.append(splits.validation)

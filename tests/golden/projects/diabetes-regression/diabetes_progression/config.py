@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:5dfa7d6f11e704a2ad9c456eb7768113dbdef5ae0d6af4fb6332c760d3f37ed0"
+SPEC_HASH = "sha256:5a2632632405f9782974d409f32340ef8a958a6c8434280ff37b785b8c427751"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -50,6 +50,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Age (standardised)",
                 "unit": None,
             },
@@ -58,6 +59,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Sex (encoded and standardised)",
                 "unit": None,
             },
@@ -66,6 +68,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Body-mass index (standardised)",
                 "unit": None,
             },
@@ -74,6 +77,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Average blood pressure (standardised)",
                 "unit": None,
             },
@@ -82,6 +86,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Total serum cholesterol",
                 "unit": None,
             },
@@ -90,6 +95,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Low-density lipoproteins",
                 "unit": None,
             },
@@ -98,6 +104,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "High-density lipoproteins",
                 "unit": None,
             },
@@ -106,6 +113,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Total cholesterol / HDL",
                 "unit": None,
             },
@@ -114,6 +122,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Log of serum triglycerides",
                 "unit": None,
             },
@@ -122,6 +131,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": None,
+                "na_values": None,
                 "description": "Blood sugar level",
                 "unit": None,
             },
@@ -130,6 +140,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 400.0],
                 "allowed": None,
+                "na_values": None,
                 "description": "Disease progression one year after baseline (the target).",
                 "unit": None,
             },
@@ -298,6 +309,8 @@ LOCATIONS: dict[str, str] = {
     "data.split.seed": "spec.yaml:53:11",
     "data.split.test": "spec.yaml:52:11",
     "data.split.train": "spec.yaml:51:12",
+    "deployment.target": "spec.yaml:81:11",
+    "hardware.memory": "spec.yaml:78:11",
     "metrics.acceptance": "spec.yaml:71:5",
     "metrics.acceptance.0": "spec.yaml:71:7",
     "metrics.acceptance.1": "spec.yaml:72:7",

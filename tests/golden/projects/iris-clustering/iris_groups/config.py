@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:c6b2255dbb768febc7e567a009a7b62a0723ddf76e00b617042fa97969c4cca1"
+SPEC_HASH = "sha256:902ac6cca38f63a9dcd75f04de9561ff31d94cb8bfd01c5b5e43dc1e27d4abe0"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -50,6 +50,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [4.0, 8.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "cm",
             },
@@ -58,6 +59,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [2.0, 4.5],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "cm",
             },
@@ -66,6 +68,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [1.0, 7.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "cm",
             },
@@ -74,6 +77,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [0.0, 2.6],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "cm",
             },
@@ -82,6 +86,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": ["setosa", "versicolor", "virginica"],
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -146,7 +151,7 @@ SPEC: dict[str, Any] = {
         "acceptance": [
             "silhouette >= 0.45",
             "adjusted_rand >= 0.6",
-            "davies_bouldin <= 1",
+            "davies_bouldin <= 1.0",
         ],
     },
     "hardware": {
@@ -238,6 +243,7 @@ LOCATIONS: dict[str, str] = {
     "data.split.stratify": "spec.yaml:42:15",
     "data.split.test": "spec.yaml:41:11",
     "data.split.train": "spec.yaml:40:12",
+    "deployment.target": "spec.yaml:65:11",
     "metrics.acceptance": "spec.yaml:56:5",
     "metrics.acceptance.0": "spec.yaml:56:7",
     "metrics.acceptance.1": "spec.yaml:57:7",
@@ -263,5 +269,9 @@ REPORT_METRICS: list[str] = [
     "adjusted_rand",
     "nmi",
 ]
-GATES: list[str] = ["silhouette >= 0.45", "adjusted_rand >= 0.6", "davies_bouldin <= 1"]
+GATES: list[str] = [
+    "silhouette >= 0.45",
+    "adjusted_rand >= 0.6",
+    "davies_bouldin <= 1.0",
+]
 FAIRNESS_GATES: list[str] = []

@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:90d12cfa1c9c4c85df5fe55b71a9d917e3b70691fdd540be5fc880433052b0a0"
+SPEC_HASH = "sha256:2373adafb26149f13e1821f8a35e895b0f9da2de91cc69607499ae5f0d80af3e"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -50,6 +50,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": ["Adelie", "Chinstrap", "Gentoo"],
+                "na_values": None,
                 "description": "Penguin species (the label).",
                 "unit": None,
             },
@@ -58,6 +59,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": None,
                 "allowed": ["Biscoe", "Dream", "Torgersen"],
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -66,6 +68,7 @@ SPEC: dict[str, Any] = {
                 "nullable": True,
                 "range": [25.0, 70.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "mm",
             },
@@ -74,6 +77,7 @@ SPEC: dict[str, Any] = {
                 "nullable": True,
                 "range": [10.0, 25.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "mm",
             },
@@ -82,6 +86,7 @@ SPEC: dict[str, Any] = {
                 "nullable": True,
                 "range": [150.0, 250.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "mm",
             },
@@ -90,6 +95,7 @@ SPEC: dict[str, Any] = {
                 "nullable": True,
                 "range": [2000.0, 7000.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": "g",
             },
@@ -98,6 +104,7 @@ SPEC: dict[str, Any] = {
                 "nullable": True,
                 "range": None,
                 "allowed": ["male", "female"],
+                "na_values": None,
                 "description": "Kept for per-group reporting only, never a model input.",
                 "unit": None,
             },
@@ -106,6 +113,7 @@ SPEC: dict[str, Any] = {
                 "nullable": False,
                 "range": [2007.0, 2009.0],
                 "allowed": None,
+                "na_values": None,
                 "description": None,
                 "unit": None,
             },
@@ -321,6 +329,8 @@ LOCATIONS: dict[str, str] = {
     "data.split.stratify": "spec.yaml:76:15",
     "data.split.test": "spec.yaml:75:11",
     "data.split.train": "spec.yaml:74:12",
+    "deployment.target": "spec.yaml:109:11",
+    "hardware.memory": "spec.yaml:106:11",
     "metrics.acceptance": "spec.yaml:99:5",
     "metrics.acceptance.0": "spec.yaml:99:7",
     "metrics.acceptance.1": "spec.yaml:100:7",
