@@ -54,6 +54,16 @@ may be plain dicts or the runtime's result objects (anything with ``to_dict()`` 
     ``{step: seconds}`` (e.g. ``progress.Steps.timings``).
 ``environment``
     Overrides :func:`environment` (python, platform, packages) — tests pass a fixed one.
+``validation``
+    How model selection scored candidates: the cross-validation splitter and what it keeps apart.
+``positive_class``
+    ``{"label", "source"}``: the class the binary metrics measure and whether the spec named it.
+``metric_notes``
+    ``{metric: why}`` for metrics without a value (``mape`` with a zero target, ...).
+``scored_on``
+    ``test`` (default), or ``train`` for a family that labels only the rows it was fitted on.
+``warnings``
+    Findings the user must see (data, metrics, export), never holding personal data.
 
 Everything from the spec is untrusted text: the HTML template autoescapes (Jinja
 ``autoescape=True``), the Markdown cards escape with ``md_escape``.
@@ -201,6 +211,8 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
             "kind": "other" if info is None else info.kind,
             "primary": name == primary,
             "gate": gate_by_metric.get(name),
+            "meaning": "" if info is None else info.description,
+            "note": (plain(run.get("metric_notes") or {}) or {}).get(name),
         })
     has_gates = bool(gates.get("gates"))
     status = "none" if not has_gates else ("pass" if gates.get("passed") else "fail")
@@ -269,6 +281,14 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "compliance": _get(spec, "compliance", default={}) or {},
         "data_spec": _get(spec, "data", default={}) or {},
         "environment": plain(run["environment"]) if run.get("environment") is not None else environment(),
+        # how candidates were scored (the cross-validation splitter), None when nothing was selected
+        "validation": run.get("validation"),
+        # the class binary metrics measure: {"label", "source"}
+        "evaluated_positive": _section(run, "positive_class"),
+        "scored_on": run.get("scored_on") or "test",
+        "warnings": list(run.get("warnings") or []),
+        "rows": list((data or {}).get("rows") or []) if isinstance(data, Mapping) else [],
+        "selected": bool(search) or bool(run.get("auto")),
     }
 
 
@@ -345,6 +365,12 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "onnx": c["onnx"],
         "quantization": c["quantization"],
         "timings": c["timings"],
+        "validation": c["validation"],
+        "positive_class": c["evaluated_positive"],
+        "scored_on": c["scored_on"],
+        "metric_notes": plain(run.get("metric_notes")) or {},
+        "warnings": c["warnings"],
+        "predictions": run.get("predictions"),  # the file of the evaluated rows' predictions, in artifacts/
         "environment": c["environment"],
     }
     return plain(doc)  # type: ignore[no-any-return]

@@ -773,6 +773,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "warnings": warnings(data_report, evaluation, exported),
     }
     predictions = _write_predictions(evaluation, out_dir)
+    run["predictions"] = predictions.name if predictions is not None else None
     paths = report.write(out_dir, run)
     card = out_dir / "model_card.md"
     card.write_text(cards.model_card(run), encoding="utf-8")

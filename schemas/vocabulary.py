@@ -191,6 +191,57 @@ METRICS: dict[str, Metric] = {m.name: m for m in (
     _m("equalized_odds_ratio", _C, True, "sensitive", "fairness"),
 )}
 
+# Plain-language meaning of each metric, shown beside its value in the report and the model card.
+_EXPLAINED = {
+    "accuracy": "share of rows whose class is predicted correctly",
+    "balanced_accuracy": "average of the recall of every class: accuracy that rare classes count for as much as "
+                         "common ones",
+    "precision": "of the rows predicted as the positive class, the share that really are",
+    "recall": "of the rows that really are the positive class, the share the model finds",
+    "f1": "harmonic mean of precision and recall for the positive class",
+    "precision_macro": "precision of each class, averaged with equal weight per class",
+    "recall_macro": "recall of each class, averaged with equal weight per class",
+    "f1_macro": "F1 of each class, averaged with equal weight per class",
+    "f1_weighted": "F1 of each class, averaged with each class weighted by its number of rows",
+    "f1_micro": "F1 over all rows pooled (equals accuracy for single-label classification)",
+    "roc_auc": "chance that a random positive row is scored above a random negative one (0.5 = guessing)",
+    "roc_auc_ovr": "ROC AUC of each class against the rest, averaged",
+    "average_precision": "area under the precision-recall curve: precision averaged over every recall level",
+    "log_loss": "how far the predicted probabilities are from the truth (lower is better; confident mistakes "
+                "cost most)",
+    "mcc": "Matthews correlation between prediction and truth, from -1 to 1 (0 = guessing), fair under "
+           "imbalance",
+    "cohen_kappa": "agreement between prediction and truth beyond what chance would give",
+    "brier": "mean squared error of the positive class's probability (lower is better)",
+    "mse": "mean of the squared errors, in the target's unit squared",
+    "rmse": "square root of the mean squared error, in the target's unit",
+    "mae": "mean absolute error, in the target's unit",
+    "r2": "share of the target's variance the model explains (1 = perfect, 0 = predicting the mean)",
+    "mape": "mean absolute error as a fraction of the true value (0.05 = 5 %); undefined when a true value is 0",
+    "median_ae": "median absolute error: the typical error, unmoved by a few large misses",
+    "explained_variance": "share of the target's variance explained, ignoring a constant offset",
+    "smape": "symmetric percentage error: |error| over the mean of |truth| and |prediction|",
+    "mase": "mean absolute error relative to the naive forecast (below 1 beats repeating the last value)",
+    "silhouette": "how much closer rows are to their own cluster than to the next (-1 to 1)",
+    "calinski_harabasz": "ratio of between-cluster to within-cluster spread (higher = better separated)",
+    "davies_bouldin": "average similarity of each cluster to its closest neighbour (lower = better separated)",
+    "adjusted_rand": "agreement of the clusters with known labels, corrected for chance (1 = identical)",
+    "nmi": "information the clusters share with known labels (1 = identical)",
+    "anomaly_rate": "share of rows flagged as anomalies",
+    "precision_at_contamination": "of the rows the detector flags, the share that really are anomalies",
+    "p50_latency_ms": "median time to answer one request, in milliseconds",
+    "p95_latency_ms": "time within which 95 % of single requests are answered, in milliseconds",
+    "p99_latency_ms": "time within which 99 % of single requests are answered, in milliseconds",
+    "model_size_mb": "size of the served model file, in megabytes",
+    "train_time_s": "seconds the final fit took",
+    "demographic_parity_difference": "largest gap in the share predicted positive between groups (0 = equal)",
+    "demographic_parity_ratio": "smallest over largest share predicted positive across groups (1 = equal)",
+    "equalized_odds_difference": "largest gap between groups in true- or false-positive rate (0 = equal)",
+    "equalized_odds_ratio": "smallest over largest true- or false-positive rate across groups (1 = equal)",
+}
+METRICS = {name: Metric(m.name, m.tasks, m.higher_is_better, m.needs, m.kind, _EXPLAINED.get(name, m.description))
+           for name, m in METRICS.items()}
+
 # The metric a task optimises and gates on when the spec does not say.
 DEFAULT_PRIMARY: dict[Task, str] = {
     T.classification: "f1_macro", T.text_classification: "f1_macro", T.image_classification: "accuracy",

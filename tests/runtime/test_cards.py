@@ -132,7 +132,7 @@ def test_model_card_content() -> None:
 def test_datasheet_content() -> None:
     text = cards.datasheet(run())
     assert "- **Source:** the SQL table 'loans'" in text and "hunter2" not in text
-    assert "- **Instances:** 500 rows, 5 columns, 3 duplicate rows" in text
+    assert "- **Instances:** 500 rows, 5 columns; 3 rows repeat another exactly over the columns the model" in text
     assert "| `email` | text | no | — | — | — | — | PII, dropped |  |" in text
     assert "| `income` | numeric | yes | 0 to 1000000 | EUR | 4 | 300 | input |  |" in text
     assert "| `age` | numeric | no | — | — | — | — | sensitive, input |  |" in text
