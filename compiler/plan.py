@@ -176,9 +176,9 @@ def build_plan(result: CheckResult, project_dir: Path) -> tuple[Plan | None, tup
 
     spec_file = "spec.aispec" if result.source.syntax == "dsl" else "spec.yaml"
     # File sources are relative to the spec's folder; the project reaches it by a relative path
-    # (never an absolute one). Other sources need no folder.
+    # (never an absolute one); a SQLite URL's file too. Bundled data needs no folder.
     data_dir = PurePosixPath(".")
-    if spec.data.source.kind in ("csv", "parquet", "jsonl"):
+    if spec.data.source.kind in ("csv", "parquet", "jsonl", "sql", "image_folder"):
         spec_dir = Path(result.source.path).resolve().parent
         data_dir = PurePosixPath(Path(os.path.relpath(spec_dir, project_dir.resolve())).as_posix())
     package = package_name(spec.project.name)

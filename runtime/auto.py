@@ -415,7 +415,7 @@ def _search(sel: _Selector, families: list[str], *, seed: int, patience: int = 2
 
 def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable[[Any], Any], X: Any, y: Any,
                 budget_s: float, cv: Any, scoring: str, greater_is_better: bool, seed: int,
-                positive_class: Any = None, top_k: int = 3, verbose: bool = False) -> AutoResult:
+                positive_class: Any = None, top_k: int = 3, verbose: bool = False, n_jobs: int = 1) -> AutoResult:
     """Choose a family and its parameters for ``task`` within ``budget_s`` seconds (see the module
     docstring); return the best configuration refit on all of ``X``, ``y``.
 
@@ -423,7 +423,9 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
     scikit-learn family of the task (ConfigError otherwise). ``make_pipeline(estimator)`` wraps an
     estimator in the project's preprocessing. ``cv``: anything scikit-learn's ``check_cv`` takes.
     ``scoring``/``greater_is_better``: as in ``search.search``. Extensions: ``positive_class``
-    (binary metrics), ``top_k`` (families the search step tunes), ``verbose`` (Optuna logging).
+    (binary metrics), ``top_k`` (families the search step tunes), ``verbose`` (Optuna logging),
+    ``n_jobs`` (``hardware.cpus``: threads of the final refit; the selection itself runs one thread so
+    that its timings predict the budget).
     An anomaly task without labels cannot be scored: the first candidate is fitted with its
     defaults (noted in ``notes``).
     """
@@ -441,8 +443,13 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
     notes: list[str] = []
 
     def refit(family: str, params: dict[str, Any]) -> Any:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
         estimator = models.make_estimator(family, task=task, params=params, seed=seed)
-        return make_pipeline(estimator).fit(X, y)
+        if n_jobs > 1 and "n_jobs" in estimator.get_params():
+            estimator.set_params(n_jobs=n_jobs)
+        with threadpool_limits(limits=n_jobs):
+            return make_pipeline(estimator).fit(X, y)
 
     if task == "anomaly_detection" and y is None:
         notes.append("no labels to score anomaly detectors: fitted the first candidate with its defaults")

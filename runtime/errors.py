@@ -7,6 +7,8 @@ e.g. ``spec.yaml:12:5``) and an optional ``hint``; ``str(error)`` renders
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 
 __all__ = ["AispecRuntimeError", "ConfigError", "DataError", "ExportError", "where"]
@@ -47,11 +49,15 @@ class ExportError(AispecRuntimeError):
     """ONNX conversion or parity failed."""
 
 
+SPEC_PATH_ENV = "AISPEC_SPEC_PATH"
+
+
 def where(locations: Mapping[str, str], path: str) -> str | None:
     """The most specific known location for the dotted spec ``path``.
 
     Tries ``path`` itself, then each shorter dotted prefix (``data.columns.age`` ->
-    ``data.columns`` -> ``data``); None when nothing matches.
+    ``data.columns`` -> ``data``); None when nothing matches. Locations name the project's copy of
+    the spec (``spec.yaml:12:5``): artefacts keep that; :func:`for_user` rewrites it for display.
     """
     parts = path.split(".")
     while parts:
@@ -60,3 +66,13 @@ def where(locations: Mapping[str, str], path: str) -> str | None:
             return locations[key]
         parts.pop()
     return None
+
+
+_LOCATION = re.compile(r"(?<![\w/.-])spec\.(?:yaml|aispec):(?=\d+:\d+)")
+
+
+def for_user(text: str) -> str:
+    """``text`` with the project's ``spec.yaml:12:5`` locations pointing at the file the user wrote,
+    when ``aispec run`` says which (``AISPEC_SPEC_PATH``; the project's copy is the same text)."""
+    user = os.environ.get(SPEC_PATH_ENV)
+    return _LOCATION.sub(lambda _: f"{user}:", text) if user else text

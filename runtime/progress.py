@@ -26,6 +26,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
+from .errors import for_user
+
 __all__ = ["Step", "Steps"]
 
 
@@ -152,7 +154,7 @@ class Steps:
 
     def fail(self, error: BaseException) -> None:
         """Report the error that stopped the run (``str(error)``: location, message and hint)."""
-        text = str(error) or type(error).__name__
+        text = for_user(str(error) or type(error).__name__)
         if self.interactive:
             self.console.print(f"[bold red]error:[/bold red] {escape(text)}", highlight=False)
         else:
@@ -177,7 +179,7 @@ class Steps:
                 self._print(head)
             for g in gate_list:
                 if not g.get("passed"):
-                    where = f"{g['where']}: " if g.get("where") else ""
+                    where = f"{for_user(g['where'])}: " if g.get("where") else ""
                     line = f"  {self._fail} {where}{g.get('message') or g.get('criterion')}"
                     self._print(f"[red]{escape(line)}[/red]" if self.interactive else line)
         paths = _paths(outputs)

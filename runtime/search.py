@@ -417,7 +417,7 @@ def suggest(trial: Any, space: Mapping[str, Distribution], *, grid: bool = False
 
 def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, Distribution], X: Any, y: Any, *,
            method: str, trials: int, timeout_s: float | None, cv: Any, scoring: str, greater_is_better: bool,
-           seed: int, positive_class: Any = None, verbose: bool = False) -> SearchResult:
+           seed: int, positive_class: Any = None, verbose: bool = False, n_jobs: int = 1) -> SearchResult:
     """Search ``space`` for the parameters of ``make_pipeline(params)`` with the best CV score.
 
     - ``method``: ``grid`` (Optuna's GridSampler over every Choice and Int, see ``grid_values``;
@@ -432,6 +432,7 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
       trials: a running trial finishes).
     - deterministic for a seed when the pipeline and ``cv`` are (an int ``cv`` is unshuffled).
     - ``positive_class`` (extension): the positive label for binary metrics.
+    - ``n_jobs`` (``hardware.cpus``): folds of a trial cross-validated in parallel processes.
     """
     import numpy as np
     import optuna
@@ -455,7 +456,7 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
         try:
             pipeline = make_pipeline(dict(params))
             scores = np.asarray(cross_val_score(pipeline, X, y, cv=cv, scoring=scorer, error_score="raise",
-                                                n_jobs=1), dtype=float)
+                                                n_jobs=n_jobs), dtype=float)
             if not np.all(np.isfinite(scores)):
                 raise ValueError(f"the {scoring} score is not a finite number: {scores.tolist()}")
         except Exception as exc:

@@ -202,6 +202,26 @@ def _selectable(make: Callable[[Any], Any], task: str, rebalance: str, seed: int
     return build
 
 
+def _parallel(pipeline: Any, cpus: int | None) -> None:
+    """``hardware.cpus`` → the estimator's ``n_jobs``, where it has one."""
+    if not cpus or not hasattr(pipeline, "named_steps"):
+        return
+    model = pipeline.named_steps["model"]
+    if "n_jobs" in model.get_params():
+        pipeline.set_params(model__n_jobs=cpus)
+
+
+def _threads(cpus: int | None) -> Any:
+    """BLAS and OpenMP threads for a fit: ``hardware.cpus``, else whatever the libraries pick."""
+    import contextlib
+
+    if not cpus:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+    return threadpool_limits(limits=cpus)
+
+
 def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_types: Mapping[str, str],
                    report: Any = None) -> Any:
     """The training split, without outlier rows when `cleaning.outliers.action` is drop (the test
@@ -224,8 +244,11 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
-          report: Any = None, split_rules: Mapping[str, Any] | None = None) -> Trained:
+          report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
+
+    ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final
+    fit uses that many threads (estimators' ``n_jobs``, BLAS and OpenMP); unset, one.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
     ``rebalance`` (``cleaning.imbalance``) applies inside every training fold as it does to the
@@ -252,10 +275,12 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
                             method=search.method, trials=search.trials, timeout_s=search.timeout_s, cv=cv,
                             scoring=scoring,
                             greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
-                            seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class)
+                            seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
+                            n_jobs=cpus or 1)
         params = dict(result.best_params)
     pipeline = build_pipeline(params or None)
     _class_weight(pipeline, rebalance)
+    _parallel(pipeline, cpus)
     X_fit, y_fit = X, labels
     if _kind(task) == "supervised" and task in CLASSIFICATION and rebalance in _RESAMPLING:
         X_fit, y_fit = preprocess.rebalance(X, y, method=rebalance, seed=seed)
@@ -263,7 +288,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
             report.record(rebalance, len(X), len(X_fit), "cleaning.imbalance: classes balanced for the fit",
                           part="train")
     start = time.perf_counter()
-    pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
+    with _threads(cpus):
+        pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
     fit_seconds = time.perf_counter() - start
     family = type(pipeline.named_steps["model"]).__name__
     return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result,
@@ -275,7 +301,7 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
                feature_types: Mapping[str, str] | None = None,
                locations: Mapping[str, str] | None = None, rebalance: str = "none", report: Any = None,
-               split_rules: Mapping[str, Any] | None = None) -> Trained:
+               split_rules: Mapping[str, Any] | None = None, cpus: int | None = None) -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
     folds and resampling as in :func:`train`)."""
     from .auto import auto_select
@@ -291,7 +317,8 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                                                                                      seed),
                          X=X, y=labels, budget_s=budget_s, cv=cv, scoring=scoring,
                          greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
-                         seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class)
+                         seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
+                         n_jobs=cpus or 1)
     elapsed = time.perf_counter() - start
     estimator = result.estimator
     if isinstance(estimator, Resampled):  # the selection refit on resampled rows: keep the fitted pipeline

@@ -616,7 +616,7 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:18:9",
 }
 
-SEED: int = SPEC["data"]["split"]["seed"]
+SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
 PRIMARY_METRIC = "roc_auc"
 REPORT_METRICS: list[str] = [
     "roc_auc",

@@ -52,6 +52,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         locations=LOCATIONS,
         report=report,
         split_rules=SPEC["data"]["split"],
+        cpus=SPEC["hardware"]["cpus"],
     )
 
 

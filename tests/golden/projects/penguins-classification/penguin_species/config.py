@@ -355,7 +355,7 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:16:9",
 }
 
-SEED: int = SPEC["data"]["split"]["seed"]
+SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
 PRIMARY_METRIC = "f1_macro"
 REPORT_METRICS: list[str] = [
     "accuracy",

@@ -55,6 +55,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         rebalance=SPEC["data"]["cleaning"]["imbalance"],
         report=report,
         split_rules=SPEC["data"]["split"],
+        cpus=SPEC["hardware"]["cpus"],
     )
 
 
