@@ -449,7 +449,7 @@ class Recorder(dict):  # type: ignore[type-arg]
             yield key
 
     def keys(self) -> Any:
-        for key in super().keys():
+        for key in dict.__iter__(self):
             self._mark(key)
         return super().keys()
 

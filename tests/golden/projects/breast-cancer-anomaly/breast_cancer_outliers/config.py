@@ -366,7 +366,8 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:18:9",
 }
 
-SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
+# the model's and the search's randomness (data.split.seed seeds the split)
+SEED: int = SPEC["training"]["seed"]
 PRIMARY_METRIC = "roc_auc"
 REPORT_METRICS: list[str] = [
     "roc_auc",

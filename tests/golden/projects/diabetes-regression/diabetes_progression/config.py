@@ -331,7 +331,8 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:18:9",
 }
 
-SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
+# the model's and the search's randomness (data.split.seed seeds the split)
+SEED: int = SPEC["training"]["seed"]
 PRIMARY_METRIC = "r2"
 REPORT_METRICS: list[str] = ["r2", "rmse", "mae", "explained_variance"]
 GATES: list[str] = ["r2 >= 0.3", "rmse <= 65", "mae <= 55"]

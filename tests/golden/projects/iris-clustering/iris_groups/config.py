@@ -260,7 +260,8 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:17:9",
 }
 
-SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
+# the model's and the search's randomness (data.split.seed seeds the split)
+SEED: int = SPEC["training"]["seed"]
 PRIMARY_METRIC = "silhouette"
 REPORT_METRICS: list[str] = [
     "silhouette",

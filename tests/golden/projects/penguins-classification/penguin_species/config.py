@@ -355,7 +355,8 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:16:9",
 }
 
-SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
+# the model's and the search's randomness (data.split.seed seeds the split)
+SEED: int = SPEC["training"]["seed"]
 PRIMARY_METRIC = "f1_macro"
 REPORT_METRICS: list[str] = [
     "accuracy",

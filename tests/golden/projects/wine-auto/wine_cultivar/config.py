@@ -392,7 +392,8 @@ LOCATIONS: dict[str, str] = {
     "problem.task": "spec.yaml:17:9",
 }
 
-SEED: int = SPEC["training"]["seed"]  # the model's and the search's randomness; data.split.seed seeds the split
+# the model's and the search's randomness (data.split.seed seeds the split)
+SEED: int = SPEC["training"]["seed"]
 PRIMARY_METRIC = "f1_macro"
 REPORT_METRICS: list[str] = ["accuracy", "balanced_accuracy", "f1_macro", "log_loss"]
 GATES: list[str] = ["accuracy >= 0.9", "f1_macro >= 0.9"]
