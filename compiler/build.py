@@ -12,7 +12,7 @@ from .diagnostics import Diagnostic, has_errors
 from .plan import Plan, build_plan
 from .render import RenderedTree, render
 from .version import VERSION
-from .writer import WritePlan, apply, plan_write
+from .writer import OnConflict, WritePlan, apply, plan_write
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,14 @@ def default_output(result: CheckResult) -> Path:
 
 
 def build(spec: str | Path, out: Path | None = None, *, force: bool = False,
-          dry_run: bool = False) -> BuildResult:
-    """Build the project for ``spec`` into ``out`` (default: ./<project name>)."""
+          dry_run: bool = False, on_conflict: OnConflict = "markers") -> BuildResult:
+    """Build the project for ``spec`` into ``out`` (default: ./<project name>).
+
+    A rebuild merges the user's edits into the new generated files. Where they conflict,
+    ``on_conflict="markers"`` writes the file with conflict markers (AIS504, after saving the
+    user's version under .aispec/backup/) and "stop" writes nothing (AIS501); either way the result
+    is not ``ok``. ``force`` regenerates every edited file, after the same backup.
+    """
     checked = check_file(spec)
     if not checked.ok:
         return BuildResult(checked, None, None, None, checked.diagnostics)
@@ -57,12 +63,13 @@ def build(spec: str | Path, out: Path | None = None, *, force: bool = False,
                     hint="this is a bug in aispec; --debug shows the traceback")
         return BuildResult(checked, plan, None, None, (*diags, diag))
     try:
-        write_plan = plan_write(tree, target, spec_hash=plan.spec_hash, aispec_version=VERSION, force=force)
+        write_plan = plan_write(tree, target, spec_hash=plan.spec_hash, aispec_version=VERSION, force=force,
+                                on_conflict=on_conflict)
     except ValueError as exc:
         diag = make("AIS502", str(exc), file=str(target))
         return BuildResult(checked, plan, tree, None, (*diags, diag))
     all_diags = (*diags, *write_plan.diagnostics)
-    if dry_run or write_plan.diagnostics:
+    if dry_run or write_plan.conflicts:  # files written with conflict markers do not stop the build
         return BuildResult(checked, plan, tree, write_plan, all_diags)
     try:
         apply(write_plan)

@@ -270,14 +270,18 @@ def _print_build(result: BuildResult, no_color: bool, *, show_diff: bool) -> Non
     _print_diagnostics(result.diagnostics, result.check.source, no_color)
     if result.write_plan is None:
         return
-    marks = {"add": "+", "update": "~", "merge": "M", "delete": "-", "conflict": "!", "keep": "=", "unchanged": " "}
-    tints = {"add": "32", "update": "33", "merge": "36", "delete": "31", "conflict": "1;31", "keep": "2"}
+    marks = {"add": "+", "update": "~", "merge": "M", "delete": "-", "conflict": "!", "markers": "!", "keep": "=",
+             "unchanged": " "}
+    tints = {"add": "32", "update": "33", "merge": "36", "delete": "31", "conflict": "1;31", "markers": "1;31",
+             "keep": "2"}
     color = _color(no_color)
     for change in result.write_plan.changes:
         if change.action == "unchanged":
             continue
         reason = f"  ({change.reason})" if change.reason else ""
         line = f"{marks[change.action]} {change.action:<8} {change.path}{reason}"
+        if change.backup:
+            line += f"\n             your version: {change.backup}"
         if color and change.action in tints:
             line = f"\x1b[{tints[change.action]}m{line}\x1b[0m"
         typer.echo(line, err=True)
@@ -288,6 +292,11 @@ def _print_build(result: BuildResult, no_color: bool, *, show_diff: bool) -> Non
     typer.echo(f"{result.write_plan.target}: {summary or 'nothing to do'}", err=True)
 
 
+class OnConflict(str, Enum):
+    markers = "markers"
+    stop = "stop"
+
+
 @app.command()
 def build(
     spec: Annotated[Path, typer.Argument(help="The spec to build.")],
@@ -296,12 +305,18 @@ def build(
         False),
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change, with a diff; write nothing.")] = (
         False),
+    on_conflict: Annotated[OnConflict, typer.Option("--on-conflict", help="Where your edits and the new generated "
+                                                    "text conflict: write the file with conflict markers (your "
+                                                    "version saved in .aispec/backup/), or stop and write "
+                                                    "nothing. Either way the exit status is 1.")] = (
+        OnConflict.markers),
     no_color: Annotated[bool, typer.Option("--no-color")] = False,
 ) -> None:
     """Compile a spec into a runnable, editable ML project."""
     from .build import build as run_build
 
-    result = run_build(spec, out, force=force, dry_run=dry_run)
+    result = run_build(spec, out, force=force, dry_run=dry_run,
+                       on_conflict="stop" if on_conflict is OnConflict.stop else "markers")
     _print_build(result, no_color, show_diff=dry_run)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_SPEC_ERRORS)
 
@@ -310,12 +325,13 @@ def build(
 def plan_command(
     spec: Annotated[Path, typer.Argument(help="The spec to plan.")],
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Project folder (default: ./<project name>).")] = None,
+    on_conflict: Annotated[OnConflict, typer.Option("--on-conflict", help="As for build.")] = OnConflict.markers,
     no_color: Annotated[bool, typer.Option("--no-color")] = False,
 ) -> None:
     """What `aispec build` would add, change and delete, with a diff (same as build --dry-run)."""
     from .build import build as run_build
 
-    result = run_build(spec, out, dry_run=True)
+    result = run_build(spec, out, dry_run=True, on_conflict="stop" if on_conflict is OnConflict.stop else "markers")
     _print_build(result, no_color, show_diff=True)
     raise typer.Exit(EXIT_OK if result.ok else EXIT_SPEC_ERRORS)
 

@@ -415,9 +415,12 @@ _code("AIS490", E, "rendering failed",
 
 # --------------------------------------------------------- 5xx write / update
 _code("AIS501", E, "rebuild would overwrite your edits",
-      "A generated file was edited (or deleted) since the last build, and the new build changes it. aispec "
-      "never overwrites an edit silently: merge the change into the spec (or the file) and rebuild, or "
-      "rebuild with --force, which first saves your version under `.aispec/backup/`.",
+      "A generated file was edited (or deleted) since the last build, and the new build changes it in a way "
+      "that cannot be merged: your edits and the new text conflict and the build runs with `--on-conflict "
+      "stop`, or the file has no base to merge with (deleted, not written by aispec, or its copy under "
+      "`.aispec/base/` is gone). aispec never overwrites an edit silently: the build stops and writes "
+      "nothing. Merge the change into the spec (or the file) and rebuild, or rebuild with --force, which "
+      "first saves your version under `.aispec/backup/`.",
       "", "Rebuild with --force, or undo the edit.")
 _code("AIS502", E, "output location unusable",
       "The output is not a directory, or a generated path would leave it.",
@@ -426,6 +429,19 @@ _code("AIS503", E, "writing the project failed",
       "An I/O error happened while writing; every file already replaced was restored, so the old project "
       "is as it was.",
       "", "Fix the cause (disk space, permissions) and rebuild.")
+_code("AIS504", E, "conflict markers written",
+      "You edited a generated file, and the new build changes it on the same or neighbouring lines (two "
+      "changes that touch, like two insertions at one place, are a conflict too, as in git). The rest of "
+      "the project was written; this file holds the merge, with each conflict between `<<<<<<< yours`, "
+      "`=======` and `>>>>>>> generated now`, and your version from before the build is saved under "
+      "`.aispec/backup/`. The build exits with status 1 until you resolve it.",
+      "", "Keep what you want in each conflict and delete the markers, then rebuild. `--on-conflict stop` "
+      "makes the build stop (AIS501) instead of writing markers.")
+_code("AIS505", E, "unresolved conflict markers",
+      "A generated file still holds the conflict markers an earlier build wrote into it. aispec does not "
+      "build on top of an unresolved conflict: the build stops and writes nothing.",
+      "", "Resolve the conflict (your version from before it is under `.aispec/backup/`) and rebuild, or "
+      "rebuild with --force to regenerate the file (the marked file is saved under `.aispec/backup/`).")
 
 # ---------------------------------------------------------------- 9xx internal
 _code("AIS900", E, "internal error",

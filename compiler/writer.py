@@ -3,10 +3,20 @@
 - Every path stays inside the target directory (no absolute paths, no '..', no
   symlink that leads out).
 - A manifest (`.aispec/manifest.json`) records the aispec version, the spec hash
-  and the hash of every generated file, so a rebuild knows which files the user
-  edited: an edited file whose generated text did not change is kept; one whose
-  generated text changed is a conflict, reported by name, and overwritten only
-  with ``force`` (the user's version is first saved under `.aispec/backup/`).
+  and the hash of every generated file (the generated text, never the file on
+  disk), so a rebuild knows which files the user edited: an edited file whose
+  generated text did not change is kept; one whose generated text changed gets a
+  three-way merge (``merge.merge3``, base = the last generated text kept in
+  `.aispec/base/`). A clean merge is written. A conflicting one, with
+  ``on_conflict="markers"`` (the default), is written with conflict markers after
+  the user's version is saved under `.aispec/backup/` (AIS504); with "stop" the
+  build stops and writes nothing (AIS501). ``force`` overwrites every edited file
+  with the generated text, after the same backup.
+- Files that cannot be merged stop the build whatever ``on_conflict`` says
+  (AIS501): an edited file with no trustworthy base, a file aispec did not write,
+  a deleted file whose generated text changed. So does a file that still holds
+  the markers of an earlier conflict (AIS505): nothing is built on top of an
+  unresolved conflict.
 - A first build renders into a temporary directory and renames it into place; a
   rebuild replaces files one by one and rolls back every replaced file if
   anything fails, so a failed build leaves the old project as it was.
@@ -20,19 +30,22 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from .codes import make
 from .diagnostics import Diagnostic
+from .merge import ENGINE_NAMES, MergeResult, count_conflicts
 from .render import RenderedTree
 
 MANIFEST = PurePosixPath(".aispec/manifest.json")
 BACKUP = PurePosixPath(".aispec/backup")
 MANIFEST_FORMAT = 1
 
-Action = Literal["add", "update", "merge", "delete", "unchanged", "keep", "conflict"]
+# "conflict" stops the build (nothing is written); "markers" writes the file with conflict markers.
+Action = Literal["add", "update", "merge", "delete", "unchanged", "keep", "conflict", "markers"]
+OnConflict = Literal["markers", "stop"]
 BASE = PurePosixPath(".aispec/base")  # the last generated text of every file: the base of a three-way merge
 
 
@@ -68,8 +81,16 @@ class Change:
     action: Action
     reason: str = ""
     diff: str = ""
-    content: str | None = None  # what a "merge" writes (the user's edits on the new generated text)
-    overwrites_edit: bool = False  # --force replaces a file the user wrote or edited: back it up first
+    content: str | None = None  # what a "merge" or "markers" writes (the user's edits on the new generated text)
+    overwrites_edit: bool = False  # replaces a file the user wrote or edited: back it up first
+    conflicts: int = 0  # conflicted regions found by the merge
+    engine: str = ""  # which merge ran: "git" (git merge-file) or "python"
+    code: str = ""  # the diagnostic of a "conflict" or "markers" change
+
+    @property
+    def backup(self) -> str:
+        """Where the user's version is saved before the file is replaced ("" when nothing is)."""
+        return str(BACKUP / self.path) if self.overwrites_edit else ""
 
 
 @dataclass(frozen=True)
@@ -82,7 +103,17 @@ class WritePlan:
 
     @property
     def conflicts(self) -> tuple[Change, ...]:
+        """Changes that stop the build: nothing is written while there is one."""
         return tuple(c for c in self.changes if c.action == "conflict")
+
+    @property
+    def marked(self) -> tuple[Change, ...]:
+        """Files written with conflict markers, for the user to resolve."""
+        return tuple(c for c in self.changes if c.action == "markers")
+
+    @property
+    def merge_engines(self) -> tuple[str, ...]:
+        return tuple(sorted({c.engine for c in self.changes if c.engine}))
 
 
 def _safe_path(target: Path, path: PurePosixPath) -> Path:
@@ -95,13 +126,16 @@ def _safe_path(target: Path, path: PurePosixPath) -> Path:
     return full
 
 
+UNREADABLE = "\x00unreadable"  # what _read gives for a file that is not UTF-8 text: never merged
+
+
 def _read(path: Path) -> str | None:
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError):
-        return "\x00unreadable"
+        return UNREADABLE
 
 
 def _diff(path: str, old: str | None, new: str | None) -> str:
@@ -110,17 +144,39 @@ def _diff(path: str, old: str | None, new: str | None) -> str:
     return "".join(lines)
 
 
-def _merge(target: Path, path: PurePosixPath, base_hash: str, ours: str, theirs: str) -> str | None:
+def _merge(target: Path, path: PurePosixPath, base_hash: str, ours: str, theirs: str) -> MergeResult | None:
     from .merge import merge3
 
     base = _read(_safe_path(target, BASE / path))
-    if base is None or sha256(base) != base_hash:
-        return None  # no trustworthy base: never guess
+    if base is None or sha256(base) != base_hash or UNREADABLE in (base, ours):
+        return None  # no trustworthy base, or a file that is not text: never guess
     return merge3(base, ours, theirs)
 
 
+def _edited(key: str, disk: str, text: str, merged: MergeResult | None, *, force: bool,
+            on_conflict: OnConflict) -> Change:
+    """An edited file whose generated text changed: merge it, or say why not."""
+    diff = _diff(key, disk, text)
+    if force:
+        return Change(key, "update", "you edited it; --force regenerates it", diff, overwrites_edit=True)
+    if merged is None:
+        return Change(key, "conflict", "you edited it, the generated text changed, and there is no base to merge "
+                      "with", diff, code="AIS501")
+    how = f"merged by {ENGINE_NAMES[merged.engine]}"
+    if merged.clean:
+        return Change(key, "merge", f"your edits, merged into the new generated text; {how}",
+                      _diff(key, disk, merged.text), merged.text, engine=merged.engine)
+    places = f"{merged.conflicts} place{'s' if merged.conflicts > 1 else ''}"
+    if on_conflict == "markers":
+        return Change(key, "markers", f"your edits and the new generated text conflict in {places}; {how}",
+                      _diff(key, disk, merged.text), merged.text, overwrites_edit=True,
+                      conflicts=merged.conflicts, engine=merged.engine, code="AIS504")
+    return Change(key, "conflict", f"your edits and the new generated text conflict in {places}; {how}", diff,
+                  conflicts=merged.conflicts, engine=merged.engine, code="AIS501")
+
+
 def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_version: str,
-               force: bool = False) -> WritePlan:
+               force: bool = False, on_conflict: OnConflict = "markers") -> WritePlan:
     """What writing ``tree`` into ``target`` would do, without touching the disk."""
     old = Manifest.read(target)
     old_files = old.files if old else {}
@@ -137,31 +193,37 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
                 changes.append(Change(key, "add", diff=_diff(key, None, text)))
             elif new == base:
                 changes.append(Change(key, "keep", "you deleted it; the generated text did not change"))
+            elif force:
+                changes.append(Change(key, "update", "you deleted it; --force regenerates it", _diff(key, None, text)))
             else:
-                action: Action = "update" if force else "conflict"
-                changes.append(Change(key, action, "you deleted it, and the generated text changed",
-                                      _diff(key, None, text)))
+                changes.append(Change(key, "conflict", "you deleted it, and the generated text changed",
+                                      _diff(key, None, text), code="AIS501"))
             continue
         current = sha256(disk)
         if current == new:
             changes.append(Change(key, "unchanged"))
         elif base is None:
-            action = "update" if force else "conflict"
-            changes.append(Change(key, action, "the file exists and was not written by aispec", _diff(key, disk, text),
-                                  overwrites_edit=force))
+            if force:
+                changes.append(Change(key, "update", "the file was not written by aispec; --force replaces it",
+                                      _diff(key, disk, text), overwrites_edit=True))
+            else:
+                changes.append(Change(key, "conflict", "the file exists and was not written by aispec",
+                                      _diff(key, disk, text), code="AIS501"))
         elif current == base:
             changes.append(Change(key, "update", diff=_diff(key, disk, text)))
+        elif unresolved := count_conflicts(disk):
+            # Markers left by an earlier build: whatever is built on top would bury them.
+            if force:
+                changes.append(Change(key, "update", "it still has conflict markers; --force regenerates it",
+                                      _diff(key, disk, text), overwrites_edit=True))
+            else:
+                changes.append(Change(key, "conflict", f"it still has {unresolved} unresolved conflict"
+                                      f"{'s' if unresolved > 1 else ''} from an earlier build", code="AIS505"))
         elif new == base:
             changes.append(Change(key, "keep", "you edited it; the generated text did not change"))
         else:
-            merged = _merge(target, path, base, disk, text)
-            if merged is not None and not force:
-                changes.append(Change(key, "merge", "your edits, merged into the new generated text",
-                                      _diff(key, disk, merged), merged))
-                continue
-            action = "update" if force else "conflict"
-            changes.append(Change(key, action, "you edited it, and the generated text changed in the same place",
-                                  _diff(key, disk, text), overwrites_edit=force))
+            merged = None if force else _merge(target, path, base, disk, text)
+            changes.append(_edited(key, disk, text, merged, force=force, on_conflict=on_conflict))
     for key, base in sorted(old_files.items()):
         if PurePosixPath(key) in tree:
             continue
@@ -173,13 +235,31 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
             changes.append(Change(key, "delete", "no longer generated", _diff(key, disk, None)))
         else:
             changes.append(Change(key, "keep", "no longer generated, but you edited it: it is yours now"))
-    diags = tuple(
-        make("AIS501", f"{c.path}: {c.reason}", file=str(target / c.path),
-             hint="merge your change into the spec or the new file, or rebuild with --force "
-                  "(your version is saved under .aispec/backup/)")
-        for c in changes if c.action == "conflict"
-    )
-    return WritePlan(target, tuple(sorted(changes, key=lambda c: c.path)), manifest, diags, tree)
+    if any(c.action == "conflict" for c in changes):
+        changes = [_stopped(c) if c.action == "markers" else c for c in changes]  # the build stops: nothing is marked
+    changes.sort(key=lambda c: c.path)
+    return WritePlan(target, tuple(changes), manifest, tuple(_diagnostic(target, c) for c in changes if c.code), tree)
+
+
+def _stopped(change: Change) -> Change:
+    return replace(change, action="conflict", content=None, overwrites_edit=False, code="AIS501")
+
+
+_HINTS = {
+    "AIS501": "merge your change into the spec or the new file, or rebuild with --force "
+              "(your version is saved under .aispec/backup/)",
+    "AIS504": "edit the file: keep what you want between <<<<<<< and >>>>>>>, delete the markers, then rebuild; "
+              "--on-conflict stop stops the build instead of writing markers",
+    "AIS505": "resolve the conflict (your version from before it is under .aispec/backup/), or rebuild with "
+              "--force to regenerate the file (the marked file is saved under .aispec/backup/)",
+}
+
+
+def _diagnostic(target: Path, change: Change) -> Diagnostic:
+    message = f"{change.path}: {change.reason}"
+    if change.action == "markers":
+        message += f": the file gets conflict markers, and your version is saved as {change.backup}"
+    return make(change.code, message, file=str(target / change.path), hint=_HINTS[change.code])
 
 
 def apply(plan: WritePlan) -> None:
@@ -228,7 +308,7 @@ def _rebuild(plan: WritePlan) -> None:
     replaced: list[tuple[Path, Path | None]] = []  # (live path, saved old copy or None if it did not exist)
     try:
         for number, change in enumerate(plan.changes):
-            if change.action not in ("add", "update", "merge", "delete"):
+            if change.action not in ("add", "update", "merge", "markers", "delete"):
                 continue
             live = _safe_path(target, PurePosixPath(change.path))
             saved: Path | None = None
@@ -279,7 +359,17 @@ def _write_bases(plan: WritePlan, work: Path, replaced: list[tuple[Path, Path | 
 
 
 def _backup(plan: WritePlan, change: Change, live: Path) -> None:
-    """Under --force, keep the user's version of a file it overwrites: nothing is lost."""
+    """Keep the user's version of a file before replacing it (--force, conflict markers): nothing is lost.
+
+    An older backup of the same file with other content is kept too, renamed ``<name>.~N~``: a
+    second conflict, or --force on a file with markers, must not replace the version from before
+    the first one.
+    """
     backup = _safe_path(plan.target, BACKUP / change.path)
     backup.parent.mkdir(parents=True, exist_ok=True)
+    if backup.exists() and backup.read_bytes() != live.read_bytes():
+        number = 1
+        while (older := backup.with_name(f"{backup.name}.~{number}~")).exists():
+            number += 1
+        backup.rename(older)
     shutil.copy2(live, backup)
