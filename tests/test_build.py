@@ -225,7 +225,8 @@ def test_a_rebuild_by_another_aispec_replaces_its_wheel_and_removes_the_old_one(
     _fake_wheel(monkeypatch, "aispec-9.9.9-py3-none-any.whl", b"PK a newer aispec")
     result = build(spec, out)
     assert result.ok and result.written
-    assert not old.exists() and (out / "wheelhouse" / "aispec-9.9.9-py3-none-any.whl").read_bytes() == b"PK a newer aispec"
+    assert not old.exists()
+    assert (out / "wheelhouse" / "aispec-9.9.9-py3-none-any.whl").read_bytes() == b"PK a newer aispec"
 
 
 def test_a_wheel_the_user_replaced_is_a_conflict_never_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -83,7 +83,7 @@ def test_the_wheel_is_well_formed(tmp_path: Path) -> None:
 def test_a_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.setuptools]\npackages = ["aispec.gone"]\npackage-dir = {"aispec.gone" = "gone"}\n')
-    with pytest.raises(wheel.WheelError, match="folder of package aispec.gone is missing"):
+    with pytest.raises(wheel.WheelError, match=r"folder of package aispec\.gone is missing"):
         wheel.source_files(tmp_path)
 
 
@@ -97,7 +97,7 @@ def test_same_files_as_setuptools_and_same_bytes_from_a_regular_install(tmp_path
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(built), str(source)],
                    check=True, timeout=600, capture_output=True)
     [reference] = built.glob("aispec-*.whl")
-    name, ours = wheel.aispec_wheel()
+    _, ours = wheel.aispec_wheel()
     with zipfile.ZipFile(reference) as theirs, zipfile.ZipFile(io.BytesIO(ours)) as mine:
         def files(archive: zipfile.ZipFile) -> dict[str, bytes]:
             return {n: archive.read(n) for n in archive.namelist() if ".dist-info/" not in n}
