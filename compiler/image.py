@@ -3,8 +3,8 @@
 Two steps, so that an air-gapped machine can build the image:
 
 - :func:`fill_wheelhouse` (on a machine with network access) downloads the wheels of the project's
-  ``requirements-serve.txt`` into ``wheelhouse/``, after building the installed aispec's own wheel
-  there when aispec was installed from a source folder (it may not be on the package index).
+  ``requirements-serve.txt`` into ``wheelhouse/``, next to the running aispec's own wheel (repacked
+  from the installed files by :mod:`aispec.compiler.wheel`, the same bytes ``aispec build`` writes).
 - :func:`build_image` sends the project folder (as filtered by its ``.dockerignore``) to the engine
   and builds the generated Dockerfile; ``offline=True`` installs from ``wheelhouse/`` only and never
   pulls the base image.
@@ -14,20 +14,18 @@ The ``docker`` package is imported only here, and only when an image command run
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 import yaml
 
-from .version import VERSION
+from .wheel import WheelError
+from .wheel import aispec_wheel as installed_aispec_wheel
 
 Log = Callable[[str], None]
 
@@ -91,22 +89,6 @@ def base_image_of(project: Path) -> str:
 # ----------------------------------------------------------------------------- wheelhouse
 
 
-def _aispec_source() -> Path | None:
-    """The folder the running aispec was installed from (`pip install .` or `-e .`), if any."""
-    try:
-        raw = metadata.distribution("aispec").read_text("direct_url.json")
-    except metadata.PackageNotFoundError:
-        return None
-    if not raw:
-        return None
-    url = json.loads(raw)
-    parsed = urlparse(str(url.get("url", "")))
-    if parsed.scheme != "file" or "dir_info" not in url:
-        return None
-    folder = Path(unquote(parsed.path))
-    return folder if (folder / "pyproject.toml").is_file() else None
-
-
 def _pip(args: Sequence[str], log: Log) -> None:
     command = [sys.executable, "-m", "pip", *args]
     log("$ " + " ".join(command))
@@ -135,13 +117,14 @@ def fill_wheelhouse(project: Path, *, dest: Path | None = None, python_version: 
         if not aispec_wheel.is_file() or aispec_wheel.suffix != ".whl":
             raise ImageError(f"{aispec_wheel}: not a wheel file")
         shutil.copy2(aispec_wheel, dest / aispec_wheel.name)
-    elif not any(dest.glob(f"aispec-{VERSION}-*.whl")):
-        source = _aispec_source()
-        if source is not None:  # maybe not on the index under this version: build it from where it came from
-            _pip(["wheel", "--quiet", "--no-deps", "--wheel-dir", str(dest), str(source)], log)
-        else:
-            _pip(["download", "--quiet", "--no-deps", "--only-binary=:all:", "--dest", str(dest),
-                  f"aispec=={VERSION}"], log)
+    else:  # aispec is on no package index: the running one, repacked exactly as `aispec build` does
+        try:
+            name, wheel = installed_aispec_wheel()
+        except WheelError as exc:
+            raise ImageError(exc.message, exc.hint) from exc
+        if not (dest / name).is_file():  # one already there is the project's own (the manifest has its hash)
+            (dest / name).write_bytes(wheel)
+            log(f"wrote {dest / name}")
     target: list[str] = []
     if python_version:
         target += ["--python-version", python_version]
@@ -233,8 +216,9 @@ def build_image(project: Path, *, tag: str | None = None, base_image: str | None
     base = base_image or base_image_of(project)
     if wheelhouse is not None:
         _copy_wheels(wheelhouse, project, log)
-    if offline and not any((project / "wheelhouse").glob("*.whl")):
-        raise ImageError(f"{project / 'wheelhouse'}: no wheels for an offline build",
+    # `aispec build` always leaves aispec's own wheel there: an offline build needs the server's too
+    if offline and not any(not w.name.startswith("aispec-") for w in (project / "wheelhouse").glob("*.whl")):
+        raise ImageError(f"{project / 'wheelhouse'}: no wheels for an offline build besides aispec's own",
                          "fill it with `aispec image wheelhouse PROJECT` where the package index is reachable")
     client = client or _client()
     if not _has_image(client, base):

@@ -24,39 +24,29 @@ from .buildable import unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
 from .expressions import Distribution
+from .lockfile import locked_version
 from .pyliteral import package_name, py_literal, py_scalar
 from .source import Loc
 from .version import VERSION
 
-# Versions a generated project pins: the ones aispec is tested with (one table, so the same spec
-# gives the same requirements.txt on every machine).
-PINS: dict[str, str] = {
-    "scikit-learn": "1.9.1",
-    "pandas": "3.1.1",
-    "numpy": "2.4.6",
-    "optuna": "5.0.0",
-    "skl2onnx": "1.20.0",
-    "onnx": "1.23.2",
-    "onnxruntime": "1.32.0",
-    "protobuf": "6.33.6",
-    "fairlearn": "0.15.0",
-    "matplotlib": "3.11.2",
-    "pyarrow": "26.0.1",
-    "SQLAlchemy": "2.1.9",
-    "psycopg[binary]": "3.3.9",
-    "palmerpenguins": "0.1.6",
-    "statsmodels": "0.15.0",
-}
+# Versions a generated project pins: the ones CI installs and tests with, read from the lock CI
+# installs from (compiler/lock/ci.lock), so the two cannot drift apart. Keys are the requirement as
+# written (extras included); one table, so the same spec gives the same requirements.txt everywhere.
+_PINNED = ("scikit-learn", "pandas", "numpy", "optuna", "skl2onnx", "onnx", "onnxruntime", "protobuf", "fairlearn",
+           "matplotlib", "pyarrow", "SQLAlchemy", "psycopg[binary]", "palmerpenguins", "statsmodels")
+PINS: dict[str, str] = {name: locked_version(name) for name in _PINNED}
+
+# aispec's own dependencies (its wheel asks for ranges): pinned as well, so that installing the
+# project's aispec wheel brings the tested versions, not whatever is newest that day.
+AISPEC_PINS: dict[str, str] = {name: locked_version(name) for name in
+                               ("pydantic", "PyYAML", "lark", "Jinja2", "typer", "rich")}
 
 # The REST service's own dependencies (the image installs these and nothing else): pinned too, so
-# that an image rebuilt later from the same project gets the same server.
-SERVE_PINS: dict[str, str] = {
-    "fastapi": "0.165.0",
-    "uvicorn[standard]": "0.54.0",
-    "prometheus-client": "0.26.0",
-    "onnxruntime": PINS["onnxruntime"],
-    "numpy": PINS["numpy"],
-}
+# that an image rebuilt later from the same project gets the same server. uvicorn without its
+# `standard` extra: the service uses only its httptools parser and uvloop event loop.
+SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in
+                              ("fastapi", "uvicorn", "httptools", "uvloop", "prometheus-client", "onnxruntime",
+                               "numpy")}
 
 
 @dataclass(frozen=True)
@@ -304,7 +294,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     kind = _task_kind(task)
     needs = {"fairlearn"} if spec.compliance.sensitive else set()
     source_kind = spec.data.source.kind
-    pins = dict(PINS)
+    pins = {**AISPEC_PINS, **PINS}
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") == "palmerpenguins"):
         pins.pop("palmerpenguins")
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")):

@@ -1,4 +1,8 @@
-"""Rendering: a Plan → a RenderedTree of file texts. Pure and deterministic; no I/O but template reads."""
+"""Rendering: a Plan → a RenderedTree of file texts (and one binary file, the aispec wheel).
+
+Pure and deterministic; no I/O but template reads and the read of the installed aispec's files that
+the wheel is packed from.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,14 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from .grammars import cache_dir
 from .plan import Plan
+from .wheel import aispec_wheel
 
-RenderedTree = dict[PurePosixPath, str]
+# Text (str) is generated code: merged with the user's edits on a rebuild. Bytes are binary files
+# (the aispec wheel): never merged, only written or replaced whole.
+RenderedTree = dict[PurePosixPath, str | bytes]
+
+# Where `aispec build` puts the aispec wheel the project installs (requirements.txt: --find-links).
+WHEELHOUSE = PurePosixPath("wheelhouse")
 
 
 @cache
@@ -38,4 +48,6 @@ def render(plan: Plan) -> RenderedTree:
         text = env.get_template(template_name).render(**plan.context)
         tree[path] = text
     tree[PurePosixPath(plan.spec_file)] = plan.spec_text
+    wheel_name, wheel = aispec_wheel()
+    tree[WHEELHOUSE / wheel_name] = wheel
     return dict(sorted(tree.items(), key=lambda item: str(item[0])))

@@ -49,8 +49,8 @@ OnConflict = Literal["markers", "stop"]
 BASE = PurePosixPath(".aispec/base")  # the last generated text of every file: the base of a three-way merge
 
 
-def sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def sha256(content: str | bytes) -> str:
+    return hashlib.sha256(content if isinstance(content, bytes) else content.encode("utf-8")).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,32 @@ def _read(path: Path) -> str | None:
         return UNREADABLE
 
 
-def _diff(path: str, old: str | None, new: str | None) -> str:
+# Binary files (bytes in the RenderedTree, e.g. the aispec wheel) are read, hashed, written and
+# replaced whole: never merged, shown as one line in a diff, and kept out of .aispec/base/.
+
+
+def _read_like(path: Path, like: str | bytes) -> str | bytes | None:
+    """The file as text, or as bytes when the generated content is binary."""
+    if not isinstance(like, bytes):
+        return _read(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return b"\x00unreadable"
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+
+
+def _diff(path: str, old: str | bytes | None, new: str | bytes | None) -> str:
+    if isinstance(old, bytes) or isinstance(new, bytes):
+        return f"Binary files a/{path} and b/{path} differ\n" if old != new else ""
     lines = difflib.unified_diff((old or "").splitlines(keepends=True), (new or "").splitlines(keepends=True),
                                  fromfile=f"a/{path}", tofile=f"b/{path}")
     return "".join(lines)
@@ -185,7 +210,7 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
     for path, text in tree.items():
         key = str(path)
         full = _safe_path(target, path)
-        disk = _read(full)
+        disk = _read_like(full, text)
         base = old_files.get(key)
         new = manifest.files[key]
         if disk is None:
@@ -211,7 +236,7 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
                                       _diff(key, disk, text), code="AIS501"))
         elif current == base:
             changes.append(Change(key, "update", diff=_diff(key, disk, text)))
-        elif unresolved := count_conflicts(disk):
+        elif isinstance(disk, str) and (unresolved := count_conflicts(disk)):
             # Markers left by an earlier build: whatever is built on top would bury them.
             if force:
                 changes.append(Change(key, "update", "it still has conflict markers; --force regenerates it",
@@ -222,13 +247,20 @@ def plan_write(tree: RenderedTree, target: Path, *, spec_hash: str, aispec_versi
         elif new == base:
             changes.append(Change(key, "keep", "you edited it; the generated text did not change"))
         else:
-            merged = None if force else _merge(target, path, base, disk, text)
-            changes.append(_edited(key, disk, text, merged, force=force, on_conflict=on_conflict))
+            if isinstance(disk, str) and isinstance(text, str):
+                merged = None if force else _merge(target, path, base, disk, text)
+                changes.append(_edited(key, disk, text, merged, force=force, on_conflict=on_conflict))
+            else:  # a binary file (the aispec wheel) the user replaced: never merged
+                reason = "you replaced it, and the generated file changed"
+                changes.append(Change(key, "update" if force else "conflict", reason, _diff(key, disk, text),
+                                      overwrites_edit=force, code="" if force else "AIS501"))
     for key, base in sorted(old_files.items()):
         if PurePosixPath(key) in tree:
             continue
         full = _safe_path(target, PurePosixPath(key))
         disk = _read(full)
+        if disk == "\x00unreadable":  # not text: maybe a binary file we wrote (an older aispec wheel)
+            disk = _read_like(full, b"")
         if disk is None:
             continue
         if sha256(disk) == base:
@@ -281,8 +313,10 @@ def _first_build(plan: WritePlan) -> None:
         for path, text in plan.tree.items():
             full = _safe_path(staging, path)
             full.parent.mkdir(parents=True, exist_ok=True)
-            full.write_text(text, encoding="utf-8")
+            _write(full, text)
         for path, text in plan.tree.items():
+            if isinstance(text, bytes):
+                continue
             base = _safe_path(staging, BASE / path)
             base.parent.mkdir(parents=True, exist_ok=True)
             base.write_text(text, encoding="utf-8")
@@ -322,7 +356,7 @@ def _rebuild(plan: WritePlan) -> None:
                 continue
             fresh = work / f"new-{number}"
             text = change.content if change.content is not None else plan.tree[PurePosixPath(change.path)]
-            fresh.write_text(text, encoding="utf-8")
+            _write(fresh, text)
             live.parent.mkdir(parents=True, exist_ok=True)
             os.replace(fresh, live)
         _write_bases(plan, work, replaced)
@@ -344,6 +378,8 @@ def _rebuild(plan: WritePlan) -> None:
 def _write_bases(plan: WritePlan, work: Path, replaced: list[tuple[Path, Path | None]]) -> None:
     """Keep this build's generated text of every file as the base of the next merge."""
     for number, (path, text) in enumerate(plan.tree.items()):
+        if isinstance(text, bytes):
+            continue
         base = _safe_path(plan.target, BASE / path)
         if _read(base) == text:
             continue

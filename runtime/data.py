@@ -263,10 +263,14 @@ def _scrub(text: str, secrets: Iterable[str]) -> str:
 
 def _load_sql(source: Mapping[str, Any], locations: Mapping[str, str], base_dir: Path) -> Any:
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-    import sqlalchemy as sa
-    from sqlalchemy import exc as sa_exc
 
     url_loc = where(locations, "data.source.url")
+    try:  # the `sql` extra, not the `sklearn` one: most projects never read a database
+        import sqlalchemy as sa
+        from sqlalchemy import exc as sa_exc
+    except ImportError:
+        raise DataError("an sql source needs SQLAlchemy, which is not installed", where=url_loc,
+                        hint="pip install 'aispec[sql]' (or the project's requirements.txt)") from None
     raw_url = str(source.get("url", ""))
     url = substitute_env(raw_url, where_=url_loc, what="SQL URL")
     masked = _mask_url(url)

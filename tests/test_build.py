@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path, PurePosixPath
 
 import pytest
 
+from aispec.compiler import render as render_module
 from aispec.compiler import writer
 from aispec.compiler.build import build
 from aispec.compiler.codes import BASE_EXAMPLE
+from aispec.compiler.version import VERSION
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
@@ -28,17 +33,36 @@ def _tree(folder: Path, *, bases: bool = True) -> dict[str, bytes]:
     return files if bases else {k: v for k, v in files.items() if not k.startswith(".aispec/base/")}
 
 
+WHEEL = f"wheelhouse/aispec-{VERSION}-py3-none-any.whl"
+
+
+def _golden_view(folder: Path) -> dict[str, bytes]:
+    """The tree as the goldens keep it: no .aispec/base/ (it repeats the generated files) and no aispec
+    wheel, whose bytes change with every source change (its presence, name and determinism are tested
+    on their own); the manifest's hash of the wheel is checked against the file, then blanked."""
+    tree = _tree(folder, bases=False)
+    wheel = tree.pop(WHEEL, None)
+    manifest = json.loads(tree[".aispec/manifest.json"])
+    if wheel is not None:
+        assert manifest["files"][WHEEL] == hashlib.sha256(wheel).hexdigest()
+    manifest["files"][WHEEL] = "(sha256 of the aispec wheel)"
+    tree[".aispec/manifest.json"] = (json.dumps(manifest, indent=2) + "\n").encode()
+    return tree
+
+
 @pytest.mark.parametrize("name", BUILDABLE)
 def test_rendered_tree_matches_golden(name: str, tmp_path: Path) -> None:
     """The generated project, file by file. Regenerate with AISPEC_UPDATE_GOLDEN=1 and review the diff."""
     result = build(EXAMPLES / f"{name}.yaml", tmp_path / name)
     assert result.ok, result.diagnostics
-    tree = _tree(tmp_path / name, bases=False)  # .aispec/base/ repeats the generated files
+    tree = _golden_view(tmp_path / name)
+    assert (tmp_path / name / WHEEL).is_file()
     golden = GOLDEN / name
     if UPDATE:
         shutil.rmtree(golden, ignore_errors=True)
-        shutil.copytree(tmp_path / name, golden, ignore=shutil.ignore_patterns("base"))
-    assert tree == _tree(golden)
+        shutil.copytree(tmp_path / name, golden, ignore=shutil.ignore_patterns("base", "*.whl"))
+        (golden / ".aispec" / "manifest.json").write_bytes(tree[".aispec/manifest.json"])
+    assert tree == _golden_view(golden)
 
 
 def test_same_spec_gives_byte_identical_projects(tmp_path: Path) -> None:
@@ -165,6 +189,59 @@ def test_a_failed_write_leaves_the_old_project_as_it_was(tmp_path: Path, monkeyp
     assert [d.code for d in result.diagnostics] == ["AIS503"]
     monkeypatch.undo()
     assert _tree(out) == before
+
+
+def _fake_wheel(monkeypatch: pytest.MonkeyPatch, name: str, data: bytes) -> None:
+    """Stand in for another aispec (a newer release, or the same one after a source change)."""
+    monkeypatch.setattr(render_module, "aispec_wheel", lambda: (name, data))
+
+
+def test_the_aispec_wheel_is_written_whole_and_kept_out_of_the_merge_bases(tmp_path: Path) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    wheel = out / WHEEL
+    with zipfile.ZipFile(wheel) as archive:  # a real wheel of this aispec, not text or a placeholder
+        assert "aispec/runtime/__init__.py" in archive.namelist()
+    manifest = json.loads((out / ".aispec" / "manifest.json").read_text())
+    assert manifest["files"][WHEEL] == hashlib.sha256(wheel.read_bytes()).hexdigest()
+    assert not (out / ".aispec" / "base" / WHEEL).exists()  # binary files are never merged: no base copy
+    before = wheel.read_bytes()
+    again = build(spec, out)
+    assert again.ok and wheel.read_bytes() == before
+    assert [c.action for c in again.write_plan.changes if c.path == WHEEL] == ["unchanged"]  # type: ignore[union-attr]
+
+
+def test_a_rebuild_by_another_aispec_replaces_its_wheel_and_removes_the_old_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    old = out / WHEEL
+    _fake_wheel(monkeypatch, old.name, b"PK same name, other bytes")
+    result = build(spec, out)
+    assert result.ok and result.written
+    [change] = [c for c in result.write_plan.changes if c.path == WHEEL]  # type: ignore[union-attr]
+    assert change.action == "update" and change.diff.startswith("Binary files")
+    assert old.read_bytes() == b"PK same name, other bytes"
+    _fake_wheel(monkeypatch, "aispec-9.9.9-py3-none-any.whl", b"PK a newer aispec")
+    result = build(spec, out)
+    assert result.ok and result.written
+    assert not old.exists()
+    assert (out / "wheelhouse" / "aispec-9.9.9-py3-none-any.whl").read_bytes() == b"PK a newer aispec"
+
+
+def test_a_wheel_the_user_replaced_is_a_conflict_never_merged(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec, out = _spec(tmp_path), tmp_path / "proj"
+    assert build(spec, out).written
+    wheel = out / WHEEL
+    wheel.write_bytes(b"PK the user's own build")
+    assert build(spec, out).ok and wheel.read_bytes() == b"PK the user's own build"  # generated bytes unchanged: kept
+    _fake_wheel(monkeypatch, wheel.name, b"PK a new generated wheel")
+    result = build(spec, out)
+    assert [d.code for d in result.diagnostics] == ["AIS501"] and WHEEL in result.diagnostics[0].message
+    assert wheel.read_bytes() == b"PK the user's own build"
+    assert build(spec, out, force=True).written
+    assert wheel.read_bytes() == b"PK a new generated wheel"
+    assert (out / ".aispec" / "backup" / WHEEL).read_bytes() == b"PK the user's own build"
 
 
 def test_output_never_escapes_its_directory(tmp_path: Path) -> None:

@@ -187,7 +187,10 @@ def test_dockerfile_serves_the_baked_in_model_as_a_non_root_user(tmp_path: Path)
     pinned = [line for line in requirements if line and not line.startswith("#")]
     assert all("==" in line for line in pinned) and not any(line.startswith("aispec") for line in pinned)
     assert 'pip install --no-cache-dir --no-deps "aispec==' in text  # no compiler dependencies
-    assert {line.split("==")[0] for line in pinned} >= {"fastapi", "uvicorn[standard]", "onnxruntime", "numpy"}
+    names = {line.split("==")[0] for line in pinned}
+    assert names >= {"fastapi", "uvicorn", "httptools", "uvloop", "onnxruntime", "numpy"}
+    # only the server parts the service uses: not uvicorn[standard] (websockets, watchfiles, dotenv)
+    assert not any("[" in name for name in names) and not names & {"websockets", "watchfiles", "python-dotenv"}
     for training in ("scikit-learn", "sklearn", "pandas", "optuna", "skl2onnx"):
         assert training not in text and training not in "\n".join(requirements)
     ignore = (out / ".dockerignore").read_text().splitlines()
@@ -232,7 +235,9 @@ def test_target_none_generates_no_deployment_files(tmp_path: Path) -> None:
     out = _build(tmp_path, BASE_EXAMPLE + "model:\n  family: random_forest\ndeployment:\n  target: none\n")
     for name in DOCKER_FILES:
         assert not (out / name).exists(), name
-    assert not (out / "k8s").exists() and not (out / "wheelhouse").exists()
+    assert not (out / "k8s").exists()
+    # the wheelhouse holds only the aispec wheel requirements.txt installs (no image instructions)
+    assert [p.name for p in (out / "wheelhouse").iterdir()] == ["aispec-0.1.0-py3-none-any.whl"]
     assert "image:" not in (out / "Makefile").read_text() and "aispec image" not in (out / "README.md").read_text()
 
 

@@ -60,6 +60,7 @@ def test_the_image_name_and_base_come_from_the_generated_files(project: Path) ->
 
 def test_an_offline_build_without_wheels_stops_before_the_engine(project: Path) -> None:
     _trained(project)
+    assert list((project / "wheelhouse").glob("aispec-*.whl"))  # aispec's own is not enough
     with pytest.raises(ImageError, match="no wheels for an offline build"):
         build_image(project, offline=True, client=object())  # the client is never used
 
@@ -99,7 +100,7 @@ def test_the_engine_gets_the_project_folder_base_image_and_offline_flag(project:
     _trained(project)
     wheels = tmp_path / "wheels"
     wheels.mkdir()
-    (wheels / "aispec-0.1.0-py3-none-any.whl").write_bytes(b"wheel")
+    (wheels / "numpy-2.4.6-py3-none-any.whl").write_bytes(b"wheel")
     client = _Client({"local-base:1"}, [{"stream": "Step 1/2 : FROM local-base:1\n"}, {"aux": {"ID": "sha256:ab"}}])
     lines: list[str] = []
     built = build_image(project, base_image="local-base:1", offline=True, wheelhouse=wheels, client=client,
@@ -107,7 +108,7 @@ def test_the_engine_gets_the_project_folder_base_image_and_offline_flag(project:
     [call] = client.api.calls
     assert call["path"] == str(project) and call["tag"] == "penguin-species:1.0.0" and call["pull"] is False
     assert call["buildargs"] == {"BASE_IMAGE": "local-base:1", "OFFLINE": "1"}
-    assert (project / "wheelhouse" / "aispec-0.1.0-py3-none-any.whl").read_bytes() == b"wheel"
+    assert (project / "wheelhouse" / "numpy-2.4.6-py3-none-any.whl").read_bytes() == b"wheel"
     assert built.user == "10001" and built.size_bytes == 123_000_000 and built.offline
     assert "Step 1/2 : FROM local-base:1" in lines
 
@@ -135,3 +136,20 @@ def test_a_failed_step_reports_the_engine_error_with_context_and_a_hint() -> Non
     with pytest.raises(ImageError) as pulled:
         _stream(iter([{"error": "pull access denied for nothing, repository does not exist"}]), lambda line: None)
     assert "--base-image" in (pulled.value.hint or "")
+
+
+def test_the_wheelhouse_gets_the_same_aispec_wheel_as_the_build(project: Path, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """One way to make the aispec wheel: `aispec image wheelhouse` writes the bytes `aispec build` wrote."""
+    from aispec.compiler import image
+    from aispec.compiler.wheel import aispec_wheel
+
+    calls: list[list[str]] = []
+    monkeypatch.setattr(image, "_pip", lambda args, log: calls.append(list(args)))  # no index here
+    name, data = aispec_wheel()
+    assert (project / "wheelhouse" / name).read_bytes() == data  # from `aispec build`
+    dest = tmp_path / "house"
+    wheels = image.fill_wheelhouse(project, dest=dest, log=lambda line: None)
+    assert wheels == [dest / name] and (dest / name).read_bytes() == data
+    [download] = calls
+    assert download[0] == "download" and download[-2:] == ["-r", str(project / "requirements-serve.txt")]

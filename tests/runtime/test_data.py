@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,13 @@ def test_file_errors(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------- SQL
+
+
+def test_an_sql_source_without_the_sql_extra_says_which_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "sqlalchemy", None)  # as if `aispec[sql]` were not installed
+    with pytest.raises(DataError, match="needs SQLAlchemy") as info:
+        D.load_frame({"kind": "sql", "url": "sqlite:///x.db", "table": "t"}, locations=LOC)
+    assert info.value.where == "spec.yaml:10:12" and "aispec[sql]" in (info.value.hint or "")
 
 
 def test_sqlite_table_and_query(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
