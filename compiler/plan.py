@@ -255,6 +255,7 @@ def _deploy(spec: Spec) -> dict[str, Any]:
         "image": image,  # validated parts (schema patterns, sanitised tag): safe in text
         "base_image": base,
         "serve_requirements": [f"{name}=={version}" for name, version in SERVE_PINS.items()],
+        "serve_pins": list(SERVE_PINS.items()),  # requirements.txt adds those training does not pin already
         "aispec_requirement": f"aispec=={VERSION}",
         "y": {
             "name": json.dumps(name),
