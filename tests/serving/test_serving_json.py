@@ -86,7 +86,7 @@ def test_truncated_and_non_json_files_are_refused(model_dirs: dict[str, Path], o
                                                   tmp_path: Path) -> None:
     text = json.dumps(original)
     for i, cut in enumerate((len(text) // 3, len(text) - 2)):
-        with pytest.raises(ConfigError, match="cannot read .*serving.json"):
+        with pytest.raises(ConfigError, match=r"cannot read .*serving\.json"):
             create_app(_write(model_dirs, tmp_path / f"t{i}", text[:cut]), log_dir=tmp_path / "logs")
     nan = json.dumps(original).replace('"latency_budget_ms": 50.0', '"latency_budget_ms": NaN')
     with pytest.raises(ConfigError, match="NaN is not JSON"):
