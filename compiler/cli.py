@@ -352,27 +352,38 @@ def run(
     _print_build(result, no_color, show_diff=False)
     if not result.ok or result.plan is None or result.write_plan is None:
         raise typer.Exit(EXIT_SPEC_ERRORS)
-    raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color))
+    raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color, spec=spec))
 
 
 @app.command()
 def serve(
     project: Annotated[Path, typer.Argument(help="A built and trained project folder (or its artifacts/).")],
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port")] = 8000,
+    port: Annotated[int, typer.Option("--port", help="0: any free port (the start-up message names it).")] = 8000,
+    access_log: Annotated[bool, typer.Option("--access-log", help="Log every request (off by default).")] = False,
+    log_level: Annotated[str, typer.Option("--log-level", help="critical, error, warning, info or debug.")] = (
+        "warning"),
+    allow_failed_gates: Annotated[bool, typer.Option(
+        "--allow-failed-gates", help="Serve a model that failed the gates of its training run; the log, "
+                                     "/v1/model and /metrics say so.")] = False,
 ) -> None:
-    """Serve a trained project's ONNX model over REST, without Docker."""
-    import subprocess
-    import sys
+    """Serve a trained project's ONNX model over REST, without Docker.
+
+    Exit status: 1 when the model failed its gates (see --allow-failed-gates), 2 for an invalid
+    serving.json or an address in use.
+    """
+    # In this process, not a child: a SIGTERM to `aispec serve` stops the server itself (uvicorn shuts
+    # down cleanly), where a child would be left running, re-parented to PID 1.
+    from aispec.runtime.serving.__main__ import main as serve_main
 
     artifacts = project if (project / "serving.json").exists() else project / "artifacts"
     if not (artifacts / "serving.json").exists():
         typer.echo(f"{artifacts}: no serving.json; train the project first (aispec run, or python -m <package>)",
                    err=True)
         raise typer.Exit(EXIT_USAGE)
-    code = subprocess.call([sys.executable, "-m", "aispec.runtime.serving", str(artifacts), "--host", host,
-                            "--port", str(port)])
-    raise typer.Exit(code)
+    argv = [str(artifacts), "--host", host, "--port", str(port), "--log-level", log_level]
+    argv += ["--access-log"] * access_log + ["--allow-failed-gates"] * allow_failed_gates
+    raise typer.Exit(serve_main(argv))
 
 
 image_app = typer.Typer(help="The serving image of a trained project, built through the Docker Engine API.",
@@ -400,8 +411,14 @@ def image_build(
                                                     "the project's wheelhouse/ first (implies nothing else).")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached layers.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not show the engine's build output.")] = False,
+    allow_failed_gates: Annotated[bool, typer.Option(
+        "--allow-failed-gates", help="Build an image of a model that failed the gates of its training run; the "
+                                     "image carries AISPEC_ALLOW_FAILED_GATES=1 and labels saying so.")] = False,
 ) -> None:
-    """Build the project's serving image (non-root, model baked in, no training framework)."""
+    """Build the project's serving image (non-root, model baked in, no training framework).
+
+    Refuses (exit 1) a model that failed the gates of its training run, unless --allow-failed-gates.
+    """
     from .image import ImageError, build_image
 
     def log(line: str) -> None:
@@ -410,7 +427,7 @@ def image_build(
 
     try:
         built = build_image(project, tag=tag, base_image=base_image, offline=offline, wheelhouse=wheelhouse,
-                            no_cache=no_cache, log=log)
+                            no_cache=no_cache, log=log, allow_failed_gates=allow_failed_gates)
     except ImageError as exc:
         raise _image_error(exc) from None
     typer.echo(f"{built.tag}  {built.image_id[:19]}  {built.size_bytes / 1e6:.0f} MB  user {built.user or 'root'}")

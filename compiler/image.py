@@ -9,6 +9,12 @@ Two steps, so that an air-gapped machine can build the image:
   and builds the generated Dockerfile; ``offline=True`` installs from ``wheelhouse/`` only and never
   pulls the base image.
 
+Gate results travel with the model: a model whose training run failed its gates (``serving.json``'s
+``gates``) is refused unless ``allow_failed_gates``; then the image carries it visibly: the build
+argument ``ALLOW_FAILED_GATES=1`` becomes ``ENV AISPEC_ALLOW_FAILED_GATES=1`` (without it the
+container refuses to serve the model) and the labels ``io.aispec.gates`` (passed / failed /
+unknown) and ``io.aispec.allow-failed-gates``.
+
 The ``docker`` package is imported only here, and only when an image command runs.
 """
 
@@ -66,6 +72,22 @@ def check_project(project: Path) -> None:
     if untrained:
         raise ImageError(f"{project}: no {', '.join(untrained)}: the model is not trained yet",
                          "train it first: `make train` (or `aispec run SPEC`)")
+
+
+def gate_status(project: Path, *, allow_failed_gates: bool) -> str:
+    """``passed`` / ``failed`` / ``unknown`` from the trained model's ``serving.json``; an ImageError for a
+    model that failed its gates (unless ``allow_failed_gates``) or an invalid ``serving.json``."""
+    from aispec.runtime.serving.contract import read_serving_metadata
+    from aispec.runtime.serving.gates import refusal, status
+
+    try:
+        meta = read_serving_metadata(project / "artifacts" / "serving.json")
+    except ValueError as exc:
+        raise ImageError(f"the trained model cannot be served: {exc}", "retrain it: `make train`") from None
+    result = status(meta)
+    if result == "failed" and not allow_failed_gates:
+        raise ImageError(refusal(meta, "no image is built", "pass --allow-failed-gates").message)
+    return result
 
 
 def default_tag(project: Path) -> str:
@@ -209,9 +231,15 @@ def _build_hint(detail: str) -> str | None:
 
 def build_image(project: Path, *, tag: str | None = None, base_image: str | None = None, offline: bool = False,
                 wheelhouse: Path | None = None, no_cache: bool = False, log: Log = print,
-                client: Any = None) -> ImageBuild:
-    """Build the project's serving image; raises :class:`ImageError` with a hint on any failure."""
+                client: Any = None, allow_failed_gates: bool = False) -> ImageBuild:
+    """Build the project's serving image; raises :class:`ImageError` with a hint on any failure, and for a
+    model that failed its gates unless ``allow_failed_gates`` (then baked into the image, see above)."""
     check_project(project)
+    gates = gate_status(project, allow_failed_gates=allow_failed_gates)
+    override = gates == "failed"
+    if override:
+        log("WARNING: building an image of a model that FAILED its gates (--allow-failed-gates): it carries "
+            "AISPEC_ALLOW_FAILED_GATES=1 and the label io.aispec.gates=failed")
     tag = tag or default_tag(project)
     base = base_image or base_image_of(project)
     if wheelhouse is not None:
@@ -227,9 +255,11 @@ def build_image(project: Path, *, tag: str | None = None, base_image: str | None
                              "load it (`docker load`, `docker import`) or pass --base-image with a local image")
         log(f"the base image {base} is not on this machine: the engine will pull it")
     log(f"building {tag} from {project} (base {base}{', offline' if offline else ''})")
-    buildargs = {"BASE_IMAGE": base, "OFFLINE": "1" if offline else "0"}
-    output = client.api.build(path=str(project), tag=tag, buildargs=buildargs, rm=True, forcerm=True, pull=False,
-                              nocache=no_cache, decode=True)
+    buildargs = {"BASE_IMAGE": base, "OFFLINE": "1" if offline else "0",
+                 "ALLOW_FAILED_GATES": "1" if override else "0"}
+    labels = {"io.aispec.gates": gates}  # io.aispec.allow-failed-gates comes from the Dockerfile's ARG
+    output = client.api.build(path=str(project), tag=tag, buildargs=buildargs, labels=labels, rm=True, forcerm=True,
+                              pull=False, nocache=no_cache, decode=True)
     _stream(output, log)
     image = client.images.get(tag)
     return ImageBuild(tag=tag, image_id=str(image.id), size_bytes=int(image.attrs.get("Size", 0)),

@@ -49,6 +49,15 @@ SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in
                                "numpy")}
 
 
+# Packages that exist only on some platforms: their requirement line carries an environment marker.
+_MARKERS = {"uvloop": 'sys_platform != "win32"'}
+
+
+def _requirement(name: str, version: str) -> str:
+    marker = _MARKERS.get(name)
+    return f"{name}=={version}; {marker}" if marker else f"{name}=={version}"
+
+
 @dataclass(frozen=True)
 class Plan:
     """What a build writes, before any text is rendered."""
@@ -237,7 +246,9 @@ def _deploy(spec: Spec) -> dict[str, Any]:
         "name": name,
         "image": image,  # validated parts (schema patterns, sanitised tag): safe in text
         "base_image": base,
-        "serve_requirements": [f"{name}=={version}" for name, version in SERVE_PINS.items()],
+        "serve_requirements": [_requirement(name, version) for name, version in SERVE_PINS.items()],
+        # requirements.txt adds those training does not pin already
+        "serve_pins": [(name, _requirement(name, version)) for name, version in SERVE_PINS.items()],
         "aispec_requirement": f"aispec=={VERSION}",
         "y": {
             "name": json.dumps(name),

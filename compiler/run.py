@@ -2,15 +2,24 @@
 
 Nothing is installed behind the user's back: when the project's libraries are missing, the command
 says which and how to install them.
+
+The training runs in a child process; SIGINT, SIGTERM and SIGHUP sent to ``aispec run`` are passed
+on to it (``kill`` of the parent would otherwise leave the trainer running, re-parented to PID 1),
+and ``aispec run`` waits for it and exits with its status (128 + the signal when it was killed).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 
 # Import names a built scikit-learn project needs at run time.
 REQUIRED = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "optuna": "optuna",
@@ -21,7 +30,67 @@ def missing_libraries() -> list[str]:
     return [dist for module, dist in REQUIRED.items() if importlib.util.find_spec(module) is None]
 
 
-def run_project(project: Path, package: str, *, no_color: bool = False) -> int:
+def _terminal_delivers_sigint() -> bool:
+    """Whether a SIGINT now most likely came from the terminal, which sends it to the whole foreground
+    process group, the child included (forwarding it again would interrupt the child's clean-up)."""
+    if os.name == "nt":
+        return True  # Ctrl+C reaches every process on the console; Popen.send_signal cannot send SIGINT there
+    for stream in (sys.stdin, sys.stderr, sys.stdout):
+        try:
+            if stream is not None and stream.isatty():
+                return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
+        except (OSError, ValueError, AttributeError):
+            continue
+    return False
+
+
+def call_forwarding_signals(command: Sequence[str], *, cwd: Path | None = None,
+                            env: dict[str, str] | None = None) -> int:
+    """Run ``command`` and wait for it, passing SIGINT, SIGTERM and SIGHUP on to it.
+
+    Returns its exit status; a child killed by a signal gives ``128 + signal`` (the shell's convention).
+    Outside the main thread (where Python cannot install handlers) it just waits.
+    """
+    child = subprocess.Popen(list(command), cwd=cwd, env=env)
+    names = ("SIGINT", "SIGTERM", "SIGHUP")
+    forwarded = [getattr(signal, name) for name in names if hasattr(signal, name)]
+    previous: dict[int, object] = {}
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if child.poll() is not None:
+            return
+        if signum == signal.SIGINT and _terminal_delivers_sigint():
+            return
+        try:
+            if os.name == "nt":
+                child.terminate()  # Windows has no SIGTERM to send: TerminateProcess
+            else:
+                child.send_signal(signum)
+        except (ProcessLookupError, OSError):
+            pass
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in forwarded:
+            try:
+                previous[sig] = signal.signal(sig, forward)
+            except (OSError, ValueError):
+                continue
+    try:
+        while True:
+            try:
+                code = child.wait()
+                break
+            except KeyboardInterrupt:  # a handler elsewhere raised: keep waiting for the child to finish
+                continue
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+    return 128 - code if code < 0 else code
+
+
+def run_project(project: Path, package: str, *, no_color: bool = False, spec: Path | None = None) -> int:
+    """Train ``project`` (``python -m <package>``) and summarise its results. ``spec``: the file the user
+    wrote, which the run's messages name instead of the project's copy (``AISPEC_SPEC_PATH``)."""
     from rich.console import Console
     from rich.table import Table
 
@@ -32,8 +101,14 @@ def run_project(project: Path, package: str, *, no_color: bool = False) -> int:
                       "install them with: pip install 'aispec[sklearn]'  (or: pip install -r "
                       f"{project / 'requirements.txt'})")
         return 2
-    code = subprocess.call([sys.executable, "-m", package], cwd=project)
+    env = dict(os.environ)
+    if spec is not None:
+        env["AISPEC_SPEC_PATH"] = str(spec)
+    code = call_forwarding_signals([sys.executable, "-m", package], cwd=project, env=env)
     metrics_path = project / "artifacts" / "metrics.json"
+    if code > 128:  # stopped by a signal: a metrics.json there is an earlier run's
+        console.print(f"training stopped by signal {code - 128}")
+        return code
     if code == 2 or not metrics_path.exists():
         return code or 2
     summary = json.loads(metrics_path.read_text(encoding="utf-8"))

@@ -29,7 +29,10 @@ may be plain dicts or the runtime's result objects (anything with ``to_dict()`` 
 ``fairness``
     ``metrics.fairness(...)``: ``{name: value}``.
 ``latency``
-    ``metrics.latency(...)``: p50/p95/p99 ms, mean, max, throughput.
+    ``metrics.latency(...)``: p50/p95/p99 ms, mean, max, throughput: the figures latency gates read;
+    optional ``source`` (``"http"``: single-row requests to the REST service over loopback HTTP;
+    ``"in_process"``: the model call alone) and ``model`` (the in-process figures, when ``source`` is
+    http).
 ``plots``
     ``{name: png_bytes}`` in display order; names such as ``confusion_matrix``, ``roc_curve``,
     ``pr_curve``, ``residuals``, ``feature_importance``, ``learning_curve``.

@@ -1,7 +1,8 @@
 """The steps a generated project's ``train.py`` runs, for every tabular task.
 
-``train`` / ``train_auto`` → ``evaluate`` → ``export`` → ``check_gates`` → ``document``. Each step
-takes what the one before returned, so a generated project can replace any of them with its own code.
+``train`` / ``train_auto`` → ``evaluate`` → ``export`` → ``measure_service`` (``deployment.target:
+rest``) → ``check_gates`` → ``document``. Each step takes what the one before returned, so a generated
+project can replace any of them with its own code.
 
 Tasks differ in what "fit" and "predict" mean:
 
@@ -93,13 +94,21 @@ class Evaluation:
 
 @dataclass
 class Exported:
-    """The ONNX export (or why there is none) and the serving-side measurements."""
+    """The ONNX export (or why there is none) and the serving-side measurements.
+
+    ``latency`` holds the figures the ``p50/p95/p99_latency_ms`` gates read: one row per request over
+    HTTP through the generated service when ``measure_service`` ran (``latency_source == "http"``),
+    else one onnxruntime call per row in process (``"in_process"``). ``model_latency`` always holds the
+    in-process figures (also in ``operational`` as ``model_p50/p95/p99_latency_ms``).
+    """
 
     onnx: Any = None  # export.OnnxReport
     latency: dict[str, float] = field(default_factory=dict)
     skipped: str | None = None
     operational: dict[str, float] = field(default_factory=dict)
     quantization: Any = None  # quantize.QuantizationReport (deployment.optimize.quantize), None when not asked
+    model_latency: dict[str, float] = field(default_factory=dict)
+    latency_source: str = "in_process"  # "http" once measure_service replaced `latency`
 
 
 # --------------------------------------------------------------------------- training
@@ -574,10 +583,69 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
         "p50_latency_ms": latency["p50_latency_ms"],
         "p95_latency_ms": latency["p95_latency_ms"],
         "p99_latency_ms": latency["p99_latency_ms"],
+        **{f"model_{k}": latency[k] for k in ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms")},
         "model_size_mb": round(size_bytes / 1e6, 4),
         "train_time_s": round(trained.fit_seconds, 4),
     }
-    return Exported(report, latency, None, operational, quantized)
+    return Exported(report, latency, None, operational, quantized, model_latency=dict(latency))
+
+
+def require_serving(spec: Mapping[str, Any], *, locations: Mapping[str, str] | None = None) -> None:
+    """``deployment.target: rest``: ConfigError naming ``pip install 'aispec[serve]'`` when the service's
+    libraries are missing, before any training time is spent (``measure_service`` needs them)."""
+    from .errors import where
+    from .serving.loopback import missing_serving_libraries
+
+    missing = missing_serving_libraries() if spec["deployment"]["target"] == "rest" else []
+    if missing:
+        raise ConfigError(f"deployment.target is rest: the run measures the REST service's latency over HTTP, "
+                          f"which needs {', '.join(missing)}", where=where(locations or {}, "deployment.target"),
+                          hint="pip install 'aispec[serve]' (or pip install -r requirements.txt)")
+
+
+def measure_service(trained: Trained, splits: Split, exported: Exported, *, spec: Mapping[str, Any],
+                    evaluation: Evaluation, spec_hash: str = "", requests: int = 200, warmup: int = 20,
+                    locations: Mapping[str, str] | None = None) -> Exported:
+    """``deployment.target: rest``: the single-row latency of the generated service over loopback HTTP.
+
+    Starts the real app on the exported model (``model.onnx`` and the ``serving.json`` that ``document``
+    will write, in a temporary folder) on 127.0.0.1, sends ``requests`` sequential single-row POSTs of
+    test rows as a client sends them over one keep-alive connection, and makes those figures the
+    ``p50/p95/p99_latency_ms`` the gates read; the in-process figures stay as ``model_*``. Other targets,
+    or no ONNX model: ``exported`` unchanged (latency in process, labelled so). ConfigError (exit 2)
+    when the serving libraries are missing.
+    """
+    import shutil
+    import tempfile
+
+    from .serving import loopback
+
+    if spec["deployment"]["target"] != "rest" or exported.onnx is None:
+        return exported
+    require_serving(spec, locations=locations)
+    meta = _serving_metadata(spec, trained, splits, evaluation, exported, spec_hash, gates=None)
+    if meta is None:
+        return exported
+    from .serving.contract import write_serving_metadata
+
+    with tempfile.TemporaryDirectory(prefix="aispec-latency-") as tmp:
+        folder = Path(tmp)
+        shutil.copyfile(Path(exported.onnx.path).with_name("model.onnx"), folder / "model.onnx")
+        write_serving_metadata(folder / "serving.json", meta)
+        records = splits.test[trained.features].to_dict("records")
+        with loopback.loopback_service(folder, log_dir=folder / "logs") as client:
+            bodies = loopback.request_rows(meta, records, validate=client.row_model)
+
+            def one(body: bytes) -> None:
+                status, answer = client.post(body)
+                if status != 200:
+                    raise ConfigError(f"the service answered {status} to a test row: {answer[:300]!r}")
+
+            http = metric_fns.latency(one, bodies, repeat=requests, warmup=warmup)
+    exported.latency = {**http, "rows": float(len(bodies))}
+    exported.latency_source = "http"
+    exported.operational.update({k: http[k] for k in ("p50_latency_ms", "p95_latency_ms", "p99_latency_ms")})
+    return exported
 
 
 def _onnx_labels(labels: Any, classes: Sequence[Any] | None) -> Any:
@@ -723,10 +791,19 @@ class Outputs:
 
 
 def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, evaluation: Evaluation,
-             exported: Exported, spec_hash: str, out_dir: Path) -> Path | None:
-    """`serving.json` beside `model.onnx`: the input contract, reference statistics and settings the
-    ONNX service (`python -m aispec.runtime.serving artifacts`) needs."""
-    from .serving.contract import serving_metadata, write_serving_metadata
+             exported: Exported, spec_hash: str, out_dir: Path, gates: Any = None) -> Path | None:
+    """`serving.json` beside `model.onnx`: the input contract, reference statistics, settings and gate
+    results the ONNX service (`python -m aispec.runtime.serving artifacts`) needs."""
+    from .serving.contract import write_serving_metadata
+
+    meta = _serving_metadata(spec, trained, splits, evaluation, exported, spec_hash, gates=gates)
+    return write_serving_metadata(out_dir / "serving.json", meta) if meta is not None else None
+
+
+def _serving_metadata(spec: Mapping[str, Any], trained: Trained, splits: Split | None, evaluation: Evaluation,
+                      exported: Exported, spec_hash: str, *, gates: Any) -> Any:
+    """The `serving.json` dict, or None (no ONNX model, or not servable: `exported.skipped` says why)."""
+    from .serving.contract import serving_metadata
 
     if exported.onnx is None or splits is None:
         return None
@@ -744,11 +821,19 @@ def _serving(spec: Mapping[str, Any], trained: Trained, splits: Split | None, ev
             spec_hash=spec_hash, metrics={**evaluation.metrics, **exported.operational},
             deployment=spec["deployment"], monitoring=spec["monitoring"], pii=spec["compliance"]["pii"],
             seed=spec["data"]["split"]["seed"], created_at="",
-            quantization=quantization.to_dict() if quantization is not None else None)
+            quantization=quantization.to_dict() if quantization is not None else None, gates=gates)
     except ValueError as error:
         exported.skipped = f"not servable: {error}"
         return None
-    return write_serving_metadata(out_dir / "serving.json", meta)
+    return meta
+
+
+def _latency_section(exported: Exported) -> dict[str, Any]:
+    """The report's latency: what the gates read (`source`: http or in_process) and the model call alone."""
+    if not exported.latency:
+        return {}
+    return {**exported.latency, "source": exported.latency_source,
+            "model": exported.model_latency if exported.latency_source == "http" else None}
 
 
 def _served_columns(spec: Mapping[str, Any], trained: Trained) -> dict[str, Any] | None:
@@ -784,7 +869,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "per_class": evaluation.per_class,
         "per_group": evaluation.per_group,
         "fairness": evaluation.fairness,
-        "latency": exported.latency,
+        "latency": _latency_section(exported),
         "plots": evaluation.plots,
         "data": data_report,
         "split": evaluation.split_sizes,
@@ -807,7 +892,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     sheet = out_dir / "datasheet.md"
     sheet.write_text(cards.datasheet(run), encoding="utf-8")
     model = out_dir / "model.onnx"
-    serving = _serving(spec, trained, splits, evaluation, exported, spec_hash, out_dir)
+    serving = _serving(spec, trained, splits, evaluation, exported, spec_hash, out_dir, gates=gates)
     float_model = out_dir / "model.fp32.onnx"
     return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving,
                    float_model if float_model.exists() else None, predictions)

@@ -27,11 +27,28 @@ def project(tmp_path: Path) -> Path:
     return out
 
 
-def _trained(project: Path) -> Path:
-    (project / "artifacts").mkdir()
+def _trained(project: Path, gates: dict[str, Any] | None = None) -> Path:
+    """A fake model file and a real serving.json (with ``gates`` when given)."""
+    import pandas as pd
+
+    from aispec.runtime.serving.contract import serving_metadata, write_serving_metadata
+
+    (project / "artifacts").mkdir(exist_ok=True)
     (project / "artifacts" / "model.onnx").write_bytes(b"onnx")
-    (project / "artifacts" / "serving.json").write_text("{}")
+    meta = serving_metadata(
+        onnx={"columns": {"x": "x"}, "inputs": {"x": "float"}, "outputs": ["variable"], "opset": {"": 17}},
+        features=["x"], columns={"x": {"type": "numeric"}}, frame=pd.DataFrame({"x": [1.0, 2.0, 3.0]}),
+        task="regression", target="y", classes=None, project_name="penguin-species", project_version="1.0.0",
+        spec_hash="sha256:0", gates=gates)
+    write_serving_metadata(project / "artifacts" / "serving.json", meta)
     return project
+
+
+FAILED_GATES = {"passed": False, "gates": [
+    {"criterion": "r2 >= 0.99", "metric": "r2", "op": ">=", "threshold": 0.99, "observed": 0.4312,
+     "passed": False, "message": "r2 = 0.4312, required >= 0.99", "where": "spec.yaml:72:7"},
+    {"criterion": "onnx_parity <= 0.001", "metric": "onnx_parity", "op": "<=", "threshold": 0.001,
+     "observed": 0.02, "passed": False, "message": "onnx_parity = 0.02, required <= 0.001", "where": None}]}
 
 
 def test_an_untrained_project_is_refused_with_the_next_step(project: Path) -> None:
@@ -107,10 +124,43 @@ def test_the_engine_gets_the_project_folder_base_image_and_offline_flag(project:
                         log=lines.append)
     [call] = client.api.calls
     assert call["path"] == str(project) and call["tag"] == "penguin-species:1.0.0" and call["pull"] is False
-    assert call["buildargs"] == {"BASE_IMAGE": "local-base:1", "OFFLINE": "1"}
+    assert call["buildargs"] == {"BASE_IMAGE": "local-base:1", "OFFLINE": "1", "ALLOW_FAILED_GATES": "0"}
     assert (project / "wheelhouse" / "numpy-2.4.6-py3-none-any.whl").read_bytes() == b"wheel"
     assert built.user == "10001" and built.size_bytes == 123_000_000 and built.offline
     assert "Step 1/2 : FROM local-base:1" in lines
+    assert call["labels"] == {"io.aispec.gates": "unknown"}  # a serving.json written before gates were kept
+
+
+def test_a_model_that_failed_its_gates_gets_no_image_unless_overridden(project: Path) -> None:
+    pytest.importorskip("docker")
+    _trained(project, FAILED_GATES)
+    client = _Client({"python:3.11-slim"}, [{"aux": {"ID": "sha256:ab"}}])
+    with pytest.raises(ImageError) as caught:
+        build_image(project, client=client)
+    message = caught.value.message
+    # every failed gate with its measured value, whatever its kind (the ONNX parity gate too)
+    assert "r2 >= 0.99: measured 0.4312" in message and "onnx_parity <= 0.001: measured 0.02" in message
+    assert "--allow-failed-gates" in message and client.api.calls == []
+    result = CliRunner().invoke(app, ["image", "build", str(project)])
+    assert result.exit_code == 1 and "failed 2 gates" in result.output
+    lines: list[str] = []
+    build_image(project, client=client, allow_failed_gates=True, log=lines.append)
+    [call] = client.api.calls
+    # the override is baked in visibly: the Dockerfile turns the build argument into an ENV and a label
+    assert call["buildargs"]["ALLOW_FAILED_GATES"] == "1" and call["labels"] == {"io.aispec.gates": "failed"}
+    dockerfile = (project / "Dockerfile").read_text()
+    assert "ARG ALLOW_FAILED_GATES=0" in dockerfile and "AISPEC_ALLOW_FAILED_GATES=${ALLOW_FAILED_GATES}" in dockerfile
+    assert "io.aispec.allow-failed-gates=${ALLOW_FAILED_GATES}" in dockerfile
+    assert any("FAILED its gates" in line for line in lines)
+
+
+def test_a_model_that_passed_builds_without_the_override(project: Path) -> None:
+    pytest.importorskip("docker")
+    _trained(project, {"passed": True, "gates": [{**FAILED_GATES["gates"][0], "passed": True}]})
+    client = _Client({"python:3.11-slim"}, [{"aux": {"ID": "sha256:ab"}}])
+    build_image(project, client=client)
+    [call] = client.api.calls
+    assert call["buildargs"]["ALLOW_FAILED_GATES"] == "0" and call["labels"] == {"io.aispec.gates": "passed"}
 
 
 def test_an_offline_build_never_pulls_a_missing_base_image(project: Path) -> None:

@@ -11,10 +11,20 @@ Endpoints (``/v1`` is ``deployment.api.version``):
 ``GET /health``             200 while the process is alive
 ``GET /ready``              200 once the model is loaded and a warm-up prediction succeeded, else 503
 ``GET /metrics``            Prometheus text format (one registry per app)
+``GET /openapi.json``       the OpenAPI document of this model's contract
 =========================  ==================================================================
 
+No HTML pages: FastAPI's ``/docs`` and ``/redoc`` load their scripts from a CDN (blank offline, and
+third-party code on a production service), so they are off; open ``/openapi.json`` in any OpenAPI
+viewer instead.
+
+Gates: a model whose training run failed its gates is refused at start (:class:`GatesFailed`) unless
+``allow_failed_gates`` (or ``AISPEC_ALLOW_FAILED_GATES=1``); see :mod:`aispec.runtime.serving.gates`.
+
 Answers: classification ``label`` + ``probabilities`` (by class; ``scores`` for a classifier without
-probabilities), regression ``prediction``, anomaly detection ``is_anomaly`` + ``score`` (higher = more
+probabilities: decision scores, higher = more that class; binary models have one decision value ``d``,
+scikit-learn's ``decision_function`` (positive for ``classes[1]``), answered as ``{classes[1]: d,
+classes[0]: -d}``), regression ``prediction``, anomaly detection ``is_anomaly`` + ``score`` (higher = more
 anomalous), clustering ``cluster``; each with ``prediction_id`` (and ``variant`` under an A/B test).
 
 Bad requests get a 4xx JSON :class:`~aispec.runtime.serving.schema.ErrorResponse` naming each field
@@ -72,10 +82,14 @@ from starlette.responses import Response
 from ..errors import ConfigError
 from .contract import CLASSIFICATION_TASKS, ColumnContract, ServingMetadata, label_text, read_serving_metadata
 from .drift import DriftMonitor
+from .gates import GatesFailed, allowed_by_env, refusal
+from .gates import describe as describe_failed_gates
+from .gates import gauge_value as gates_gauge
+from .gates import status as gates_status
 from .predictlog import JsonlLog, PredictionIds, RecentPredictions
 from .schema import Schemas, build_schemas, install_openapi
 
-__all__ = ["BodyTooLarge", "ServedModel", "ServingState", "create_app"]
+__all__ = ["BodyTooLarge", "GatesFailed", "ServedModel", "ServingState", "create_app"]
 
 logger = logging.getLogger("aispec.serving")
 
@@ -127,11 +141,20 @@ class ServedModel:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
         self.output_names = [o.name for o in self.session.get_outputs()]
-        graph_inputs = {i.name for i in self.session.get_inputs()}
+        graph_inputs = {i.name: str(i.type) for i in self.session.get_inputs()}
         self.input_of = {c["name"]: c["input"] for c in meta["columns"]}
-        missing = [name for name in self.input_of.values() if name not in graph_inputs]
-        if missing:
-            raise ConfigError(f"{path}: the ONNX graph has no input {', '.join(missing)} named in serving.json")
+        for i, column in enumerate(meta["columns"]):  # serving.json and the graph must agree: refuse at start
+            kind = graph_inputs.get(column["input"])
+            if kind is None:
+                raise ConfigError(f"serving.json: columns[{i}].input: the ONNX graph {path.name} has no input "
+                                  f"'{column['input']}' (it has {', '.join(sorted(graph_inputs))})")
+            wanted = "tensor(float)" if column["dtype"] == "float" else "tensor(string)"
+            if kind != wanted:
+                raise ConfigError(f"serving.json: columns[{i}].dtype: the ONNX input '{column['input']}' is "
+                                  f"{kind}, not {wanted}")
+        if len(meta["columns"]) != len(graph_inputs):
+            unfed = sorted(set(graph_inputs) - {c["input"] for c in meta["columns"]})
+            raise ConfigError(f"serving.json: columns: the ONNX graph also needs {', '.join(unfed)}")
         classes = list(meta["classes"] or [])
         self.class_keys = [str(c) for c in classes]
         self._labels: dict[Any, Any] = {}
@@ -142,6 +165,9 @@ class ServedModel:
             self._labels.setdefault(str(c), c)
         self.score_key = ("scores" if meta["model"]["scores"] == "decision" else "probabilities") \
             if meta["model"]["scores"] is not None else None
+        # a binary classifier without probabilities has one decision value d (positive: classes[1])
+        self.binary_decision = meta["model"]["scores"] == "decision" and len(classes) == 2
+        self._positive = self._labels.get(classes[1]) if self.binary_decision else None
         self.feed1: dict[str, NDArray[Any]] = {}
 
     def bind(self, arrays: dict[str, NDArray[Any]]) -> None:
@@ -157,15 +183,41 @@ class ServedModel:
         results: list[NDArray[Any]] = self.session.run(self.output_names, feeds)
         return results
 
+    def score_width(self) -> int | None:
+        """Columns the score output must have: one per class (a binary decision: 1, or 2 as [d, -d])."""
+        if self.score_key is None or self.task not in CLASSIFICATION_TASKS:
+            return None
+        return len(self.class_keys)
+
+    def _binary_decision(self, raw: NDArray[np.float64], labels: list[Any]) -> NDArray[np.float64]:
+        """``[-d, d]`` per row (columns in class order) from a binary decision output.
+
+        skl2onnx writes one column ``d`` for linear models (RidgeClassifier) and two for SVC, there
+        ``[d, -d]``: the first column is *not* the first class's score. The label the graph predicts
+        is ``classes[1]`` exactly when ``d > 0`` (scikit-learn's rule), so ``d`` is ``+|s|`` for rows
+        labelled ``classes[1]`` and ``-|s|`` otherwise, whichever way the columns are written.
+        """
+        if raw.shape[1] == 1:
+            d = raw[:, 0]
+        else:
+            positive = np.fromiter((self._labels.get(v, v) == self._positive for v in labels), dtype=bool,
+                                   count=len(labels))
+            d = np.where(positive, np.abs(raw[:, 0]), -np.abs(raw[:, 0]))
+        return np.stack([-d, d], axis=1)
+
     def decode(self, results: list[NDArray[Any]]) -> list[tuple[dict[str, Any], Any, str]]:
         """Per row: (answer without id, outcome for feedback, outcome label for metrics)."""
         task = self.task
         rows: list[tuple[dict[str, Any], Any, str]] = []
         if task in CLASSIFICATION_TASKS:
             labels = results[0].ravel().tolist()
-            # probabilities to 6 decimals: float32 noise (0.80000007) helps no one
-            scores = results[1].astype(np.float64).round(6).tolist() \
-                if self.score_key is not None and len(results) > 1 else None
+            scores: list[list[float]] | None = None
+            if self.score_key is not None and len(results) > 1:
+                raw_scores = results[1].astype(np.float64).reshape(len(labels), -1)
+                if self.binary_decision:
+                    raw_scores = self._binary_decision(raw_scores, labels)
+                # to 6 decimals: float32 noise (0.80000007) helps no one
+                scores = raw_scores.round(6).tolist()
             for i, raw in enumerate(labels):
                 label = self._labels.get(raw, raw)
                 answer: dict[str, Any] = {"label": label}
@@ -332,6 +384,9 @@ class Metrics:
         self.info = Gauge("aispec_model_info", "The served model (value 1)",
                           ["variant", "project", "version", "spec_hash", "task", "sha256"], registry=r)
         self.ready = Gauge("aispec_ready", "1 when the service is ready", registry=r)
+        self.gates = Gauge("aispec_model_gates_passed", "Whether the served model passed the gates of its "
+                           "training run: 1 passed, 0 failed (served only by override), -1 unknown", ["variant"],
+                           registry=r)
         self.feedback = Counter("aispec_feedback", "Feedback received, by variant and whether the prediction "
                                 "was right ('na' for regression)", ["variant", "correct"], registry=r)
         self.shadow = Counter("aispec_shadow_comparisons", "Shadow runs of the challenger, by whether it agreed "
@@ -605,7 +660,7 @@ def _invalid(exc: ValidationError) -> RequestValidationError:
 
 
 def _load_challenger(artifacts: Path, meta: ServingMetadata, champion: ServingMetadata,
-                     threads: int) -> tuple[ServedModel | None, str | None]:
+                     threads: int, allow_failed_gates: bool) -> tuple[ServedModel | None, str | None]:
     directory = artifacts / "challenger"
     if not (directory / "serving.json").is_file() or not (directory / "model.onnx").is_file():
         return None, (f"no challenger model in {directory} (needs model.onnx and serving.json): "
@@ -614,6 +669,9 @@ def _load_challenger(artifacts: Path, meta: ServingMetadata, champion: ServingMe
         challenger_meta = read_serving_metadata(directory / "serving.json")
     except ValueError as exc:
         raise ConfigError(f"the A/B challenger cannot be served: {exc}") from None
+    if gates_status(challenger_meta) == "failed" and not allow_failed_gates:
+        raise refusal(challenger_meta, f"the A/B challenger in {directory} is not served",
+                      "pass --allow-failed-gates (or set AISPEC_ALLOW_FAILED_GATES=1)")
     if challenger_meta["task"] != champion["task"]:
         raise ConfigError(f"the A/B challenger's task is {challenger_meta['task']}, the champion's "
                           f"{champion['task']}")
@@ -639,19 +697,26 @@ def _env_int(name: str, default: int) -> int:
 
 
 def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int | None = None,
-               threads: int | None = None, warmup_rows: int = 20, recent_capacity: int = 50_000) -> FastAPI:
+               threads: int | None = None, warmup_rows: int = 20, recent_capacity: int = 50_000,
+               allow_failed_gates: bool | None = None) -> FastAPI:
     """The FastAPI app serving ``artifacts_dir/model.onnx`` per ``artifacts_dir/serving.json``.
 
-    Raises :class:`~aispec.runtime.errors.ConfigError` when ``serving.json`` is missing or invalid,
-    when ``api.auth`` is ``api_key`` but its environment variable is unset, or when a challenger
-    does not fit the champion. A model that cannot be loaded or fails its warm-up leaves the app
-    running but not ready (``/ready`` answers 503 with the reason).
+    Raises :class:`~aispec.runtime.errors.ConfigError` when ``serving.json`` is missing or invalid
+    (naming the field), when it does not fit the ONNX graph, when ``api.auth`` is ``api_key`` but its
+    environment variable is unset, or when a challenger does not fit the champion; and
+    :class:`~aispec.runtime.serving.gates.GatesFailed` when the model (or the challenger) failed the
+    gates of its training run, unless ``allow_failed_gates`` (default: ``AISPEC_ALLOW_FAILED_GATES``).
+    A model file that cannot be loaded or fails its warm-up leaves the app running but not ready
+    (``/ready`` answers 503 with the reason).
     """
     artifacts = Path(artifacts_dir)
     try:
         meta = read_serving_metadata(artifacts / "serving.json")
     except ValueError as exc:
         raise ConfigError(str(exc), hint="run the training pipeline, which writes artifacts/serving.json") from None
+    allow = allowed_by_env() if allow_failed_gates is None else allow_failed_gates
+    if gates_status(meta) == "failed" and not allow:
+        raise refusal(meta, "it is not served", "pass --allow-failed-gates (or set AISPEC_ALLOW_FAILED_GATES=1)")
     api = meta["api"]
     api_key: str | None = None
     if api["auth"] == "api_key":
@@ -668,8 +733,13 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
     challenger: ServedModel | None = None
     ab_note: str | None = None
     if ab is not None:
-        challenger, ab_note = _load_challenger(artifacts, meta, meta, threads)
+        challenger, ab_note = _load_challenger(artifacts, meta, meta, threads, allow)
     schemas = build_schemas(meta, variants=challenger is not None)
+    try:  # the warm-up row: a bad example is a bad serving.json, refused now rather than never ready
+        schemas.row.model_validate(meta["example"])
+    except ValidationError as exc:
+        problems = "; ".join(f"{p['field']}: {p['problem']}" for p in _problems(exc.errors(), set(meta["pii"])))
+        raise ConfigError(f"serving.json: example: {problems}") from None
     drift_cfg = meta["monitoring"]["drift"]
     drift = DriftMonitor(meta["columns"], method=drift_cfg["method"], threshold=drift_cfg["threshold"],
                          window=drift_cfg["window"]) if drift_cfg else None
@@ -694,6 +764,8 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
     try:
         state.champion = ServedModel(artifacts, meta, "champion", threads=threads)
         state.champion.bind(feeder.arrays1)
+    except ConfigError:  # serving.json does not fit the graph: refuse to start
+        raise
     except Exception as exc:  # a broken model file: alive, never ready
         state.not_ready_reason = f"cannot load {meta['model']['file']}: {type(exc).__name__}: {exc}"
         logger.error("%s", state.not_ready_reason)
@@ -701,6 +773,7 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
         if model is not None:
             metrics.info.labels(model.variant, model.meta["project"]["name"], model.meta["project"]["version"],
                                 model.meta["spec_hash"], model.task, model.sha256).set(1)
+            metrics.gates.labels(model.variant).set(gates_gauge(model.meta))
 
     prefix = "/" + api["version"]
     paths = {"predict": f"{prefix}/predict", "batch": f"{prefix}/predict/batch", "feedback": f"{prefix}/feedback",
@@ -709,6 +782,7 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        _announce_gates(state)
         task = asyncio.create_task(_flush_forever(state))
         try:
             yield
@@ -724,8 +798,11 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
     description = (f"Serves the {meta['task'].replace('_', ' ')} model of **{project['name']}** "
                    f"{project['version']} (ONNX, spec {meta['spec_hash'] or 'unknown'}). Errors are JSON objects "
                    "that name each offending field.")
-    app = FastAPI(title=project["name"], version=project["version"], description=description, lifespan=lifespan)
+    # no /docs or /redoc: FastAPI's pages load Swagger UI / ReDoc from a CDN (blank offline)
+    app = FastAPI(title=project["name"], version=project["version"], description=description, lifespan=lifespan,
+                  docs_url=None, redoc_url=None)
     app.state.serving = state
+    app.state.paths = paths
     _routes(app, state, paths)
     # the predict routes first: Starlette tries routes in order (the docs routes come first otherwise)
     hot = {paths["predict"]: 0, paths["batch"]: 1}
@@ -742,6 +819,23 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
                        max_body=api["max_body"])
     _warm_up(state, warmup_rows)
     return app
+
+
+def _announce_gates(state: ServingState) -> None:
+    """At start-up: loudly when a model that failed its gates is served (by override), a warning when unknown."""
+    for model in (state.champion, state.challenger):
+        if model is None:
+            continue
+        meta = model.meta
+        name = f"{meta['project']['name']} {meta['project']['version']} ({model.variant})"
+        status = gates_status(meta)
+        if status == "failed":
+            bar = "!" * 78
+            logger.error("%s\nSERVING A MODEL THAT FAILED ITS GATES: %s (--allow-failed-gates / %s)\n%s\n%s",
+                         bar, name, "AISPEC_ALLOW_FAILED_GATES", describe_failed_gates(meta), bar)
+        elif status == "unknown":
+            logger.warning("gates unknown: %s has no gate results in serving.json (written before they were "
+                           "recorded); retrain to record them", name)
 
 
 async def _flush_forever(state: ServingState, every: float = 1.0) -> None:
@@ -768,7 +862,9 @@ def _warm_up(state: ServingState, rows: int) -> None:
                     continue
                 for _ in range(max(1, rows)):
                     state.feeder.fill_one(values)
-                    decoded = model.decode(model.run(model.feed1))
+                    results = model.run(model.feed1)
+                    decoded = model.decode(results)
+                _check_scores(model, results)
                 if len(decoded) != 1:
                     raise RuntimeError(f"the {model.variant} returned {len(decoded)} rows for one")
                 batch = state.feeder.fill_many([values, values])
@@ -776,6 +872,8 @@ def _warm_up(state: ServingState, rows: int) -> None:
                     raise RuntimeError(f"the {model.variant} cannot score a batch")
         finally:
             state.feeder.drift = drift
+    except ConfigError:  # serving.json does not describe this model's outputs: refuse to start
+        raise
     except Exception as exc:
         state.ready = False
         state.not_ready_reason = f"warm-up prediction failed: {type(exc).__name__}: {exc}"
@@ -785,6 +883,16 @@ def _warm_up(state: ServingState, rows: int) -> None:
     state.ready = True
     state.not_ready_reason = None
     state.metrics.ready.set(1)
+
+
+def _check_scores(model: ServedModel, results: list[NDArray[Any]]) -> None:
+    """The score output has one column per class in serving.json (a binary decision: 1 or 2 columns)."""
+    width = model.score_width()
+    if width is None or len(results) < 2:
+        return
+    got = int(np.asarray(results[1]).reshape(len(results[0].ravel()), -1).shape[1])
+    if got != width and not (model.binary_decision and got == 1):
+        raise ConfigError(f"serving.json: classes: {width} classes, but the model's scores have {got} columns")
 
 
 def _not_ready(state: ServingState) -> Response:
@@ -1050,6 +1158,9 @@ def _model_info(state: ServingState, paths: dict[str, str]) -> dict[str, Any]:
         "api": {**meta["api"], "paths": paths},
         "latency_budget_ms": meta["latency_budget_ms"],
         "monitoring": meta["monitoring"],
+        # whether the model passed its training run's gates (null: unknown, a file written before they were kept)
+        "gates_passed": {"passed": True, "failed": False, "unknown": None}[gates_status(meta)],
+        "gates": meta.get("gates"),
     }
     info["api"].pop("api_key_env", None)
     quantization = meta["model"].get("quantization")

@@ -1,11 +1,15 @@
 """Batch scoring: a CSV or Parquet file in, predictions out, in chunks so memory stays flat.
 
-    python -m aispec.runtime.serving.batch ARTIFACTS INPUT OUTPUT [--chunk-rows N]
+    python -m aispec.runtime.serving.batch ARTIFACTS INPUT OUTPUT [--chunk-rows N] [--allow-failed-gates]
 
 The model and its input contract are the service's (``model.onnx`` + ``serving.json``); each
 row is checked against the declared columns (type, nullability, range, allowed values). A bad row
 does not stop the run: its prediction is empty and the ``error`` column says what is wrong. The
 output keeps the input's row numbers (``row``), so it joins back to the input.
+
+A model that failed the gates of its training run is refused (exit 1, naming each failed gate)
+unless ``--allow-failed-gates`` (or ``AISPEC_ALLOW_FAILED_GATES=1``) is given; see
+:mod:`aispec.runtime.serving.gates`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from ..errors import AispecRuntimeError, DataError
 from .contract import ServingMetadata, label_text, read_serving_metadata
+from .gates import GatesFailed, allowed_by_env, describe, refusal, status
 
 DEFAULT_CHUNK_ROWS = 50_000
 
@@ -98,15 +103,29 @@ def _validate(chunk: Any, meta: ServingMetadata) -> tuple[dict[str, Any], list[s
     return arrays, errors
 
 
-def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> BatchReport:
-    """Score ``source`` into ``output`` (CSV or Parquet, by suffix), ``chunk_rows`` rows at a time."""
+def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               allow_failed_gates: bool | None = None) -> BatchReport:
+    """Score ``source`` into ``output`` (CSV or Parquet, by suffix), ``chunk_rows`` rows at a time.
+
+    Raises :class:`~aispec.runtime.serving.gates.GatesFailed` for a model that failed its gates unless
+    ``allow_failed_gates`` (default: ``AISPEC_ALLOW_FAILED_GATES``).
+    """
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
     from .app import ServedModel
 
     if not source.exists():
         raise DataError(f"no such input file: {source}")
-    meta = read_serving_metadata(artifacts / "serving.json")
+    try:
+        meta = read_serving_metadata(artifacts / "serving.json")
+    except ValueError as exc:
+        raise DataError(str(exc), hint="run the training pipeline, which writes artifacts/serving.json") from None
+    allow = allowed_by_env() if allow_failed_gates is None else allow_failed_gates
+    if status(meta) == "failed":
+        if not allow:
+            raise refusal(meta, "batch scoring refuses it", "pass --allow-failed-gates")
+        print(f"warning: scoring with a model that FAILED its gates (--allow-failed-gates):\n{describe(meta)}",
+              file=sys.stderr)
     model = ServedModel(artifacts, meta, "champion")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
@@ -166,9 +185,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("input", type=Path, help="rows to score (.csv, .tsv or .parquet)")
     parser.add_argument("output", type=Path, help="predictions (.csv or .parquet)")
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
+    parser.add_argument("--allow-failed-gates", action="store_true",
+                        help="score with a model that failed the gates of its training run")
     args = parser.parse_args(argv)
     try:
-        report = score_file(args.artifacts, args.input, args.output, chunk_rows=max(1, args.chunk_rows))
+        report = score_file(args.artifacts, args.input, args.output, chunk_rows=max(1, args.chunk_rows),
+                            allow_failed_gates=args.allow_failed_gates or allowed_by_env())
+    except GatesFailed as refused:
+        print(f"error: {refused.message}", file=sys.stderr)
+        return 1
     except AispecRuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

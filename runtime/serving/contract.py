@@ -29,8 +29,16 @@ Format (``format_version`` 1), see :class:`ServingMetadata` for every field::
       "api": {"version": "v1", "max_batch": 500, "max_body": 1048576, "auth": "none", "api_key_env": null},
       "latency_budget_ms": 50.0,
       "ab_test": {"challenger": "../challenger", "weight": 0.1, "mode": "split", "sticky_key": "customer_id"},
-      "monitoring": {"drift": {"method": "psi", "threshold": 0.2, "window": 500}, "log_predictions": true}
+      "monitoring": {"drift": {"method": "psi", "threshold": 0.2, "window": 500}, "log_predictions": true},
+      "gates": {"passed": false, "gates": [
+        {"criterion": "f1_macro >= 0.99", "metric": "f1_macro", "op": ">=", "threshold": 0.99, "observed": 0.97,
+         "passed": false, "message": "f1_macro = 0.97, required >= 0.99", "where": "spec.yaml:40:7"}]}
     }
+
+``gates`` is the training run's gate report (``metrics.GateReport.to_dict()``: acceptance, fairness and
+any other gate, e.g. ONNX parity). Files written before it have no such key: the gates are then
+*unknown* (see :mod:`aispec.runtime.serving.gates` for what the service, batch scoring and the image
+do in each case). Readers must treat the key as optional; the format version stays 1.
 
 ``model.quantization`` is present only when the spec asks for ``deployment.optimize.quantize``
 (int8 or fp16): ``file`` is then the served model, int8 or float32 as ``served`` says. Readers
@@ -48,8 +56,8 @@ Reference statistics come from the training frame's feature columns:
 * text: no reference (``null``).
 * ``missing`` counts missing values (NaN, None, ``""``); ``n`` counts all rows.
 
-This module imports only numpy and pandas, and those inside :func:`serving_metadata` only: the
-service imports it to read the file.
+This module imports pydantic (for :func:`read_serving_metadata`'s checks), and numpy and pandas only
+inside :func:`serving_metadata`: the service imports it to read the file.
 """
 
 from __future__ import annotations
@@ -62,7 +70,10 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import Field  # the discriminator of ``reference``: validation errors then name one kind
+from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDicts only, on 3.11
 
 from aispec.schemas.labels import label_text
 
@@ -76,6 +87,8 @@ __all__ = [
     "CategoricalReference",
     "ColumnContract",
     "DriftContract",
+    "GateContract",
+    "GatesContract",
     "ModelContract",
     "MonitoringContract",
     "NumericReference",
@@ -137,7 +150,8 @@ class ColumnContract(TypedDict):
     allowed: list[Scalar] | None  # the only values a categorical column takes, as declared
     description: str | None
     unit: str | None
-    reference: NumericReference | CategoricalReference | None  # training statistics (None: text)
+    # training statistics (None: text)
+    reference: Annotated[NumericReference | CategoricalReference, Field(discriminator="kind")] | None
 
 
 class ProjectContract(TypedDict):
@@ -196,6 +210,30 @@ class MonitoringContract(TypedDict):
     log_predictions: bool
 
 
+class _GateRequired(TypedDict):
+    metric: str
+    passed: bool
+
+
+class GateContract(_GateRequired, total=False):
+    """One gate of the training run (``metrics.check_gates``); only ``metric`` and ``passed`` are required,
+    so gates of other kinds (e.g. ONNX parity) with fewer fields are read too."""
+
+    criterion: str
+    op: str
+    threshold: float | None
+    observed: float | None  # None: not computed
+    message: str
+    where: str | None
+
+
+class GatesContract(TypedDict):
+    """The gate report of the training run: ``passed`` only when every gate passed."""
+
+    passed: bool
+    gates: list[GateContract]
+
+
 class ServingMetadata(TypedDict):
     """The whole of ``serving.json`` (format version 1)."""
 
@@ -216,6 +254,8 @@ class ServingMetadata(TypedDict):
     latency_budget_ms: float | None
     ab_test: AbTestContract | None
     monitoring: MonitoringContract
+    # the training run's gates (files written before them have none: read with .get; None = unknown)
+    gates: NotRequired[GatesContract]
 
 
 # ---------------------------------------------------------------------------------------- parsing
@@ -409,7 +449,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
                      metrics: Mapping[str, Any] | None = None, deployment: Mapping[str, Any] | None = None,
                      monitoring: Mapping[str, Any] | None = None, pii: Sequence[str] = (), seed: int = 0,
                      model_file: str = "model.onnx", created_at: str | None = None,
-                     quantization: Mapping[str, Any] | None = None) -> ServingMetadata:
+                     quantization: Mapping[str, Any] | None = None,
+                     gates: Any = None) -> ServingMetadata:
     """Build the ``serving.json`` dict.
 
     ``onnx``: ``OnnxReport.to_dict()``; ``features``: the model's feature columns in order; ``columns``:
@@ -419,7 +460,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     classifier; ``metrics``: test-split metrics; ``deployment`` / ``monitoring``: those spec sections
     as resolved-spec dicts (``api.max_body`` as ``"1MiB"`` or bytes, ``latency_budget`` as
     ``"50ms"``); ``pii``: ``compliance.pii``; ``quantization``: ``QuantizationReport.to_dict()``,
-    written as ``model.quantization`` when given (``onnx["size_bytes"]`` is then the served file's).
+    written as ``model.quantization`` when given (``onnx["size_bytes"]`` is then the served file's);
+    ``gates``: the run's ``GateReport`` (or its ``to_dict()``), written as ``gates`` when given.
     Raises ValueError for a task the service cannot serve, a feature the ONNX model has no input for,
     a PII feature or a datetime/image feature.
     """
@@ -492,7 +534,7 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
         model["quantization"] = QuantizationContract(
             requested=quantization["requested"], served=quantization["served"], status=quantization["status"],
             float_file=quantization.get("float_file"), reason=str(quantization.get("reason") or ""))
-    return ServingMetadata(
+    meta = ServingMetadata(
         format="aispec-serving", format_version=FORMAT_VERSION,
         created_at=created_at or datetime.now(UTC).isoformat(timespec="seconds"),
         project=ProjectContract(name=str(project_name), version=str(project_version)),
@@ -514,6 +556,24 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
                                 window=int(drift.get("window", 1000))) if drift else None,
             log_predictions=bool(mon.get("log_predictions", False))),
     )
+    if gates is not None:
+        meta["gates"] = _gates(gates)
+    return meta
+
+
+def _gates(report: Any) -> GatesContract:
+    """A GateReport (or its dict) as plain JSON: numbers as floats, NaN as None."""
+    data = report.to_dict() if hasattr(report, "to_dict") else dict(report)
+    out: list[GateContract] = []
+    for gate in data.get("gates") or []:
+        item: dict[str, Any] = {str(k): _plain(v) for k, v in dict(gate).items()}
+        for key in ("threshold", "observed"):
+            if key in item:
+                item[key] = _finite(item[key]) if item[key] is not None else None
+        item["metric"] = str(item.get("metric", ""))
+        item["passed"] = bool(item.get("passed"))
+        out.append(item)  # type: ignore[arg-type]
+    return GatesContract(passed=bool(data.get("passed")) and all(g["passed"] for g in out), gates=out)
 
 
 # ------------------------------------------------------------------------------------------ files
@@ -533,14 +593,25 @@ def write_serving_metadata(path: Path, meta: ServingMetadata) -> Path:
 _REQUIRED = ("format", "format_version", "project", "task", "model", "columns", "api", "monitoring")
 
 
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON (numbers must be finite)")
+
+
 def read_serving_metadata(path: Path) -> ServingMetadata:
-    """Read and check ``serving.json``; ValueError naming the problem when it is not a version-1 file."""
+    """Read and check the whole of ``serving.json``: a ValueError naming each problem by its path
+    (``serving.json: columns[2].reference.edges: ...``) when it is not a valid version-1 file.
+
+    Keys added after version 1 was first written (``pii``, ``example``, ``gates``, ...) are optional;
+    unknown keys are ignored, so a newer writer's additions do not stop an older service.
+    """
+    from .checks import check_metadata
+
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constants)
     except FileNotFoundError:
         raise ValueError(f"{path} does not exist: the training run writes it next to model.onnx") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # JSONDecodeError is a ValueError
         raise ValueError(f"cannot read {path}: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path}: not a JSON object")
@@ -550,10 +621,6 @@ def read_serving_metadata(path: Path) -> ServingMetadata:
     if data["format"] != FORMAT or data["format_version"] != FORMAT_VERSION:
         raise ValueError(f"{path}: format {data['format']!r} version {data['format_version']!r}, "
                          f"this service reads {FORMAT!r} version {FORMAT_VERSION}")
-    if data["task"] not in SERVABLE_TASKS:
-        raise ValueError(f"{path}: task {data['task']!r} cannot be served")
-    if not data["columns"]:
-        raise ValueError(f"{path}: no columns")
     data.setdefault("pii", [])
     data.setdefault("example", {})
     data.setdefault("metrics", {})
@@ -563,7 +630,9 @@ def read_serving_metadata(path: Path) -> ServingMetadata:
     data.setdefault("created_at", "")
     data.setdefault("latency_budget_ms", None)
     data.setdefault("ab_test", None)
-    if data["task"] in CLASSIFICATION_TASKS and not data["classes"]:
-        raise ValueError(f"{path}: a classifier needs its classes")
+    problems = check_metadata(data)
+    if problems:
+        shown = "; ".join(problems[:8]) + (f" (and {len(problems) - 8} more)" if len(problems) > 8 else "")
+        raise ValueError(f"{path}: {shown}")
     meta: ServingMetadata = data  # type: ignore[assignment]
     return meta

@@ -3,7 +3,8 @@
     python -m diabetes_progression            # or: make train
 
 Steps: load → validate → clean and split → search and fit → evaluate → ONNX export →
-acceptance gates → report, model card and datasheet, all written to artifacts/.
+latency of the REST service over HTTP → acceptance gates → report, model card, datasheet and
+serving.json (with the gate results), all written to artifacts/.
 Exit status: 0 when every acceptance gate passes, 1 when a gate fails, 2 when the data or a setting
 is wrong (the message names the spec line).
 """
@@ -66,6 +67,8 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
 def main() -> int:
     steps = Steps(PROJECT_NAME)
     try:
+        # the service's latency is measured over HTTP after training: its libraries must be there
+        workflow.require_serving(SPEC, locations=LOCATIONS)
         with steps.step("Load data"):
             frame = data.load()
         with steps.step("Validate data against the declared schema"):
@@ -92,6 +95,16 @@ def main() -> int:
                 quantize=SPEC["deployment"]["optimize"]["quantize"],
                 metrics=REPORT_METRICS,
                 primary=PRIMARY_METRIC,
+            )
+        with steps.step("Measure the service's single-row latency over HTTP"):
+            exported = workflow.measure_service(
+                trained,
+                splits,
+                exported,
+                spec=SPEC,
+                evaluation=evaluation,
+                spec_hash=SPEC_HASH,
+                locations=LOCATIONS,
             )
         with steps.step("Check the acceptance gates"):
             gates = workflow.check_gates(
