@@ -363,6 +363,7 @@ class Problem:
     examples: list[Any] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     where: str | None = None
+    note: str = ""  # what the user can do about this one problem
 
     def render(self) -> str:
         subject = f"column '{self.column}'" if self.column is not None else "data"
@@ -380,6 +381,8 @@ class Problem:
             text += " [" + "; ".join(details) + "]"
         if self.where:
             text += f" at {self.where}"
+        if self.note:
+            text += f"; {self.note}"
         return text
 
     def to_dict(self) -> dict[str, Any]:
@@ -664,8 +667,8 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
             markers = [e for e in problem.examples if isinstance(e, str) and e.strip().lower() in _COMMON_MARKERS]
             if markers:
                 shown = ", ".join(repr(m) for m in markers)
-                problem.problem += (f"; if {shown} means missing, declare it: data.source.na_values or the "
-                                    "column's na_values")
+                problem.note = (f"if {shown} {'means' if len(markers) == 1 else 'mean'} missing, say so in "
+                                "data.source.na_values or the column's na_values")
             problems.append(problem)
         rng = spec.get("range")
         if kind == "numeric" and rng is not None:

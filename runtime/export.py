@@ -330,7 +330,11 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
             ref = np.asarray(getattr(pipeline, ref_name)(X_sample), dtype=float).reshape(len(X_sample), -1)
             got = np.asarray(results[score_name], dtype=float).reshape(len(X_sample), -1)
             if ref.shape[1] == 1 and got.shape[1] == 2:
-                got = got[:, 1:]  # binary decision scores written as [-s, s]
+                # a binary decision score written as two columns: skl2onnx writes [-d, d] for some
+                # classifiers and [d, -d] for SVC; the column that carries d is the one that matches
+                # (a conversion with the wrong sign would also get the labels wrong, which is checked)
+                candidates = (got[:, 1:], -got[:, 0:1], got[:, 0:1], -got[:, 1:])
+                got = min(candidates, key=lambda c: float(np.max(np.abs(ref - c))))
             compared = f"{ref_name} vs {score_name}"
             if ref.shape != got.shape:
                 notes.append(f"{ref_name} has shape {ref.shape}, ONNX '{score_name}' {got.shape}")

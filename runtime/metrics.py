@@ -546,6 +546,10 @@ def _r2(y_true: Any, y_pred: Any) -> float:
     return _f(skm.r2_score(y_true, y_pred))
 
 
+# A group with fewer test rows than this has rates too noisy to judge alone: the report flags it.
+SMALL_GROUP = 30
+
+
 def per_group(sensitive: pd.DataFrame, y_true: Any, y_pred: Any, *, task: str,
               positive_class: Any = None) -> dict[str, Any]:
     """Metrics per group of each sensitive column (fairlearn ``MetricFrame``).
@@ -556,7 +560,8 @@ def per_group(sensitive: pd.DataFrame, y_true: Any, y_pred: Any, *, task: str,
     Missing group values form the group ``"(missing)"``.
 
     Returns ``{column: {"metrics": [...], "groups": {group: {metric: value}}, "overall": {...},
-    "difference": {metric: max - min}, "ratio": {metric: min / max}}}``; groups in sorted order.
+    "difference": {metric: max - min}, "ratio": {metric: min / max}, "small": [groups with fewer
+    than SMALL_GROUP rows]}}``; groups in sorted order.
     """
     from fairlearn.metrics import MetricFrame  # type: ignore[import-untyped]
 
@@ -596,8 +601,9 @@ def per_group(sensitive: pd.DataFrame, y_true: Any, y_pred: Any, *, task: str,
             vals = [g[k] for g in groups.values() if not math.isnan(g[k])]
             difference[k] = max(vals) - min(vals) if vals else math.nan
             ratio[k] = (min(vals) / max(vals) if max(vals) != 0 else math.nan) if vals else math.nan
+        small = [g for g, row in groups.items() if row["n"] < SMALL_GROUP]
         out[str(col)] = {"metrics": ["n", *fns], "groups": groups, "overall": overall,
-                         "difference": difference, "ratio": ratio}
+                         "difference": difference, "ratio": ratio, "small": small}
     return out
 
 

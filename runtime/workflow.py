@@ -763,6 +763,12 @@ def warnings(data_report: Any, evaluation: Evaluation, exported: Exported) -> li
     positive = evaluation.positive_class
     if positive is not None and positive.get("source", "").startswith("the last label"):
         out.append(f"binary metrics measure class '{positive['label']}', {positive['source']}")
+    for column, result in (evaluation.per_group or {}).items():
+        for group in result.get("small") or []:
+            n = int(result["groups"][group]["n"])
+            out.append(f"group '{group}' of '{column}' has only {n} test rows: its rates are noisy, and the "
+                       f"per-group and fairness figures may rest on it (at least {metric_fns.SMALL_GROUP} "
+                       "rows per group are needed to judge it)")
     if evaluation.scored_on == "train":
         out.append("this clustering family labels only the rows it was fitted on: its figures describe the "
                    "training rows, and there is no model to export")

@@ -19,11 +19,12 @@ from aispec.compiler.expressions import (
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("f1_macro >= 0.9", Criterion("f1_macro", ">=", 0.9)),
-        ("p95_latency_ms<=50", Criterion("p95_latency_ms", "<=", 50.0)),
-        ("  recall > 80%", Criterion("recall", ">", 0.8, 2)),
-        ("rmse < 1e-3", Criterion("rmse", "<", 1e-3)),
-        ("mcc != -1", Criterion("mcc", "!=", -1.0)),
+        # the threshold keeps the spelling it was written with: the gate compares exactly that value
+        ("f1_macro >= 0.9", Criterion("f1_macro", ">=", 0.9, 0, "0.9")),
+        ("p95_latency_ms<=50", Criterion("p95_latency_ms", "<=", 50.0, 0, "50")),
+        ("  recall > 80%", Criterion("recall", ">", 0.8, 2, "80", percent=True)),
+        ("rmse < 1e-3", Criterion("rmse", "<", 1e-3, 0, "1e-3")),
+        ("mcc != -1", Criterion("mcc", "!=", -1.0, 0, "-1")),
     ],
 )
 def test_criteria(text: str, expected: Criterion) -> None:

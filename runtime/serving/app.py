@@ -148,7 +148,7 @@ class ServedModel:
             if kind is None:
                 raise ConfigError(f"serving.json: columns[{i}].input: the ONNX graph {path.name} has no input "
                                   f"'{column['input']}' (it has {', '.join(sorted(graph_inputs))})")
-            wanted = "tensor(float)" if column["dtype"] == "float" else "tensor(string)"
+            wanted = {"float": "tensor(float)", "double": "tensor(double)"}.get(column["dtype"], "tensor(string)")
             if kind != wanted:
                 raise ConfigError(f"serving.json: columns[{i}].dtype: the ONNX input '{column['input']}' is "
                                   f"{kind}, not {wanted}")

@@ -30,7 +30,10 @@ from .contract import CLASSIFICATION_TASKS, SERVABLE_TASKS, ServingMetadata
 __all__ = ["check_metadata", "format_path"]
 
 _VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_DTYPE_OF = {"numeric": "float", "boolean": "float", "categorical": "string", "text": "string"}
+# how each kind is fed: numeric columns as float64 (the graph centres them before its float32 cast, see
+# preprocess.Float32Center) or float32 (graphs made before that), booleans as float32, text as strings
+_DTYPE_OF = {"numeric": ("double", "float"), "boolean": ("float",), "categorical": ("string",),
+             "text": ("string",)}
 _REFERENCE_OF = {"numeric": "numeric", "boolean": "categorical", "categorical": "categorical"}
 
 
@@ -82,9 +85,9 @@ def _column_problems(i: int, column: Mapping[str, Any], pii: set[str]) -> list[s
     kind = column["type"]
     if column["name"] in pii:
         problems.append(f"{at}.name: '{column['name']}' is listed in pii: personal data is never a model input")
-    if column["dtype"] != _DTYPE_OF[kind]:
-        problems.append(f"{at}.dtype: '{column['name']}' is {kind}, fed to the model as {_DTYPE_OF[kind]}, "
-                        f"not {column['dtype']}")
+    if column["dtype"] not in _DTYPE_OF[kind]:
+        problems.append(f"{at}.dtype: '{column['name']}' is {kind}, fed to the model as "
+                        f"{' or '.join(_DTYPE_OF[kind])}, not {column['dtype']}")
     bounds = column["range"]
     if bounds is not None:
         if len(bounds) != 2:

@@ -68,8 +68,9 @@ def direct(directory: Path, row: dict[str, Any]) -> list[Any]:
     feeds = {}
     for column in meta["columns"]:
         value = row.get(column["name"])
-        if column["dtype"] == "float":
-            feeds[column["input"]] = np.array([[np.nan if value is None else float(value)]], dtype=np.float32)
+        if column["dtype"] in ("float", "double"):
+            dtype = np.float64 if column["dtype"] == "double" else np.float32
+            feeds[column["input"]] = np.array([[np.nan if value is None else float(value)]], dtype=dtype)
         else:
             feeds[column["input"]] = np.array([["" if value is None else str(value)]], dtype=object)
     return list(session.run(None, feeds))

@@ -18,7 +18,7 @@ def _rows(model_dir: Path, n: int) -> pd.DataFrame:
     meta = json.loads((model_dir / "serving.json").read_text())
     example = meta["example"]
     frame = pd.DataFrame([example] * n)
-    numeric = [c["name"] for c in meta["columns"] if c["dtype"] == "float" and c["type"] == "numeric"]
+    numeric = [c["name"] for c in meta["columns"] if c["dtype"] in ("float", "double") and c["type"] == "numeric"]
     rng = np.random.default_rng(0)
     for name in numeric:
         frame[name] = frame[name].astype(float) * rng.uniform(0.98, 1.02, n)

@@ -48,7 +48,7 @@ EDITS: list[tuple[str, Any, str]] = [
     ("string for a number", lambda m: m["api"].__setitem__("max_batch", "50"),
      r"api\.max_batch: Input should be a valid integer"),
     ("type and feed disagree", lambda m: m["columns"][0].__setitem__("type", "numeric"),
-     r"columns\[0\]\.dtype: 'island' is numeric, fed to the model as float, not string"),
+     r"columns\[0\]\.dtype: 'island' is numeric, fed to the model as double or float, not string"),
     ("reference of the wrong kind", lambda m: m["columns"][0].__setitem__("type", "text"),
      r"columns\[0\]\.reference\.kind: a text column has no reference"),
     ("range with one end", lambda m: m["columns"][1].__setitem__("range", [25.0]),

@@ -20,7 +20,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:63de4ee976d65f08daf8ba2c30e3c9b7a99024105dcbcbcca8fa0b3f4bc10d8d"
+SPEC_HASH = "sha256:647d28cb1dfa0de031b9e7094245c2d117126a0f29e79987948d6ac7cb4958a5"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -468,7 +468,7 @@ SPEC: dict[str, Any] = {
             "Inputs are features computed from digitised images, not the images.",
             "Not validated for screening populations or other imaging protocols.",
         ],
-        "notes": "Probabilities are calibrated on the validation split before release.",
+        "notes": "Probabilities come from the logistic model as fitted; they are not recalibrated.",
         "risk_level": "limited",
     },
 }
