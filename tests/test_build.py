@@ -127,7 +127,8 @@ def test_rebuild_stops_on_an_edited_line_the_build_would_change(tmp_path: Path) 
     model.write_text(edited)
     before = _tree(out)
     spec.write_text(spec.read_text() + "  params: {n_estimators: 50}\n")
-    result = build(spec, out, on_conflict="stop")  # the default writes conflict markers: tests/test_rebuild_conflicts.py
+    # the default writes conflict markers (tests/test_rebuild_conflicts.py); stop writes nothing
+    result = build(spec, out, on_conflict="stop")
     assert not result.ok and not result.written
     assert [d.code for d in result.diagnostics] == ["AIS501"]
     assert "penguins/model.py" in result.diagnostics[0].message

@@ -74,7 +74,7 @@ def test_jsonl_strings_are_not_missing_markers_and_floats_read_exactly(tmp_path:
 
 def test_memory_budget_is_checked_before_reading(tmp_path: Path) -> None:
     _csv(tmp_path, "a\n" + "123456789\n" * 2000)
-    with pytest.raises(DataError, match="more than hardware.memory = 1KiB") as caught:
+    with pytest.raises(DataError, match=r"more than hardware\.memory = 1KiB") as caught:
         data.load_frame({"kind": "csv", "path": "d.csv"}, base_dir=tmp_path, memory="1KiB",
                         locations={"hardware.memory": "spec.yaml:30:11"})
     assert caught.value.where == "spec.yaml:30:11"
