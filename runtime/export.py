@@ -333,8 +333,9 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
                 # a binary decision score written as two columns: skl2onnx writes [-d, d] for some
                 # classifiers and [d, -d] for SVC; the column that carries d is the one that matches
                 # (a conversion with the wrong sign would also get the labels wrong, which is checked)
+                reference = ref
                 candidates = (got[:, 1:], -got[:, 0:1], got[:, 0:1], -got[:, 1:])
-                got = min(candidates, key=lambda c: float(np.max(np.abs(ref - c))))
+                got = min(candidates, key=lambda c: float(np.max(np.abs(reference - c))))
             compared = f"{ref_name} vs {score_name}"
             if ref.shape != got.shape:
                 notes.append(f"{ref_name} has shape {ref.shape}, ONNX '{score_name}' {got.shape}")

@@ -436,7 +436,7 @@ def anomaly_label(y: Any, positive_class: Any = None) -> str:
         if counts[0][0] == counts[1][0]:
             raise _cfg("cannot tell which label marks an anomaly: both are equally frequent",
                        "set problem.positive_class to the anomalous label")
-        return counts[0][1]
+        return str(counts[0][1])
     raise _cfg(f"anomaly labels must have two values, got {len(values)}",
                "set problem.positive_class to the anomalous label")
 

@@ -482,15 +482,15 @@ class Resampled(BaseEstimator):  # type: ignore[misc]
     def predict(self, X: Any) -> Any:
         return self.pipeline_.predict(X)
 
-    @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))
+    @available_if(lambda self: hasattr(self.pipeline, "predict_proba"))  # type: ignore[untyped-decorator]
     def predict_proba(self, X: Any) -> Any:
         return self.pipeline_.predict_proba(X)
 
-    @available_if(lambda self: hasattr(self.pipeline, "decision_function"))
+    @available_if(lambda self: hasattr(self.pipeline, "decision_function"))  # type: ignore[untyped-decorator]
     def decision_function(self, X: Any) -> Any:
         return self.pipeline_.decision_function(X)
 
-    @available_if(lambda self: hasattr(self.pipeline, "score_samples"))
+    @available_if(lambda self: hasattr(self.pipeline, "score_samples"))  # type: ignore[untyped-decorator]
     def score_samples(self, X: Any) -> Any:
         return self.pipeline_.score_samples(X)
 

@@ -89,7 +89,7 @@ def _mode(time_ordered: bool, group_column: str | None, stratify: bool) -> str:
 
 def _account(result: Split, report: Any, n: int, asked: dict[str, float], *, mode: str) -> None:
     sizes = result.sizes()
-    report.split = {**sizes, "mode": mode}  # type: ignore[dict-item]
+    report.split = {**sizes, "mode": mode}
     parts = ", ".join(f"{name} {sizes[name]:,}" for name in ("train", "validation", "test") if sizes[name])
     report.record("split", n, n, f"{mode}: {parts}")
     for name, share in asked.items():

@@ -408,7 +408,7 @@ def _predictions(index: Any, y_true: Any, y_pred: Any, scores: Any = None,
                  columns: Sequence[Any] | None = None) -> Any:
     """The test rows' truth, prediction and scores, one row per test row (``row`` = the source row)."""
     import numpy as np
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
 
     from aispec.schemas.labels import label_text
 
@@ -480,7 +480,7 @@ def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained, rows: Any) 
     """Training and cross-validated scores of the primary metric at five training sizes (skipped on
     tiny data); folds follow the split's rules like model selection's."""
     from sklearn.base import clone  # type: ignore[import-untyped]
-    from sklearn.model_selection import learning_curve  # type: ignore[import-untyped]
+    from sklearn.model_selection import learning_curve
 
     from . import plots
     from .search import get_scorer
