@@ -109,6 +109,7 @@ class Exported:
     quantization: Any = None  # quantize.QuantizationReport (deployment.optimize.quantize), None when not asked
     model_latency: dict[str, float] = field(default_factory=dict)
     latency_source: str = "in_process"  # "http" once measure_service replaced `latency`
+    directory: Path | None = None  # the artifacts folder the model was written to
 
 
 # --------------------------------------------------------------------------- training
@@ -587,7 +588,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
         "model_size_mb": round(size_bytes / 1e6, 4),
         "train_time_s": round(trained.fit_seconds, 4),
     }
-    return Exported(report, latency, None, operational, quantized, model_latency=dict(latency))
+    return Exported(report, latency, None, operational, quantized, model_latency=dict(latency), directory=out_dir)
 
 
 def require_serving(spec: Mapping[str, Any], *, locations: Mapping[str, str] | None = None) -> None:
@@ -630,7 +631,8 @@ def measure_service(trained: Trained, splits: Split, exported: Exported, *, spec
 
     with tempfile.TemporaryDirectory(prefix="aispec-latency-") as tmp:
         folder = Path(tmp)
-        shutil.copyfile(Path(exported.onnx.path).with_name("model.onnx"), folder / "model.onnx")
+        assert exported.directory is not None
+        shutil.copyfile(exported.directory / "model.onnx", folder / "model.onnx")
         write_serving_metadata(folder / "serving.json", meta)
         records = splits.test[trained.features].to_dict("records")
         with loopback.loopback_service(folder, log_dir=folder / "logs") as client:
