@@ -104,6 +104,14 @@ PLOT_TITLES = {
 }
 
 
+# Figures a run reports that no spec can name (so they are not in the vocabulary).
+_EXTRA_MEANINGS = {
+    "model_p50_latency_ms": "median time of the model call alone, in process, without the web stack",
+    "model_p95_latency_ms": "95th percentile of the model call alone, in process, without the web stack",
+    "model_p99_latency_ms": "99th percentile of the model call alone, in process, without the web stack",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ReportPaths:
     html: Path
@@ -214,7 +222,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
             "kind": "other" if info is None else info.kind,
             "primary": name == primary,
             "gate": gate_by_metric.get(name),
-            "meaning": "" if info is None else info.description,
+            "meaning": _EXTRA_MEANINGS.get(name, "") if info is None else info.description,
             "note": (plain(run.get("metric_notes") or {}) or {}).get(name),
         })
     has_gates = bool(gates.get("gates"))

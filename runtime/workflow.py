@@ -746,7 +746,7 @@ def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[st
                  "message": f"no ONNX model, and deployment.target is '{deployment}': {exported.skipped}"}]
     onnx = exported.onnx
     agree = onnx.label_agreement
-    shown = f"label agreement {agree:.4%}, " if agree is not None else ""
+    shown = f"label agreement {agree:.2%}, " if agree is not None else ""
     message = (f"onnxruntime vs scikit-learn on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
                f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
     if not onnx.parity_ok:

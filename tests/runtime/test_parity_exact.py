@@ -120,7 +120,7 @@ def test_a_failed_parity_check_is_a_failed_gate_for_a_deployed_model() -> None:
     assert not gates.passed
     [failed] = gates.failed
     assert failed["metric"] == "onnx_parity" and failed["where"] == "spec.yaml:40:11"
-    assert "label agreement 53.0000%" in failed["message"]
+    assert "label agreement 53.00%" in failed["message"]
     assert "does not give the evaluated model's answers" in " ".join(
         workflow.warnings(None, evaluation, exported))
     # no deployment: reported, not gated
