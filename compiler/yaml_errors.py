@@ -48,10 +48,19 @@ def syntax_error(source: SourceFile, exc: yaml.YAMLError, py_loader: type, depth
     if _NESTING in str(exc):  # libyaml's own guard (1000 levels); the Python parser would recurse
         mark = getattr(exc, "problem_mark", None)
         return too_deep(source, _mark_span(mark) if mark is not None else None, depth)
+    if isinstance(exc, yaml.reader.ReaderError):
+        return _reader_error(source, exc)
     py_exc, last_token = _python_error(source.text, exc, py_loader)
+    if _line_of(py_exc) != _line_of(exc):  # the two parsers disagree (escapes, Unicode): libyaml decides
+        py_exc, last_token = exc, None
     err = _Error(str(getattr(py_exc, "problem", None) or py_exc), str(getattr(py_exc, "context", None) or ""),
                  getattr(py_exc, "problem_mark", None), getattr(py_exc, "context_mark", None))
-    lines = source.text.splitlines()
+    if "found undefined alias" in err.problem:  # refused like every alias, defined or not
+        name = err.problem.rsplit(" ", 1)[-1].strip("'")
+        return make("AIS110", f"YAML alias '*{name}' is not supported (and no anchor '&{name}' defines it)",
+                    span=_mark_span(err.problem_mark) if err.problem_mark is not None else None, file=source.path,
+                    hint="write the value out here in full: a spec is plain data")
+    lines = _YAML_BREAK.split(source.text)  # numbered as YAML numbers lines
     for reword in _REWORDINGS:
         found = reword(err, lines, last_token)
         if found is not None:
@@ -80,26 +89,30 @@ def _python_error(text: str, exc: yaml.YAMLError, py_loader: type) -> tuple[yaml
         text = text[:cut]
     if _flow_depth(text) > _PY_MAX_FLOW_DEPTH:
         return exc, None
-    last: list[Any] = [None]
     try:
-        loader = py_loader(text)
-        try:
-            scanner_error: yaml.YAMLError | None = None
-            try:
-                while loader.check_token():
-                    last[0] = loader.get_token()
-            except yaml.YAMLError as scan_exc:
-                scanner_error = scan_exc
-        finally:
-            loader.dispose()
-        if scanner_error is not None:
-            return scanner_error, last[0]
         list(yaml.compose_all(text, Loader=py_loader))
+    except yaml.scanner.ScannerError as py_exc:
+        # The heuristics want the scanner's last token. Scanning alone reaches this same error: the
+        # parser did not stop earlier (scanning alone can run past a parser error, hence this order).
+        return py_exc, _last_token(text, py_loader)
     except yaml.YAMLError as py_exc:
-        return py_exc, last[0]
+        return py_exc, None
     except RecursionError:  # deep but under libyaml's limit: its terser message will do
         return exc, None
-    return exc, last[0]
+    return exc, None
+
+
+def _last_token(text: str, py_loader: type) -> Any:
+    loader = py_loader(text)
+    last = None
+    try:
+        while loader.check_token():
+            last = loader.get_token()
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+    return last
 
 
 def _flow_depth(text: str) -> int:
@@ -112,6 +125,28 @@ def _flow_depth(text: str) -> int:
         elif c in "]}" and depth:
             depth -= 1
     return deepest
+
+
+def _line_of(exc: Any) -> int | None:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    return None if mark is None else int(mark.line)
+
+
+_YAML_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def _reader_error(source: SourceFile, exc: yaml.reader.ReaderError) -> Diagnostic:
+    """A character YAML does not allow anywhere in a file (NUL, ESC, DEL, ...): say which, and where."""
+    position = int(exc.position)
+    text = source.text
+    breaks = list(_YAML_BREAK.finditer(text, 0, position))
+    line_start = breaks[-1].end() if breaks else 0
+    span = Span(len(breaks) + 1, position - line_start + 1, len(breaks) + 1, position - line_start + 2, position,
+                position + 1)
+    code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+    return make("AIS101", f"the control character U+{code:04X} is not allowed in a YAML file", span=span,
+                hint="remove it; inside a double-quoted value it can be written as an escape such as \\t or "
+                     "\\x1b", file=source.path)
 
 
 def _mark_span(mark: Any) -> Span:
@@ -138,7 +173,9 @@ def _name(line: str) -> str:
     """How a line is named in a message: a key by its name, a list item as written."""
     text = line.strip()
     if not text.startswith("- ") and ":" in text:
-        text = text.split(":", 1)[0]
+        text = text.split(":", 1)[0].strip()
+        if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":  # a quoted key: its name
+            text = text[1:-1]
     return text if len(text) <= 30 else text[:27] + "..."
 
 
@@ -204,7 +241,8 @@ def _key_without_colon(err: _Error, lines: list[str], last: Any) -> Reworded | N
         return None
     text = lines[number].strip() if number < len(lines) else ""
     shown = text if len(text) <= 40 else text[:37] + "..."
-    word, _, rest = text.partition(" ")
+    word, _, rest = text.partition("=") if "=" in text else text.partition(" ")  # `range = [1, 2]`: DSL habit
+    word = word.strip()
     example = f"{word}: {rest.strip()}" if rest.strip() else f"{word}: <value>"
     return (f"'{shown}' has no ':', so YAML cannot read it as 'key: value'",
             _line_span(lines, number),
@@ -220,7 +258,7 @@ def _plain_from_line_start(last: Any, lines: list[str], err: _Error) -> bool:
     if start.line >= err.problem_mark.line or start.line >= len(lines):
         return False
     before = lines[start.line][: start.column].strip()
-    return before in ("", "-")
+    return before == ""  # a list item's text ("- a b") is a value, not a key
 
 
 def _over_indented_key(err: _Error, lines: list[str], last: Any) -> Reworded | None:
@@ -293,13 +331,100 @@ def _simple_hints(err: _Error, lines: list[str], last: Any) -> Reworded | None:
     mark = err.problem_mark or err.context_mark
     if mark is None:
         return None
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    char = line[mark.column] if mark.column < len(line) else ""
     if "could not find expected ':'" in err.problem:
         return "a key needs ': ' after it", _mark_span(mark), "check the indentation of the line above"
+    if "did not find expected key" in err.problem:
+        return ("expected a key ('name: value') here", _mark_span(mark),
+                "check the indentation of this line and of the line above")
+    if "node content" in err.problem:
+        shown = f"'{char}'" if char.strip() else "nothing"
+        return (f"expected a value, found {shown}", _mark_span(mark),
+                "quote a value that starts with '}', ']', ',' or another YAML indicator")
+    if "expected '-' indicator" in err.problem:
+        return ("expected a list item ('- ...') at this indentation", _mark_span(mark),
+                "line the items of one list up in the same column")
+    if "found unexpected ':'" in err.problem:
+        return ("a ':' inside [...] or {...} must be followed by a space", _mark_span(mark),
+                "quote the value, or add a space after ':' if it starts a 'key: value'")
     return None
+
+
+def _bad_escape(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    if "quoted scalar" not in err.context or err.problem_mark is None or ("escape" not in err.problem \
+            and "hexdecimal" not in err.problem):
+        return None
+    return ("invalid escape in double-quoted text", _mark_span(err.problem_mark),
+            "escapes are \\n \\t \\\" \\\\ \\xXX \\uXXXX ...; write a backslash as \\\\, or use single "
+            "quotes, where a backslash is just a backslash")
+
+
+def _block_scalar_header(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    if err.context != "while scanning a block scalar" or err.problem_mark is None:
+        return None
+    return ("after '|' or '>' the text starts on the next line", _mark_span(err.problem_mark),
+            "put the text on the lines below, indented; only '-', '+' or an indentation digit may follow '|' or "
+            "'>' (and a comment)")
+
+
+def _document_start(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    if "<document start>" not in err.problem or err.problem_mark is None:
+        return None
+    return ("more content after the end of the YAML document", _line_span(lines, err.problem_mark.line),
+            "a spec is one document: remove the '...' line or the '%' directive above, and write a top-level "
+            "value as 'key: value' lines, not in brackets")
+
+
+def _flow(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    if "flow" not in err.context or err.problem_mark is None:
+        return None
+    mark = err.problem_mark
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    found = line[mark.column] if mark.column < len(line) else "the end of the line"
+    shown = f"'{found}'" if len(found) == 1 else found
+    if "node content" in err.problem:
+        return (f"expected a value in the brackets, found {shown}", _mark_span(mark),
+                "remove the extra ',' (or put a value before it)")
+    if "sequence" in err.context:
+        return (f"expected ',' or ']' in this list, found {shown}", _mark_span(mark),
+                "separate items with ', ' and close the list with ']'; quote an item that contains ': ' or ','")
+    return (f"expected ',' or '}}' in this mapping, found {shown}", _mark_span(mark),
+            "separate entries with ', ' and close the mapping with '}'; quote a value that contains ': ' or ','")
+
+
+def _no_token(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    if err.context in ("while scanning an alias", "while scanning an anchor") and err.context_mark is not None:
+        char = "*" if "alias" in err.context else "&"
+        return (f"a value cannot start with '{char}' in YAML (it marks an {err.context.rsplit(' ', 1)[-1]})",
+                _mark_span(err.context_mark), f"quote the value: \"{char}...\"")
+    found = re.match(r"found character '(.)' that cannot start any token", err.problem)
+    if found is None or err.problem_mark is None:
+        return None
+    char = found.group(1)
+    return (f"a value cannot start with '{char}' in YAML", _mark_span(err.problem_mark),
+            f"quote the value: \"{char}...\"")
+
+
+def _text_after_quote(err: _Error, lines: list[str], last: Any) -> Reworded | None:
+    mark = err.problem_mark
+    if mark is None or ("<scalar>" not in err.problem and "did not find expected key" not in err.problem):
+        return None
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    before = line[: mark.column].rstrip()
+    if not before.endswith(("'", '"')):
+        return None
+    key, sep, value = line.partition(": ")
+    hint = "put the whole value inside the quotes"
+    if sep and len(line) <= 80:
+        inner = value.strip().replace(before[-1], "")
+        hint += f": {key.strip()}: {before[-1]}{inner}{before[-1]}"
+    return "text after the closing quote of a value", _mark_span(mark), hint
 
 
 # Tried in order; the first that recognises the error words it.
 _REWORDINGS: tuple[Callable[[_Error, list[str], Any], Reworded | None], ...] = (
-    _unclosed_quote, _unclosed_bracket, _tab, _missing_space, _key_without_colon, _over_indented_key,
-    _colon_in_value, _misaligned, _simple_hints,
+    _unclosed_quote, _unclosed_bracket, _tab, _bad_escape, _block_scalar_header, _document_start, _missing_space,
+    _key_without_colon, _over_indented_key, _colon_in_value, _text_after_quote, _misaligned, _flow, _no_token,
+    _simple_hints,
 )

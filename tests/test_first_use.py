@@ -124,6 +124,30 @@ def test_yaml_indentation_errors_in_plain_words(text: str, line: int, message: s
         assert d.hint == hint
 
 
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ('a: "C:\\q"\n', 1, 8, "invalid escape in double-quoted text"),
+        ("a: 1\n...\nb: 2\n", 3, 1, "more content after the end of the YAML document"),
+        ("a: [1,, 2]\n", 1, 7, "expected a value in the brackets, found ','"),
+        ("a: {b: c: d}\n", 1, 9, "expected ',' or '}' in this mapping, found ':'"),
+        ("a: [1, 2}\n", 1, 9, "expected ',' or ']' in this list, found '}'"),
+        ('a: "x" y\n', 1, 8, "text after the closing quote of a value"),
+        ("a: @x\n", 1, 4, "a value cannot start with '@' in YAML"),
+        ("a: *.x\n", 1, 4, "a value cannot start with '*' in YAML (it marks an alias)"),
+        ("a: |x\n", 1, 5, "after '|' or '>' the text starts on the next line"),
+        ("a: 1\r\nb: \x1b\n", 2, 4, "the control character U+001B is not allowed in a YAML file"),
+        ("a: }\n", 1, 4, "expected a value, found '}'"),
+    ],
+    ids=["escape", "after-document-end", "double-comma", "colon-in-flow", "wrong-closer", "after-quote",
+         "reserved-indicator", "alias-indicator", "block-scalar-header", "control-character", "stray-closer"],
+)
+def test_other_yaml_syntax_errors_in_plain_words(text: str, line: int, column: int, message: str) -> None:
+    [d] = parse(SourceFile("x.yaml", text)).diagnostics
+    assert (d.code, d.span and d.span.line, d.span and d.span.column, d.message) == ("AIS101", line, column, message)
+    assert d.hint
+
+
 # ---------------------------------------------------------------- did you mean
 
 
