@@ -222,3 +222,18 @@ def test_the_cli_prints_a_bounded_report_for_a_huge_file(tmp_path: Path) -> None
     proc = run_cli("check", "--format", "json", spec)
     assert len(proc.stdout) < 2_000
     assert yaml.safe_load(proc.stdout)[0]["code"] == "AIS101"
+
+
+def test_validation_refuses_deep_data_built_without_a_front_end() -> None:
+    # the editor builds raw data itself; validation must not recurse into 20,000 levels either
+    from aispec.compiler.raw import ParseResult
+    from aispec.compiler.validate import validate
+
+    deep: object = 1
+    for _ in range(20_000):
+        deep = [deep]
+    raw = {"aispec": 1, "project": {"name": "x"}, "notes": deep}
+    spec, diagnostics = validate(ParseResult(SourceFile("x.yaml", ""), raw))
+    assert spec is None
+    assert [d.code for d in diagnostics] == ["AIS109"]
+    assert len(diagnostics[0].loc) == MAX_DEPTH + 1
