@@ -362,7 +362,7 @@ def gen_yaml(rng: random.Random) -> tuple[str, str]:
 def mutate_bytes(rng: random.Random, data: bytes) -> bytes:
     """AFL-style mutations, one to eight at a time."""
     buf = bytearray(data)
-    lines_ops = ("swap_lines", "dup_line", "del_line", "indent_line")
+    lines_ops = ("swap_lines", "dup_line", "del_line", "indent_line", "flood_lines")
     ops = ("flip", "interesting", "delete", "duplicate", "token", "splice", *lines_ops, "long_run", "deep")
     for _ in range(rng.randint(1, 8)):
         op = rng.choice(ops)
@@ -402,6 +402,9 @@ def _line_op(rng: random.Random, op: str, data: bytes) -> bytes:
         lines.insert(j, lines[i])
     elif op == "del_line":
         del lines[i]
+    elif op == "flood_lines":  # one line many times: duplicate keys, unknown keys, a flood of diagnostics
+        line = lines[i]
+        lines[i:i] = [line.replace(b":", b"%d:" % k, 1) if k % 2 else line for k in range(rng.choice([300, 3000]))]
     else:
         shift = rng.choice([-2, -1, 1, 2, 3])
         lines[i] = b" " * shift + lines[i] if shift > 0 else lines[i][-shift:]

@@ -90,11 +90,16 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic], limit: int = MAX_DIAGNOS
     return (*kept, more)
 
 
-def edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str, limit: int | None = None) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
-    adjacent characters each count one (``mea`` → ``mae`` is one edit, the commonest typo)."""
+    adjacent characters each count one (``mea`` → ``mae`` is one edit, the commonest typo).
+
+    With ``limit``, any distance above it comes back as ``limit + 1``, found sooner.
+    """
     if a == b:
         return 0
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
     prev2: list[int] = []
     prev = list(range(len(b) + 1))
     for i in range(1, len(a) + 1):
@@ -104,8 +109,10 @@ def edit_distance(a: str, b: str) -> int:
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
             if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
                 cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if limit is not None and min(cur) > limit:  # every later row only grows
+            return limit + 1
         prev2, prev = prev, cur
-    return prev[len(b)]
+    return prev[len(b)] if limit is None else min(prev[len(b)], limit + 1)
 
 
 def _max_edits(word: str) -> int:
@@ -128,14 +135,18 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
         return by_lower[low]
     if len(low) > 100:  # no choice is that long, and both measures are quadratic
         return None
+    limit = _max_edits(low)
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(low)  # as difflib.get_close_matches orients it, and its cache kept for every choice
     scored: list[tuple[int, int, bool, float, str]] = []
     for lower, option in by_lower.items():
-        distance = edit_distance(low, lower)
-        ratio = difflib.SequenceMatcher(None, lower, low).ratio()  # as get_close_matches orients it
-        if distance <= _max_edits(low) and distance < max(len(low), len(lower)):
-            scored.append((0, distance, lower[:1] != low[:1], -ratio, option))
-        elif ratio >= 0.6:  # difflib.get_close_matches' default cutoff
-            scored.append((1, 0, False, -ratio, option))
+        matcher.set_seq1(lower)
+        distance = edit_distance(low, lower, limit)
+        if distance <= limit and distance < max(len(low), len(lower)):
+            scored.append((0, distance, lower[:1] != low[:1], -matcher.ratio(), option))
+        # difflib.get_close_matches' default cutoff, with its cheap upper bounds first
+        elif matcher.real_quick_ratio() >= 0.6 and matcher.quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
+            scored.append((1, 0, False, -matcher.ratio(), option))
     return min(scored)[4] if scored else None
 
 
