@@ -205,12 +205,18 @@ def test_a_flood_of_mistakes_is_capped_with_a_count() -> None:
     assert more.is_error
 
 
-def test_control_characters_never_reach_the_terminal() -> None:
-    text = "aispec: 1\nproject: {name: \x1b[2J\x1b]0;pwned\x07}\n"
-    result = check_text(text, "x.yaml")
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [("x.yaml", "aispec: 1\nproject: {name: \x1b[2J\x1b]0;pwned\x07}\n"),
+     ("x.aispec", "aispec = 1\nproject { name = \x1b[2J\x1b]0;pwned\x07 }\n")],
+    ids=["yaml", "dsl"],
+)
+def test_control_characters_never_reach_the_terminal(path: str, text: str) -> None:
+    result = check_text(text, path)
     assert result.diagnostics
     report = format_text(result.diagnostics, result.source)
-    assert "\x1b" not in report and "\x07" not in report
+    assert "pwned" in report or result.diagnostics[0].span is not None  # the line is shown ...
+    assert "\x1b" not in report and "\x07" not in report  # ... without its escape sequences
 
 
 def test_the_cli_prints_a_bounded_report_for_a_huge_file(tmp_path: Path) -> None:
