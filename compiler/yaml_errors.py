@@ -257,7 +257,7 @@ def _plain_from_line_start(last: Any, lines: list[str], err: _Error) -> bool:
     start = last.start_mark
     if start.line >= err.problem_mark.line or start.line >= len(lines):
         return False
-    before = lines[start.line][: start.column].strip()
+    before: str = lines[start.line][: int(start.column)].strip()
     return before == ""  # a list item's text ("- a b") is a value, not a key
 
 
