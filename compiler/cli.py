@@ -19,9 +19,21 @@ if TYPE_CHECKING:  # `build` pulls in Jinja: keep it off the `check` path
     from .build import BuildResult
     from .image import ImageError
 
+# One line per paragraph: the help renderer wraps them to the terminal.
+_HELP = (
+    "aispec compiles one spec file (YAML or the aispec language) that says what an ML project is (the problem, "
+    "the data and its schema, the model and its search, metrics and acceptance gates, deployment, monitoring, "
+    "compliance) into a complete, runnable, editable scikit-learn project.\n\n"
+    "Write a spec with `init`, find its mistakes with `check`, generate the project with `build` (`plan` shows "
+    "the changes first), train, evaluate, gate, export and document it with `run`, serve the trained model over "
+    "REST with `serve` and package it as a container with `image build`. `fmt`, `convert`, `show`, `schema`, "
+    "`explain` and `datasets` help along the way.\n\n"
+    "Exit codes: 0 ok, 1 problems in the spec (or a failed step), 2 usage error, 3 internal error."
+)
+
 app = typer.Typer(
     name="aispec",
-    help="Declarative ML spec compiler: check, format and convert aispec project specs.",
+    help=_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -55,8 +67,20 @@ def _print_diagnostics(diags: tuple[Diagnostic, ...], source: SourceFile | None,
         typer.echo(format_text(diags, source, color=_color(no_color)), err=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .version import VERSION
+
+        typer.echo(f"aispec {VERSION}")
+        raise typer.Exit(EXIT_OK)
+
+
 @app.callback()
-def _main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False) -> None:
+def _main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the aispec version and exit.", is_eager=True,
+                                          callback=_print_version)] = False,
+) -> None:
     if debug:
         os.environ["AISPEC_DEBUG"] = "1"
 
@@ -185,25 +209,21 @@ def schema(
 
 
 @app.command()
-def explain(code: Annotated[str, typer.Argument(help="A diagnostic code, e.g. AIS313.")]) -> None:
-    """Explain a diagnostic code, with an example and its fix."""
-    from .codes import CODES
+def explain(
+    code: Annotated[str | None, typer.Argument(help="A diagnostic code, e.g. AIS313; none lists every code.")] = (
+        None),
+) -> None:
+    """Explain a diagnostic code, with an example and its fix (no code: list them all)."""
+    from .explain import explain_text, list_codes, unknown_code_text
 
-    key = code.upper()
-    if not key.startswith("AIS"):
-        key = f"AIS{key}"
-    info = CODES.get(key)
-    if info is None:
-        from .diagnostics import did_you_mean
-
-        typer.echo(f"unknown code '{code}'" + (f"; {did_you_mean(key, CODES)}" if did_you_mean(key, CODES) else ""),
-                   err=True)
+    if code is None:
+        typer.echo(list_codes())
+        raise typer.Exit(EXIT_OK)
+    text = explain_text(code)
+    if text is None:
+        typer.echo(unknown_code_text(code), err=True)
         raise typer.Exit(EXIT_USAGE)
-    lines = [f"{info.code} ({info.severity.value}): {info.title}", "", info.explanation, ""]
-    if info.example:
-        lines += ["Example:", "", *("    " + ln for ln in info.example.splitlines()), ""]
-    lines += [f"Fix: {info.fix}"]
-    typer.echo("\n".join(lines))
+    typer.echo(text)
 
 
 @app.command()

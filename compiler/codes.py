@@ -78,6 +78,23 @@ _code("AIS107", E, "expression cut at a comma",
 _code("AIS108", E, "value cannot be written in the aispec language",
       "`convert` to the DSL met a value the DSL cannot spell: YAML's `.inf` and `.nan` have no DSL literal.",
       "", "Use a finite number, or keep the spec in YAML.")
+_code("AIS109", E, "nesting too deep",
+      "Mappings, blocks and lists nest more than 64 levels deep. Real specs nest fewer than 10; the limit "
+      "keeps a hostile or generated file from exhausting the checker (and is the same in both syntaxes).",
+      "aispec: 1\nproject: {name: deep}\nnotes: " + "[" * 65 + "]" * 65 + "\n",
+      "Flatten the data: a spec holds sections of settings, not deep trees.")
+_code("AIS110", E, "YAML anchors and aliases are not supported",
+      "An alias (`*name`) repeats the value of an anchor (`&name`). aispec refuses them: a spec is plain "
+      "data written out in full, the DSL has no aliases (so `convert` and `fmt` could not keep them), and "
+      "aliases of aliases let a few hundred bytes expand to gigabytes (the 'billion laughs' attack).",
+      "aispec: 1\nproject: {name: penguins}\nproblem: &p {task: classification, target: species}\n"
+      "baseline: *p\n",
+      "Write the value out where it is used; remove the '&name' anchor.")
+_code("AIS111", E, "too many problems",
+      "A report lists at most 100 diagnostics; this one says how many more there were (and is a warning when "
+      "they all were). The first problems are the ones to fix: many later ones are often their consequences.",
+      "aispec: 1\nnotes: {" + ", ".join(["k: 1"] * 102) + "}\n",
+      "Fix the problems shown and check again.")
 
 # A valid base spec; the examples below are YAML fragments merged onto it
 # (a test applies each and checks that exactly its code appears).

@@ -29,14 +29,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from lark import Lark, Token, Tree
+from lark import Lark, TextSlice, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedToken
 from lark.lexer import BasicLexer, LexerThread
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from . import codes, grammars
 from .diagnostics import Diagnostic
-from .raw import Comments, NodeComments, ParseResult, RawSpec
+from .raw import MAX_DEPTH, Comments, NodeComments, ParseResult, RawSpec
 from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
 
 GRAMMAR = "aispec.lark"
 MAX_ERRORS = 20  # more than this is noise: the first few errors are the useful ones
-MAX_DEPTH = 100  # real specs nest < 10 deep; this keeps the recursive tree walk safe
 _MAX_SKIP = 64  # tokens error recovery may drop before giving up on the rest of the file
 _WINDOW = 8  # tokens a repair must parse cleanly (up to the end of the line) to be accepted
 
@@ -105,9 +104,11 @@ def _lexer() -> BasicLexer:
     return BasicLexer(conf)
 
 
-def _tokens(text: str) -> Iterator[Token]:
-    """The tokens of ``text``; raises ``UnexpectedCharacters`` at a character no token starts with."""
-    tokens: Iterator[Token] = LexerThread.from_text(_lexer(), text).lex(None)  # type: ignore[no-untyped-call]
+def _tokens(text: str, start: int = 0) -> Iterator[Token]:
+    """The tokens of ``text`` from ``start`` on; raises ``UnexpectedCharacters`` at a character no token
+    starts with."""
+    tokens: Iterator[Token] = LexerThread.from_text(  # type: ignore[no-untyped-call]
+        _lexer(), TextSlice(text, start, len(text))).lex(None)
     return tokens
 
 
@@ -199,10 +200,13 @@ def _lex(text: str, path: str, max_errors: int) -> tuple[list[Token], list[Diagn
     """All tokens; a bad character is reported and the rest of its line blanked so lexing can go on."""
     diagnostics: list[Diagnostic] = []
     work = text
+    tokens: list[Token] = []
+    start = 0
     while True:
-        tokens: list[Token] = []
         try:
-            tokens.extend(_tokens(work))
+            # Resume where the bad character was: the tokens before it stand (relexing from the
+            # start after each error made a file with many errors quadratic).
+            tokens.extend(_tokens(work, start))
         except UnexpectedCharacters as exc:
             pos = exc.pos_in_stream
             assert pos is not None  # always set by the basic lexer
@@ -212,9 +216,28 @@ def _lex(text: str, path: str, max_errors: int) -> tuple[list[Token], list[Diagn
             end = work.find("\n", pos)
             end = len(work) if end < 0 else end
             # Same length, same newlines: every later position stays right.
-            work = work[:pos] + " " * (end - pos) + work[end:]
+            work = work[:pos] + _blank(work[pos:end]) + work[end:]
+            start = pos
             continue
         return tokens, diagnostics
+
+
+def _blank(rest: str) -> str:
+    """The rest of a line after a bad character, blanked except for its brackets (outside strings).
+
+    Keeping `]` and `}` keeps the brackets balanced, so `tags = [1.2.3, 4]` is one error, not also
+    "the list opened at line 5 is still open" and "unclosed block" further down.
+    """
+    out: list[str] = []
+    in_string = escaped = False
+    for c in rest:
+        if in_string:
+            in_string = escaped or c != '"'
+            escaped = not escaped and c == "\\"
+        elif c == '"':
+            in_string = True
+        out.append(c if c in "[]{}()" and not in_string else " ")
+    return "".join(out)
 
 
 _CHAR_HINTS = {
@@ -233,8 +256,28 @@ def _lex_error(text: str, pos: int, path: str) -> Diagnostic:
         return _string_error(text, pos, path)
     ch = text[pos]
     hint = _CHAR_HINTS.get(ch, 'quote text with special characters: "like this"')
+    if ch == ".":
+        hint = _dotted_hint(text, pos) or hint
     message = f"unexpected character {_show_char(ch)}"
     return codes.make("AIS102", message, span=_span_at(text, pos, 1), hint=hint, file=path)
+
+
+_DOTTED = re.compile(r"[0-9][0-9A-Za-z_]*(?:\.[0-9A-Za-z_]+)+")
+_ATTR_BEFORE = re.compile(r"([A-Za-z_][A-Za-z0-9_\-.]*|\"[^\"]*\")\s*=\s*$")
+
+
+def _dotted_hint(text: str, pos: int) -> str | None:
+    """`version = 0.1.0` lexes as the number 0.1 and a stray '.': it is text, so say to quote it."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    line_end = text.find("\n", pos)
+    line = text[line_start : len(text) if line_end < 0 else line_end]
+    for match in _DOTTED.finditer(line):
+        if match.start() <= pos - line_start < match.end():
+            value = match.group()
+            before = _ATTR_BEFORE.search(line[: match.start()])
+            quoted = f'{before.group(1)} = "{value}"' if before else f'"{value}"'
+            return f"'{value}' is text, not a number: quote it, {quoted}"
+    return None
 
 
 def _string_error(text: str, start: int, path: str) -> Diagnostic:
@@ -745,10 +788,10 @@ class _TooDeep(Exception):
 
 def _too_deep(source: SourceFile, span: Span | None) -> ParseResult:
     diagnostic = codes.make(
-        "AIS102",
-        "nesting too deep",
+        "AIS109",
+        f"nesting too deep: blocks and lists may nest at most {MAX_DEPTH} levels",
         span=span,
-        hint=f"blocks and lists may nest at most {MAX_DEPTH} levels",
+        hint="flatten the data: real specs nest fewer than 10 levels",
         file=source.path,
     )
     return ParseResult(source, None, LocationMap(), (diagnostic,))

@@ -17,6 +17,12 @@ from .source import Loc, LocationMap, SourceFile
 
 RawSpec = dict[str, Any]
 
+# How deep mappings and lists may nest, in both syntaxes (AIS109). Real specs nest fewer than 10
+# levels; the limit keeps every recursive walk over the data (validation, printers, fmt, convert,
+# show) far from Python's recursion limit, and it is the same for YAML and the DSL so that a spec
+# accepted in one syntax converts to the other.
+MAX_DEPTH = 64
+
 
 @dataclass(frozen=True)
 class ParseResult:

@@ -21,7 +21,7 @@ from aispec.schemas.spec import SPEC_VERSION, Spec
 from .codes import make
 from .diagnostics import Diagnostic, choices_hint, did_you_mean
 from .migrations import migrate
-from .raw import ParseResult
+from .raw import MAX_DEPTH, ParseResult
 from .source import Loc, LocationMap, Span
 
 _FIELD_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -299,12 +299,35 @@ def _prefix_before_union(raw: Any, loc: tuple[Any, ...]) -> Loc:
     return _real_loc(raw, loc)[0]
 
 
+def too_deep(raw: Any) -> Loc | None:
+    """Where data nests deeper than MAX_DEPTH (without recursing: the point is deep data), or None.
+
+    The front ends refuse such data (AIS109); this guards callers that build raw data themselves
+    (the editor), since pydantic, ``json.dumps`` and the printers all recurse over it.
+    """
+    stack: list[tuple[Any, Loc]] = [(raw, ())]
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_DEPTH:
+            return loc
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+    return None
+
+
 def validate(parsed: ParseResult) -> tuple[Spec | None, tuple[Diagnostic, ...]]:
     """Validate a parsed spec. Returns the model (None on errors) and the diagnostics."""
     raw = parsed.raw
     file = parsed.source.path
     if raw is None:
         return None, ()
+    deep = too_deep(raw)
+    if deep is not None:
+        return None, (make("AIS109", f"nesting too deep: mappings and lists may nest at most {MAX_DEPTH} levels",
+                           span=parsed.locations.value_span(deep), loc=deep[: MAX_DEPTH + 1], file=file,
+                           hint="flatten the data: real specs nest fewer than 10 levels"),)
     raw, migration_diags = migrate(raw, parsed.locations, file)
     if any(d.is_error for d in migration_diags):
         return None, migration_diags

@@ -17,8 +17,9 @@ import yaml
 
 from .codes import make
 from .diagnostics import Diagnostic
-from .raw import ParseResult
+from .raw import MAX_DEPTH, ParseResult
 from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
+from .yaml_errors import syntax_error, too_deep
 
 # YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -39,8 +40,6 @@ _STD_TAGS = {
     "tag:yaml.org,2002:map",
     "tag:yaml.org,2002:seq",
 }
-
-MAX_DEPTH = 64
 
 
 _IMPLICIT = "tag:aispec,2026:implicit"
@@ -117,6 +116,7 @@ class _Builder:
         self.source = source
         self.locations = LocationMap()
         self.diagnostics: list[Diagnostic] = []
+        self.nested_too_deep = False  # one AIS109 is enough: deeper branches say nothing new
 
     def error(self, code: str, message: str, span: Span, loc: Loc, hint: str | None = None) -> None:
         self.diagnostics.append(make(code, message, span=span, loc=loc, hint=hint, file=self.source.path))
@@ -125,7 +125,9 @@ class _Builder:
         span = _span(node)
         self.locations.values[loc] = span
         if len(loc) > MAX_DEPTH:
-            self.error("AIS106", f"nesting deeper than {MAX_DEPTH} levels", span, loc)
+            if not self.nested_too_deep:
+                self.nested_too_deep = True
+                self.diagnostics.append(too_deep(self.source, span, MAX_DEPTH))
             return None
         if node.tag not in _STD_TAGS and node.tag != _IMPLICIT:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
@@ -195,73 +197,85 @@ class _Builder:
         return out
 
 
-_NO_SPACE_AFTER_COLON = re.compile(r"^\s*(- )?[A-Za-z_][\w.-]*:[^\s:/]")
+def _aliases(source: SourceFile) -> tuple[list[Diagnostic], bool]:
+    """AIS110 for anchors and aliases: a spec is plain data, written out in full.
+
+    libyaml's composer shares an aliased node rather than copying it, so composing stays linear; the
+    expansion would happen only when the node graph is walked as a tree, which ``_Builder`` never
+    gets to. One diagnostic per anchor name, at its first alias (or at the anchor if never used);
+    the flag says whether there was any alias (then the node graph must not be walked at all).
+    Only called once the text composed, so the event scan cannot fail.
+    """
+    text = source.text
+    if "&" not in text and "*" not in text:  # no anchor or alias can be written without them
+        return [], False
+    anchors: dict[str, Any] = {}  # name -> mark of the anchor
+    aliases: dict[str, tuple[Any, int]] = {}  # name -> (mark of the first alias, number of aliases)
+    merged: set[str] = set()  # anchors used as `<<: *name`
+    merge_key = False  # the event before was the plain key `<<`
+    for event in yaml.parse(text, Loader=_Loader):
+        name = getattr(event, "anchor", None)
+        if name is None:
+            merge_key = isinstance(event, yaml.ScalarEvent) and event.value == "<<" and event.implicit[0]
+            continue
+        if isinstance(event, yaml.AliasEvent):
+            first, count = aliases.get(name, (event.start_mark, 0))
+            aliases[name] = (first, count + 1)
+            if merge_key:
+                merged.add(name)
+        else:
+            anchors.setdefault(name, event.start_mark)
+        merge_key = False
+    found: list[Diagnostic] = []
+    for name, (mark, count) in aliases.items():
+        if name in merged:  # `<<: *defaults`: say what the user wrote, a merge key
+            found.append(make("AIS110", f"YAML merge keys ('<<: *{name}') are not supported",
+                              span=_mark_width(mark, len(name) + 1), file=source.path,
+                              hint=f"write the keys of '&{name}' out here, and remove '&{name}': a spec is "
+                                   "plain data"))
+            continue
+        times = f", used {count} times" if count > 1 else ""
+        anchored = f" (it repeats the value anchored as '&{name}' at line {anchors[name].line + 1})" \
+            if name in anchors else ""
+        found.append(make("AIS110", f"YAML alias '*{name}' is not supported{times}{anchored}",
+                          span=_mark_width(mark, len(name) + 1), file=source.path,
+                          hint=f"write the value out in full where '*{name}' is used, and remove '&{name}': "
+                               "a spec is plain data"))
+    for name, mark in anchors.items():
+        if name not in aliases:
+            found.append(make("AIS110", f"YAML anchor '&{name}' is not supported", file=source.path,
+                              span=_mark_width(mark, len(name) + 1),
+                              hint=f"remove '&{name}': a spec is plain data"))
+    return found[:_MAX_ALIAS_REPORTS], bool(aliases)
 
 
-def _missing_space(lines: list[str], line: int) -> tuple[int, int] | None:
-    """(line, column) of a `key:value` written without a space, on this line or the one above."""
-    for number in (line, line - 1):
-        if 0 <= number < len(lines) and _NO_SPACE_AFTER_COLON.match(lines[number]):
-            return number, lines[number].index(":")
-    return None
+def _mark_width(mark: Any, width: int) -> Span:
+    return Span(mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 1 + width, mark.index,
+                mark.index + width)
 
 
-def _mark_span(mark: Any) -> Span:
-    return Span.point(mark.line + 1, mark.column + 1, mark.index)
+_MAX_ALIAS_REPORTS = 20  # a bomb holds hundreds; the first few say everything
 
 
-def _syntax_error(source: SourceFile, exc: yaml.YAMLError) -> Diagnostic:
-    """A YAML syntax error as a diagnostic, re-aimed at the real culprit where PyYAML's mark is late."""
-    problem_mark = getattr(exc, "problem_mark", None)
-    context_mark = getattr(exc, "context_mark", None)
-    problem = str(getattr(exc, "problem", None) or exc)
-    context = str(getattr(exc, "context", None) or "")
-    mark = problem_mark or context_mark
-    span = _mark_span(mark) if mark is not None else None
-    message = f"{problem} ({context})" if context else problem
-    hint: str | None = None
-    lines = source.text.splitlines()
-    late = problem_mark is not None and context_mark is not None and problem_mark.line != context_mark.line
-    if context == "while scanning a quoted scalar" and late and context_mark is not None:
-        span = _mark_span(context_mark)
-        message = "this quoted text is never closed"
-        hint = "add the closing quote; a quote inside the text is doubled ('') or escaped (\\\")"
-    elif context in ("while parsing a flow sequence", "while parsing a flow mapping") and late \
-            and context_mark is not None:
-        opener, closer = ("[", "]") if "sequence" in context else ("{", "}")
-        span = _mark_span(context_mark)
-        message = f"this '{opener}' is never closed"
-        what = "list" if opener == "[" else "mapping"
-        hint = f"add '{closer}' at the end of the {what}, and separate items with ', '"
-    elif "'\\t'" in problem:
-        line = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-        indentation = mark is not None and not line[: mark.column].strip()
-        hint = "YAML does not allow tabs for indentation; use spaces" if indentation else \
-            "a tab cannot appear here; use spaces"
-    elif ("could not find expected ':'" in problem or "mapping values are not allowed" in problem) \
-            and mark is not None and (culprit := _missing_space(lines, mark.line)) is not None:
-        number, colon = culprit
-        span = Span.point(number + 1, colon + 1)
-        message = "a key needs a space after ':'"
-        hint = f"write '{lines[number][:colon + 1].strip()} {lines[number][colon + 1:].strip()}'"
-    elif "could not find expected ':'" in problem:
-        hint = "a key needs ': ' after it; check the indentation of the line above"
-    elif "mapping values are not allowed" in problem:
-        hint = "check the indentation of this line, or quote a value that contains ': '"
-    elif "found undefined alias" in problem:
-        hint = "an alias ('*name') must refer to an anchor ('&name') defined earlier"
-    elif "expected <block end>" in problem:
-        hint = "check that keys of one mapping line up in the same column"
-    return make("AIS101", message, span=span, hint=hint, file=source.path)
+_ALIAS_NAME = re.compile(r"\*([^\s,\[\]{}]+)")
 
 
-def _python_error(source: SourceFile, exc: yaml.YAMLError) -> yaml.YAMLError:
-    """The pure-Python parser's account of a syntax error (libyaml's messages are terser)."""
-    try:
-        list(yaml.compose_all(source.text, Loader=_PyLoader))
-    except yaml.YAMLError as py_exc:
-        return py_exc
-    return exc
+def _undefined_alias(source: SourceFile, exc: yaml.YAMLError) -> Diagnostic | None:
+    """An alias with no anchor: refused like any alias (defining the anchor would not help)."""
+    if "found undefined alias" not in str(exc):
+        return None
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return None
+    found = _ALIAS_NAME.match(source.text, mark.index)
+    name = found.group(1) if found else ""
+    return make("AIS110", f"YAML alias '*{name}' is not supported (and no anchor '&{name}' defines it)",
+                span=_mark_width(mark, len(name) + 1), file=source.path,
+                hint="write the value out here in full: a spec is plain data")
+
+
+def _failed(source: SourceFile, locations: LocationMap, diagnostic: Diagnostic) -> ParseResult:
+    return ParseResult(source, None, locations, (diagnostic,))
 
 
 def parse_yaml(source: SourceFile) -> ParseResult:
@@ -269,11 +283,16 @@ def parse_yaml(source: SourceFile) -> ParseResult:
     try:
         nodes = list(yaml.compose_all(source.text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        return ParseResult(source, None, builder.locations, (_syntax_error(source, _python_error(source, exc)),))
-    except RecursionError:
-        return ParseResult(source, None, builder.locations,
-                           (make("AIS106", "nesting too deep", span=Span.point(1, 1), file=source.path),))
+        undefined = _undefined_alias(source, exc)
+        if undefined is not None:
+            return _failed(source, builder.locations, undefined)
+        return _failed(source, builder.locations, syntax_error(source, exc, _PyLoader, MAX_DEPTH))
+    except RecursionError:  # only the pure-Python composer (no libyaml) recurses per level
+        return _failed(source, builder.locations, too_deep(source, Span.point(1, 1), MAX_DEPTH))
     nodes = [n for n in nodes if n is not None]
+    anchors, shared = _aliases(source)
+    if shared:  # aliased nodes are shared: walking them as a tree is what makes a bomb explode
+        return ParseResult(source, None, builder.locations, tuple(anchors))
     if len(nodes) > 1:
         span = _span(nodes[1])
         return ParseResult(source, None, builder.locations, (
@@ -286,10 +305,8 @@ def parse_yaml(source: SourceFile) -> ParseResult:
             make("AIS105", f"the spec is {what}: expected a mapping of sections", span=span,
                  hint="start with 'aispec: 1' followed by 'project:', 'problem:', 'data:' ...",
                  file=source.path),))
-    try:
-        raw = builder.build(nodes[0], ())
-    except RecursionError:
-        return ParseResult(source, None, builder.locations,
-                           (make("AIS106", "nesting too deep", span=Span.point(1, 1), file=source.path),))
-    diags = tuple(builder.diagnostics)
+    raw = builder.build(nodes[0], ())
+    if builder.nested_too_deep:  # as in the DSL: no half-built data for later stages to walk
+        raw = None
+    diags = (*anchors, *builder.diagnostics)
     return ParseResult(source, raw, builder.locations, diags)

@@ -301,8 +301,10 @@ def test_nesting_too_deep() -> None:
     depth = 5000
     result = parse("a = " + "[" * depth + "]" * depth)
     assert result.raw is None
-    assert [d.message for d in result.diagnostics] == ["nesting too deep"]
-    assert ok("a = " + "[" * 50 + "]" * 50) is not None
+    assert [d.code for d in result.diagnostics] == ["AIS109"]
+    assert "at most 64 levels" in result.diagnostics[0].message
+    assert ok("a = " + "[" * 64 + "]" * 64) is not None  # the value of `a` is level 1: 64 levels, the limit
+    assert [d.code for d in parse("a = " + "[" * 65 + "]" * 65).diagnostics] == ["AIS109"]
 
 
 def test_error_examples_all_fail_and_grammar_is_strict() -> None:

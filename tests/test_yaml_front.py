@@ -64,7 +64,7 @@ def test_duplicate_keys_are_refused_and_point_at_the_second() -> None:
     [
         "a: !!python/object/apply:os.system [echo hi]\n",
         "a: !custom 1\n",
-        "a: &x 1\n<<: {b: 2}\n",
+        "<<: {b: 2}\n",
         "a: !!int abc\n",
     ],
 )
