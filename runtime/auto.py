@@ -446,7 +446,7 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
         from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
         estimator = models.make_estimator(family, task=task, params=params, seed=seed)
-        if n_jobs > 1 and "n_jobs" in estimator.get_params():
+        if n_jobs > 1 and models.parallel_estimator(estimator):
             estimator.set_params(n_jobs=n_jobs)
         with threadpool_limits(limits=n_jobs):
             return make_pipeline(estimator).fit(X, y)

@@ -124,6 +124,11 @@ _N_JOBS = frozenset({"RandomForestClassifier", "RandomForestRegressor", "ExtraTr
                      "ExtraTreesRegressor", "KNeighborsClassifier", "KNeighborsRegressor",
                      "IsolationForest", "LocalOutlierFactor", "LinearRegression"})
 
+def parallel_estimator(estimator: Any) -> bool:
+    """Whether ``n_jobs`` really parallelises this estimator (``hardware.cpus`` sets it there only)."""
+    return type(estimator).__name__ in _N_JOBS and "n_jobs" in estimator.get_params()
+
+
 # Vocabulary words that are translated rather than passed through.
 _MLP_SHAPE = ("hidden_units", "layers")
 _DEEP_ONLY = ("dropout", "batch_norm")
@@ -323,7 +328,7 @@ def _member_name(family: str, seen: dict[str, int]) -> str:
 
 
 def make_ensemble(kind: str, members: Sequence[Mapping[str, Any]], *, task: str, voting: str,
-                  final_estimator: str | None, seed: int) -> Any:
+                  final_estimator: str | None, seed: int, scaling: str = "none") -> Any:
     """A voting or stacking ensemble of ``members`` (each ``{"family": ..., "params": {...}}``).
 
     - ``voting``: ``VotingClassifier(voting=voting)`` / ``VotingRegressor`` (``voting`` is ignored
@@ -335,6 +340,9 @@ def make_ensemble(kind: str, members: Sequence[Mapping[str, Any]], *, task: str,
 
     Members are named by family (``random_forest``, ``random_forest_2`` for a repeat); every
     member gets ``seed``. Classification, text/image classification, regression and forecasting.
+    ``scaling`` (``cleaning.scaling``) is applied inside each member that is not scale-invariant (a
+    ``Pipeline([("scale", ...), ("model", ...)])``): the shared preprocessing does not scale, so that
+    tree members see the unscaled features and their exported graph agrees with scikit-learn.
     """
     t = _task(task)
     classification = t.value in CLASSIFICATION
@@ -350,7 +358,14 @@ def make_ensemble(kind: str, members: Sequence[Mapping[str, Any]], *, task: str,
         if not isinstance(family, str):
             raise ConfigError(f"ensemble member {i} has no family", hint="members: [{family: ..., params: {...}}]")
         params = member.get("params") or {}
-        built.append((_member_name(family, seen), make_estimator(family, task=t.value, params=params, seed=seed)))
+        estimator = make_estimator(family, task=t.value, params=params, seed=seed)
+        if scaling != "none" and family in FAMILIES and not FAMILIES[family].scale_invariant:
+            from sklearn.pipeline import Pipeline
+
+            from aispec.runtime.preprocess import scaler
+
+            estimator = Pipeline([("scale", scaler(scaling)), ("model", estimator)])
+        built.append((_member_name(family, seen), estimator))
 
     if kind == "voting":
         if classification:

@@ -291,7 +291,13 @@ def _chain(steps: Sequence[tuple[str, Any]]) -> Any:
     return Pipeline(kept) if kept else "passthrough"
 
 
-def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str, Any], task: str) -> Any:
+def scaler(kind: str) -> Any:
+    """The scaler ``cleaning.scaling`` names (None for ``none``)."""
+    return _scaler(kind)
+
+
+def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str, Any], task: str,
+                       scale: bool = True) -> Any:
     """The ``ColumnTransformer`` for the feature columns ``column_types`` (name -> spec type).
 
     - numeric: :class:`Float32Center` (float32, as the exported model computes) -> imputer
@@ -306,6 +312,9 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
       it for binary and continuous targets only, not multiclass);
     - text: one ``TfidfVectorizer`` per column (output stays sparse when there is text);
     - datetime: :class:`DatetimeFeatures` (not ONNX-convertible).
+
+    ``scale=False`` leaves scaling to the model: an ensemble scales inside the members that need it
+    (``models.make_ensemble``), so that its trees see unscaled features.
 
     Transformer names are ``numeric``, ``boolean``, ``categorical``, ``datetime`` and
     ``text_<column>``; output columns follow that order and the order of ``column_types``.
@@ -334,7 +343,7 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
             ("float32", Float32Center()),
             ("impute", _numeric_imputer(str(impute.get("numeric", "median")), fill_value)),
             ("clip", clip),
-            ("scale", _scaler(str(cleaning.get("scaling", "standard")))),
+            ("scale", _scaler(str(cleaning.get("scaling", "standard"))) if scale else None),
         ]), groups["numeric"]))
     if groups["boolean"]:
         bool_imputer = None if impute.get("numeric") == "none" else SimpleImputer(strategy="most_frequent")

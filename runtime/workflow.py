@@ -216,8 +216,10 @@ def _parallel(pipeline: Any, cpus: int | None) -> None:
     """``hardware.cpus`` → the estimator's ``n_jobs``, where it has one."""
     if not cpus or not hasattr(pipeline, "named_steps"):
         return
+    from .models import parallel_estimator
+
     model = pipeline.named_steps["model"]
-    if "n_jobs" in model.get_params():
+    if parallel_estimator(model):
         pipeline.set_params(model__n_jobs=cpus)
 
 
@@ -713,7 +715,9 @@ def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]
 
     from .export import onnx_feeds
 
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # the graph optimiser's notes (unused initialisers) are not the user's business
+    session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
     return session, onnx_feeds(X, report.columns, report.inputs)
 
 

@@ -698,7 +698,7 @@ def _env_int(name: str, default: int) -> int:
 
 def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int | None = None,
                threads: int | None = None, warmup_rows: int = 20, recent_capacity: int = 50_000,
-               allow_failed_gates: bool | None = None) -> FastAPI:
+               allow_failed_gates: bool | None = None, announce_gates: bool = True) -> FastAPI:
     """The FastAPI app serving ``artifacts_dir/model.onnx`` per ``artifacts_dir/serving.json``.
 
     Raises :class:`~aispec.runtime.errors.ConfigError` when ``serving.json`` is missing or invalid
@@ -782,7 +782,8 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        _announce_gates(state)
+        if announce_gates:
+            _announce_gates(state)
         task = asyncio.create_task(_flush_forever(state))
         try:
             yield

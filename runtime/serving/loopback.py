@@ -69,8 +69,12 @@ def loopback_service(artifacts: Path, *, log_dir: Path, start_timeout: float = 6
     import uvicorn
 
     from .app import create_app
+    from .contract import read_serving_metadata
 
-    app = create_app(artifacts, log_dir=log_dir, allow_failed_gates=True)
+    meta = read_serving_metadata(artifacts / "serving.json")
+    key_env = (meta["api"]["api_key_env"] or "AISPEC_API_KEY") if meta["api"]["auth"] == "api_key" else None
+    with _api_key(key_env) as key:
+        app = create_app(artifacts, log_dir=log_dir, allow_failed_gates=True, announce_gates=False)
     state = app.state.serving
     if not state.ready:
         raise ConfigError(f"the service did not get ready: {state.not_ready_reason}")
@@ -91,6 +95,8 @@ def loopback_service(artifacts: Path, *, log_dir: Path, start_timeout: float = 6
             raise ConfigError("the service did not start on 127.0.0.1 for the latency measurement")
         time.sleep(0.01)
     client = LoopbackClient(port, app.state.paths["predict"], state.schemas.row)
+    if key is not None:  # api_key auth is part of what a request costs: measured with a throwaway key
+        client.headers["X-API-Key"] = key
     try:
         yield client
     finally:
@@ -98,6 +104,28 @@ def loopback_service(artifacts: Path, *, log_dir: Path, start_timeout: float = 6
         server.should_exit = True
         thread.join(timeout=30)
         sock.close()
+
+
+@contextlib.contextmanager
+def _api_key(env: str | None) -> Iterator[str | None]:
+    """The service's API key variable set to a random key while the app is created (it reads the key
+    then), restored afterwards: the training run never needs, sees or keeps the real key."""
+    import os
+    import secrets
+
+    if env is None:
+        yield None
+        return
+    before = os.environ.get(env)
+    key = secrets.token_urlsafe(24)
+    os.environ[env] = key
+    try:
+        yield key
+    finally:
+        if before is None:
+            os.environ.pop(env, None)
+        else:
+            os.environ[env] = before
 
 
 def _value(column: Mapping[str, Any], value: Any) -> Any:
