@@ -78,6 +78,12 @@ _code("AIS107", E, "expression cut at a comma",
 _code("AIS108", E, "value cannot be written in the aispec language",
       "`convert` to the DSL met a value the DSL cannot spell: YAML's `.inf` and `.nan` have no DSL literal.",
       "", "Use a finite number, or keep the spec in YAML.")
+_code("AIS109", E, "formatting would change the spec",
+      "`fmt` and `convert` read back the text they print before writing anything, and refuse text that would "
+      "read back as other data (types included), lose or add a comment, or not parse at all. The file is "
+      "left as it was. A comment that YAML cannot hold (a control character from a DSL comment) is refused "
+      "the same way; anything else refused here is a bug in aispec.",
+      "", "Remove the control character from the comment; otherwise report the bug with the spec.")
 
 # A valid base spec; the examples below are YAML fragments merged onto it
 # (a test applies each and checks that exactly its code appears).
