@@ -106,10 +106,16 @@ class _Walk:
         self.styles: dict[Loc, str] = {}
         self.stack: list[_Frame] = []
         self.anchors: dict[str, str] = {}
+        self.skipping = 0  # inside a key that is a list or mapping (the front end reports it as an error)
 
     def run(self, events: list[Any]) -> None:
         for event in events:
-            if isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            if self.skipping:
+                if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                    self.skipping += 1
+                elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                    self.skipping -= 1
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
                 self._close(event)
             elif isinstance(event, yaml.ScalarEvent | yaml.AliasEvent | yaml.MappingStartEvent
                             | yaml.SequenceStartEvent):
@@ -121,7 +127,10 @@ class _Walk:
         if isinstance(event, yaml.ScalarEvent) and event.anchor:
             self.anchors[event.anchor] = event.value
         if top is not None and top.is_map and top.key is None:  # a mapping key: its entry starts here
-            value = event.value if isinstance(event, yaml.ScalarEvent) else self.anchors.get(event.anchor, "")
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                self.skipping = 1
+            value = self.anchors.get(event.anchor or "", "") if not isinstance(event, yaml.ScalarEvent) \
+                else event.value
             top.key, top.key_start = str(value), start
             return
         if top is None:

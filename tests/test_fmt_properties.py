@@ -35,7 +35,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
-from test_properties import SECTION_KEYS, mutated_specs, seed_data  # the seed specs and their mutations
+from test_properties import SECTION_KEYS, mutated_specs, mutated_texts, random_text, seed_data
 from typer.testing import CliRunner
 
 from aispec.compiler.api import parse
@@ -52,6 +52,7 @@ DSL_FMT_EXAMPLES = 200
 YAML_DSL_YAML_EXAMPLES = 200
 DSL_YAML_DSL_EXAMPLES = 150
 GENERATOR_EXAMPLES = 40  # the generators' own check (fast, not marked slow)
+ANY_TEXT_EXAMPLES = 300
 
 
 def _settings(n: int) -> settings:
@@ -364,6 +365,8 @@ class YamlWriter:
             self.sequence(value, column if indentless else column + 2)
         elif isinstance(value, dict | list):
             self.flow(head + " ", value, column)
+            if self.chance(6):
+                self.full_lines(column + 2, 2)
         elif value is None and self.chance(2):
             self.lines.append(head + self.trailing())
             if self.chance(2):  # a section whose lines are commented out
@@ -375,6 +378,8 @@ class YamlWriter:
             self.lines.extend(content)
         else:
             self.lines.append(f"{head} {self.flow_scalar(value, False)}{self.trailing()}")
+            if self.chance(6):  # notes indented under a value
+                self.full_lines(column + 2, 2)
 
     def mapping(self, value: dict[str, Any], column: int, first_head: str | None = None) -> None:
         pad = " " * column
@@ -680,6 +685,21 @@ def test_generated_cases_are_what_they_claim(syntax: str) -> None:
     run()
 
 
+@pytest.mark.slow
+@_settings(ANY_TEXT_EXAMPLES)
+@given(named=st.one_of(mutated_texts(), st.tuples(st.sampled_from(["x.yaml", "x.aispec"]), random_text)))
+def test_fmt_and_convert_never_crash_nor_refuse_what_they_read(named: tuple[str, str]) -> None:
+    # any text at all (broken seed specs, random characters): a result or diagnostics, never an exception,
+    # and never AIS109 except for a DSL comment that YAML cannot hold
+    name, text = named
+    source = SourceFile(name, text)
+    for target in ("yaml", "dsl"):
+        result = format_source(source, target)
+        refused = [d.message for d in result.diagnostics if d.code == "AIS109"]
+        assert all("which a YAML comment cannot hold" in m for m in refused), (refused, text)
+        assert not (refused and target == source.syntax), (refused, text)
+
+
 # ---------------------------------------------------------------- the commands
 
 
@@ -771,3 +791,25 @@ def test_fmt_is_stable_on_the_issue_spec(tmp_path: Path) -> None:
     assert spec.read_text(encoding="utf-8") == once
     assert yaml_comments_of(once) == ["# v"]
     assert "  description: |\n    First line\n    # not a comment\n    third\n" in once
+
+
+def test_yaml_comments_belong_to_the_item_they_describe() -> None:
+    from aispec.compiler.yaml_comments import yaml_comments
+
+    text = ("# head\naispec: 1  # version\nmonitoring:\n  # drift: {method: psi}\ndata:\n  drop:  # unused\n"
+            "    - a  # first\n    # before b\n    - b\n    # after b\n  # before text\n"
+            "  text: |  # header\n    # inside\n  range: [1,  # one\n    2]\n# end\n")
+    comments = yaml_comments(SourceFile("c.yaml", text))
+    found = {loc: (n.leading, n.trailing, n.closing) for loc, n in comments.items()
+             if n.leading or n.trailing or n.closing}
+    assert found == {
+        ("aispec",): (["# head"], "# version", []),
+        ("monitoring",): ([], None, ["# drift: {method: psi}"]),
+        ("data", "drop"): ([], "# unused", ["# after b"]),
+        ("data", "drop", 0): ([], "# first", []),
+        ("data", "drop", 1): (["# before b"], None, []),
+        ("data", "text"): (["# before text"], "# header", []),
+        ("data", "range", 0): ([], "# one", []),
+        (): ([], None, ["# end"]),
+    }
+    assert comments[("data", "text")].style == "|" and comments[("data", "range")].style == "flow"
