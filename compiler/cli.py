@@ -131,9 +131,13 @@ def fmt(
 
 def _write_stdout(text: str) -> None:
     """The text exactly, as UTF-8 (``typer.echo`` would strip what looks like terminal escapes)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (redirected in-process)
+        sys.stdout.write(text)
+        return
     sys.stdout.flush()
-    sys.stdout.buffer.write(text.encode("utf-8"))
-    sys.stdout.buffer.flush()
+    buffer.write(text.encode("utf-8"))
+    buffer.flush()
 
 
 def _write_atomic(path: Path, text: str) -> None:
