@@ -95,6 +95,12 @@ _code("AIS111", E, "too many problems",
       "they all were). The first problems are the ones to fix: many later ones are often their consequences.",
       "aispec: 1\nnotes: {" + ", ".join(["k: 1"] * 102) + "}\n",
       "Fix the problems shown and check again.")
+_code("AIS112", E, "formatting would change the spec",
+      "`fmt` and `convert` read back the text they print before writing anything, and refuse text that would "
+      "read back as other data (types included), lose or add a comment, or not parse at all. The file is "
+      "left as it was. A comment that YAML cannot hold (a control character from a DSL comment) is refused "
+      "the same way; anything else refused here is a bug in aispec.",
+      "", "Remove the control character from the comment; otherwise report the bug with the spec.")
 
 # A valid base spec; the examples below are YAML fragments merged onto it
 # (a test applies each and checks that exactly its code appears).

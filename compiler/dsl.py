@@ -35,6 +35,7 @@ from lark.lexer import BasicLexer, LexerThread
 from lark.parsers.lalr_interactive_parser import InteractiveParser
 
 from . import codes, grammars
+from .comments import Comment, Container, Item, attach_comments
 from .diagnostics import Diagnostic
 from .raw import MAX_DEPTH, Comments, NodeComments, ParseResult, RawSpec
 from .source import Loc, LocationMap, ScalarInfo, SourceFile, Span
@@ -973,22 +974,14 @@ def _whole_file(text: str) -> Span:
 # ------------------------------------------------------------------ comments
 
 
-@dataclass(frozen=True, slots=True)
-class _Comment:
-    offset: int
-    line: int
-    text: str
-    full_line: bool
-
-
-def _scan_comments(text: str) -> list[_Comment]:
+def _scan_comments(text: str) -> list[Comment]:
     """Every ``#`` comment. Strings never span lines, so a per-line scan that skips strings is exact."""
-    comments: list[_Comment] = []
+    comments: list[Comment] = []
     offset = 0
     for number, line in enumerate(text.split("\n"), start=1):
         col = _comment_start(line)
         if col is not None:
-            comments.append(_Comment(offset + col, number, line[col:].rstrip(), not line[:col].strip()))
+            comments.append(Comment(offset + col, number, col, line[col:].rstrip(), not line[:col].strip()))
         offset += len(line) + 1
     return comments
 
@@ -1012,38 +1005,9 @@ def _comment_start(line: str) -> int | None:
 
 
 def _attach_comments(text: str, containers: list[_Container]) -> Comments:
-    """Give each comment to an item: full-line ones to the next item (or the container's end), trailing
-    ones to the item whose line they end."""
-    comments: Comments = {}
-    items = [item for c in containers for item in c.items]
-    for comment in _scan_comments(text):
-        if comment.full_line:
-            _attach_full_line(comment, containers, comments)
-            continue
-        item = _trailing_owner(comment, items)
-        if item is None or (node := comments.setdefault(item.loc, NodeComments())).trailing is not None:
-            _attach_full_line(comment, containers, comments)  # nowhere sensible on its line: keep it nearby
-        else:
-            node.trailing = comment.text
-    return comments
-
-
-def _attach_full_line(comment: _Comment, containers: list[_Container], comments: Comments) -> None:
-    inside = [c for c in containers if c.start <= comment.offset < max(c.end, c.start + 1) or c.loc == ()]
-    container = max(inside, key=lambda c: (c.start, len(c.loc)))
-    following = [item for item in container.items if item.start > comment.offset]
-    if following:
-        comments.setdefault(following[0].loc, NodeComments()).leading.append(comment.text)
-    else:
-        comments.setdefault(container.loc, NodeComments()).closing.append(comment.text)
-
-
-def _trailing_owner(comment: _Comment, items: list[_Item]) -> _Item | None:
-    ending = [i for i in items if i.end_line == comment.line and i.end <= comment.offset]
-    if ending:
-        # The item that ends last before the comment; the outermost of equals.
-        return max(ending, key=lambda i: (i.end, -len(i.loc)))
-    starting = [i for i in items if i.start_line == comment.line and i.start < comment.offset]
-    if starting:
-        return max(starting, key=lambda i: (i.start, len(i.loc)))  # `a { b {  # c` belongs to b
-    return None
+    """Each comment given to its item by the rules both syntaxes share (see ``comments.py``)."""
+    shared = [
+        Container(c.loc, c.start, c.end, [Item(i.loc, i.start, i.end, i.start_line, i.end_line) for i in c.items])
+        for c in containers
+    ]
+    return attach_comments(_scan_comments(text), shared)

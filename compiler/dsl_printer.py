@@ -6,9 +6,10 @@ mappings as ``key { ... }`` blocks (``key {}`` when empty), a blank line between
 top-level blocks, lists inline when the line fits in :data:`LINE_WIDTH`
 characters and one element per line (with trailing commas) otherwise.
 
-Given the :class:`~.raw.Comments` from :func:`~.dsl.parse_dsl_with_comments`,
-comments are kept: full-line comments before the item they precede, a trailing
-comment at the end of its item's first line.
+Given the :class:`~.raw.Comments` from :func:`~.dsl.parse_dsl_with_comments` (or from a
+YAML file), comments are kept: full-line comments before the item they precede, a trailing
+comment at the end of its item's first line, closing comments before a block's or list's
+end (after a scalar: on the lines after it).
 """
 
 from __future__ import annotations
@@ -134,7 +135,8 @@ class _Printer:
             ]
         if _is_list(value):
             return lines + self.list_lines(f"{head} = ", value, loc, depth, "")
-        return [*lines, f"{head} = {quote_scalar(value)}{self._trailing(loc)}"]
+        # A YAML comment indented under a scalar (`section:` with its lines commented out) follows it.
+        return [*lines, f"{head} = {quote_scalar(value)}{self._trailing(loc)}", *self._closing(loc, pad)]
 
     # -------------------------------------------------------------- lists
 
@@ -164,7 +166,7 @@ class _Printer:
                 return [*lines, inline + self._trailing(loc)]
             # Too long (or commented inside) for one line: an inline object spread over lines.
             return [*lines, f"{pad}{{{self._trailing(loc)}", *self.body(value, loc, depth + 1), f"{pad}}},"]
-        return [*lines, f"{pad}{quote_scalar(value)},{self._trailing(loc)}"]
+        return [*lines, f"{pad}{quote_scalar(value)},{self._trailing(loc)}", *self._closing(loc, pad)]
 
 
 def _inline(value: Any) -> str:

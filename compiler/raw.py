@@ -38,13 +38,16 @@ class NodeComments:
 
     ``leading``: full-line comments just before the item; ``trailing``: the
     comment at the end of the item's first line; ``closing``: comments after
-    the last item inside a block or list (for the root: the end of the file).
-    Both syntaxes use ``#`` comments, so ``fmt`` and ``convert`` keep them.
+    the last item inside a block or list (for the root: the end of the file), or the lines
+    indented under a YAML item after its value. Both syntaxes use ``#`` comments, so ``fmt`` and
+    ``convert`` keep them. ``style``: how a YAML source wrote the value, which ``fmt`` keeps:
+    ``"|"`` or ``">"`` (a literal or folded block scalar), ``"block"`` or ``"flow"`` (a collection).
     """
 
     leading: list[str] = field(default_factory=list)
     trailing: str | None = None
     closing: list[str] = field(default_factory=list)
+    style: str | None = None
 
 
 Comments = dict[Loc, NodeComments]

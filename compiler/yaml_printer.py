@@ -1,10 +1,15 @@
-"""Canonical YAML for a RawSpec, keeping the file's comments.
+"""Canonical YAML for a RawSpec, keeping the file's comments and how its text was written.
 
-PyYAML drops comments, and a formatter that deletes a product owner's notes
-is not acceptable, so comments are collected by line from the source and
-re-attached to the key or list item that follows them (or ends the line).
-The structure is the DSL's ``Comments`` so that ``convert`` carries comments
-between the two syntaxes.
+Layout: two-space indentation, a blank line between top-level sections. A collection the source
+wrote in block style stays in block style; otherwise small leaf mappings and short lists of scalars
+go on one line. Multi-line text is a literal block (``|``), or a folded one (``>``) where the source
+folded it, with the chomping indicator its trailing line breaks need; long one-line prose is folded
+(``>-``). Only printable text goes into a block scalar: anything else is double-quoted with escapes.
+
+Comments (``raw.NodeComments``, from :mod:`.yaml_comments` or the DSL front end) are put back
+where the rules of :mod:`.comments` find them again: leading ones on the lines before their item,
+a trailing one at the end of the item's first line, closing ones after the item's content,
+indented under it. The same structure comes from both syntaxes, so ``convert`` carries comments.
 """
 
 from __future__ import annotations
@@ -16,74 +21,17 @@ from typing import Any
 import yaml
 
 from .raw import Comments, NodeComments, RawSpec
-from .source import Loc, LocationMap, SourceFile
+from .source import Loc
 from .yaml_front import resolve_plain as _resolve_plain
 
 WIDTH = 100
 # Text that a folded block scalar (`>-`) reads back unchanged: words separated by single spaces.
 _FOLDABLE = re.compile(r"[^\s#][^\s]*( [^\s]+)*")
+_NO_COMMENTS = NodeComments()
+_LOADER: Any = yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader
 
 
-# ------------------------------------------------------------ comment pickup
-
-
-def _comment_start(line: str) -> int | None:
-    """Index of a '#' that starts a comment on ``line`` (outside quotes), or None."""
-    quote: str | None = None
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"" and (i == 0 or line[i - 1] in " [{,:-"):
-            quote = ch
-        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
-            return i
-    return None
-
-
-def yaml_comments(source: SourceFile, locations: LocationMap) -> Comments:
-    """Comments of a YAML file, keyed by the item (mapping key or list element) they belong to."""
-    starts: dict[int, tuple[int, Loc]] = {}  # line → (column, loc) of the leftmost item starting there
-
-    def note(line: int, column: int, loc: Loc) -> None:
-        if line not in starts or column < starts[line][0]:
-            starts[line] = (column, loc)
-
-    for loc, span in locations.keys.items():
-        note(span.line, span.column, loc)
-    for loc, span in locations.values.items():
-        if loc and isinstance(loc[-1], int):
-            note(span.line, span.column, loc)
-    comments: Comments = {}
-    pending: list[str] = []
-    last_item: Loc | None = None
-    for number, line in enumerate(source.text.removeprefix("\ufeff").splitlines(), start=1):
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            pending.append(stripped)
-            continue
-        if not stripped:
-            continue
-        item = starts.get(number)
-        cut = _comment_start(line)
-        target = item[1] if item else last_item
-        if target is None:
-            continue
-        entry = comments.setdefault(target, NodeComments())
-        if item is not None and pending:
-            entry.leading.extend(pending)
-            pending = []
-        if cut is not None:
-            trailing = line[cut:].strip()
-            entry.trailing = f"{entry.trailing} {trailing}" if entry.trailing else trailing
-        if item is not None:
-            last_item = item[1]
-    if pending:
-        comments.setdefault((), NodeComments()).closing.extend(pending)
-    return comments
-
-
-# ------------------------------------------------------------------ printing
+# ------------------------------------------------------------------ scalars
 
 
 def scalar(value: Any, flow: bool = False) -> str:
@@ -103,7 +51,8 @@ def scalar(value: Any, flow: bool = False) -> str:
         # Line breaks and control characters: one double-quoted line with escapes, valid as a key too.
         dumped = yaml.safe_dump(value, default_style='"', width=10**9, allow_unicode=True)
         return dumped.removesuffix("\n...\n").rstrip("\n")
-    if isinstance(value, str) and (_resolve_plain(value) != value or (flow and value.count("(") != value.count(")"))):
+    if isinstance(value, str) and (_resolve_plain(value) != value or _number_like(value)
+                                   or (flow and value.count("(") != value.count(")"))):
         # PyYAML quotes by YAML 1.1 rules; aispec reads YAML 1.2, where `1e3` and `0o17` are numbers.
         # Inside [...] an unbalanced '(' would read as an expression cut at a comma (AIS107).
         dumped = yaml.safe_dump(value, default_style="'", width=10**9, allow_unicode=True)
@@ -114,6 +63,48 @@ def scalar(value: Any, flow: bool = False) -> str:
         return dumped.strip()[1:-1]
     dumped = yaml.safe_dump(value, default_flow_style=True, width=10**9, allow_unicode=True)
     return dumped.removesuffix("\n...\n").removesuffix("\n")
+
+
+def _number_like(text: str) -> bool:
+    """Text with '_' that loaders skipping '_' in numbers (YAML 1.1, ruamel.yaml) read as one, or fail on."""
+    if "_" not in text:
+        return False
+    digits = text.replace("_", "")
+    return digits.lstrip("+-") in ("", ".", "0b", "0o", "0x") or _resolve_plain(digits) != digits
+
+
+def _printable(text: str) -> bool:
+    """Text a block scalar can hold as it is: printable characters and line breaks ('\\n') only."""
+    return all(ch == "\n" or (ch.isprintable() and ch != "\ufeff") for ch in text)
+
+
+def block_scalar(value: str, style: str, width: int = WIDTH) -> tuple[str, list[str]] | None:
+    """``value`` as a ``style`` ('|' literal or '>' folded) block scalar: the header (indicator,
+    indentation and chomping) and the content lines relative to the content's indentation; None
+    when that style cannot hold it exactly (checked by reading it back)."""
+    if not value or not _printable(value):
+        return None
+    dumped = yaml.safe_dump(value, default_style=style, allow_unicode=True, width=width)
+    header, *body = dumped.split("\n")
+    body = body[:-1]  # the dump ends with a line break
+    if body and body[-1] == "...":
+        body.pop()  # the document end marker PyYAML writes after a `+` block
+    if not header.startswith(style) or any(line and not line.startswith("  ") for line in body):
+        return None
+    try:
+        read = yaml.load("k: " + header + "\n" + "".join(line + "\n" for line in body), Loader=_LOADER)
+    except yaml.YAMLError:
+        return None
+    if read != {"k": value}:
+        return None
+    return header, [line[2:] for line in body]
+
+
+def _multiline(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\n" in value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+    return any(_multiline(v) for v in items)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -128,46 +119,72 @@ def _flow(value: Any, inside: bool = False) -> str:
     return scalar(value, inside)
 
 
+# ------------------------------------------------------------------ printing
+
+
 class _Printer:
     def __init__(self, comments: Comments | None) -> None:
         self.comments = comments or {}
         self.lines: list[str] = []
+        # A `|+` block's trailing empty lines are its text: a blank line printed after it would join them.
+        self.open_keep = False
+        # Locations with a comment strictly inside: those are never written on one line.
+        self.commented_below: set[Loc] = set()
+        for loc, node in self.comments.items():
+            if node.leading or node.trailing:
+                self.commented_below.update(loc[:n] for n in range(len(loc)))
+            if node.closing:
+                self.commented_below.update(loc[:n] for n in range(len(loc) + 1))
 
-    def _leading(self, loc: Loc, indent: str) -> None:
-        info = self.comments.get(loc)
-        if info:
-            self.lines.extend(indent + c for c in info.leading)
+    def _node(self, loc: Loc) -> NodeComments:
+        return self.comments.get(loc, _NO_COMMENTS)
+
+    def _line(self, text: str) -> None:
+        self.lines.append(text)
+        self.open_keep = False
 
     def _emit(self, text: str, loc: Loc) -> None:
-        info = self.comments.get(loc)
-        self.lines.append(f"{text}  {info.trailing}" if info and info.trailing else text)
+        trailing = self._node(loc).trailing
+        self._line(f"{text}  {trailing}" if trailing else text)
+
+    def _leading(self, loc: Loc, indent: str) -> None:
+        for comment in self._node(loc).leading:
+            self._line(indent + comment)
 
     def _closing(self, loc: Loc, indent: str) -> None:
-        info = self.comments.get(loc)
-        if info:
-            self.lines.extend(indent + c for c in info.closing)
+        for comment in self._node(loc).closing:
+            self._line(indent + comment)
 
     def mapping(self, value: dict[str, Any], loc: Loc, indent: str, first_prefix: str | None = None) -> None:
         for n, (key, child) in enumerate(value.items()):
             cloc = (*loc, key)
-            if not loc and n > 0 and isinstance(child, dict | list) and child:
-                self.lines.append("")  # a blank line between top-level sections
-            prefix = first_prefix if (first_prefix is not None and n == 0) else indent
-            if first_prefix is None or n > 0:
+            if not loc and n > 0 and isinstance(child, dict | list) and child and not self.open_keep:
+                self._line("")  # a blank line between top-level sections
+            if first_prefix is not None and n == 0:
+                prefix = first_prefix  # `- key: value`: the caller printed the comments above the dash
+            else:
+                prefix = indent
                 self._leading(cloc, indent)
-            self.entry(f"{prefix}{scalar(key)}:", child, cloc, indent)
+            self.entry(f"{prefix}{scalar(key)}:", child, cloc, indent, fold_prose=True)
         self._closing(loc, indent)
 
-    def entry(self, head: str, value: Any, loc: Loc, indent: str) -> None:
-        if isinstance(value, str) and len(head) + 1 + len(scalar(value)) > WIDTH and _FOLDABLE.fullmatch(value):
-            # Long prose (descriptions, intended use) as a folded block: reads back as the same one-line text.
-            self._emit(f"{head} >-", loc)
-            width = max(WIDTH - len(indent) - 2, 40)
-            wrapped = textwrap.wrap(value, width, break_long_words=False, break_on_hyphens=False)
-            self.lines.extend(f"{indent}  {line}" for line in wrapped)
+    def entry(self, head: str, value: Any, loc: Loc, indent: str, fold_prose: bool = False) -> None:
+        """``head`` (``key:`` or ``-``) and its value; ``indent``: the indentation of the key or dash."""
+        block = self._block(head, value, loc, indent, fold_prose) if isinstance(value, str) else None
+        if block is not None:
+            header, body = block
+            self._emit(f"{head} {header}", loc)
+            self.lines.extend(f"{indent}  {line}" if line else "" for line in body)
+            self.open_keep = "+" in header
+            # Deeper lines would be the block's text: comments after it stand at the key's indentation.
+            self._closing(loc, indent)
+        elif value is None and self._node(loc).closing:
+            self._emit(head, loc)  # `section:` with its (commented-out) lines below it
+            self._closing(loc, indent + "  ")
         elif _is_scalar(value) or not value or self._inline_list(head, value, loc) or \
                 self._inline_mapping(head, value, loc):
             self._emit(f"{head} {_flow(value)}", loc)
+            self._closing(loc, indent + "  ")
         elif isinstance(value, dict):
             self._emit(head, loc)
             self.mapping(value, loc, indent + "  ")
@@ -175,38 +192,58 @@ class _Printer:
             self._emit(head, loc)
             self.sequence(value, loc, indent + "  ")
 
+    def _block(self, head: str, value: str, loc: Loc, indent: str, fold_prose: bool) -> tuple[str, list[str]] | None:
+        """A block scalar for multi-line text, text the source wrote as one, or long prose."""
+        style = self._node(loc).style
+        long_prose = fold_prose and len(head) + 1 + len(scalar(value)) > WIDTH
+        if (style == ">" or (long_prose and style != "|")) and "\n" not in value and value.isprintable() \
+                and _FOLDABLE.fullmatch(value):
+            # Long prose (descriptions, intended use) folded: reads back as the same one-line text.
+            width = max(WIDTH - len(indent) - 2, 40)
+            return ">-", textwrap.wrap(value, width, break_long_words=False, break_on_hyphens=False)
+        width = max(WIDTH - len(indent), 40)
+        if style == ">" and (folded := block_scalar(value, ">", width)) is not None:
+            return folded
+        if style in ("|", ">") or "\n" in value:
+            return block_scalar(value, "|", width)
+        return None
+
     def _inline_mapping(self, head: str, value: Any, loc: Loc) -> bool:
         """Small leaf mappings deep in the spec stay on one line: `x: {type: numeric, range: [0, 1]}`."""
         return (isinstance(value, dict) and len(loc) >= 3 and len(value) <= 4
                 and all(_is_scalar(v) or (isinstance(v, list) and all(_is_scalar(i) for i in v))
                         for v in value.values())
-                and not any((*loc, k) in self.comments for k in value)
-                and len(head) + len(_flow(value)) + 1 <= WIDTH)
+                and self._may_inline(value, loc) and len(head) + len(_flow(value)) + 1 <= WIDTH)
 
     def _inline_list(self, head: str, value: Any, loc: Loc) -> bool:
-        """Short lists of scalars without comments stay on one line: `drop: [year, sex]`."""
+        """Short lists of scalars stay on one line: `drop: [year, sex]`."""
         return (isinstance(value, list) and all(_is_scalar(v) for v in value)
-                and len(head) + len(_flow(value)) + 1 <= WIDTH and not self._has_item_comments(value, loc))
+                and self._may_inline(value, loc) and len(head) + len(_flow(value)) + 1 <= WIDTH)
 
-    def _has_item_comments(self, value: list[Any], loc: Loc) -> bool:
-        return any((*loc, i) in self.comments for i in range(len(value)))
+    def _may_inline(self, value: Any, loc: Loc) -> bool:
+        # Not what the source wrote in block style, nor what holds comments or multi-line text.
+        return self._node(loc).style != "block" and loc not in self.commented_below and not _multiline(value)
 
     def sequence(self, value: list[Any], loc: Loc, indent: str) -> None:
         for i, item in enumerate(value):
             iloc = (*loc, i)
             self._leading(iloc, indent)
-            if isinstance(item, dict) and item:
-                self._emit_mapping_item(item, iloc, indent)
-            elif isinstance(item, list) and item:
-                self._emit(f"{indent}-", iloc)
-                self.sequence(item, iloc, indent + "  ")
+            if isinstance(item, dict | list) and item:
+                # A dash followed by a key or another dash has no room for the item's own trailing
+                # comment: it goes on the line above, where it reads back as a leading comment.
+                trailing = self._node(iloc).trailing
+                if isinstance(item, dict):
+                    self._leading((*iloc, next(iter(item))), indent)
+                if trailing:
+                    self._line(indent + trailing)
+                if isinstance(item, dict):
+                    self.mapping(item, iloc, indent + "  ", first_prefix=f"{indent}- ")
+                else:
+                    self._line(f"{indent}-")
+                    self.sequence(item, iloc, indent + "  ")
             else:
-                self._emit(f"{indent}- {_flow(item)}", iloc)
+                self.entry(f"{indent}-", item, iloc, indent)
         self._closing(loc, indent)
-
-    def _emit_mapping_item(self, item: dict[str, Any], loc: Loc, indent: str) -> None:
-        # "- key: value" then the other keys aligned under the first
-        self.mapping(item, loc, indent + "  ", first_prefix=f"{indent}- ")
 
 
 def print_yaml(raw: RawSpec, comments: Comments | None = None) -> str:
@@ -216,4 +253,4 @@ def print_yaml(raw: RawSpec, comments: Comments | None = None) -> str:
     else:
         printer.lines.append("{}")
         printer._closing((), "")
-    return "\n".join(printer.lines).rstrip("\n") + "\n"
+    return "\n".join(printer.lines) + "\n"
