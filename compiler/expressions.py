@@ -75,14 +75,14 @@ def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:
 # Written in the common subset of Python's `re` and ECMA-262 (what JSON Schema validators and editors use):
 # explicit classes instead of \d and \s (both are Unicode-aware in Python), and `$(?!\n)` as the end, since
 # Python's `$` also matches before a final newline.
-_WS = "[ \t]*"  # Lark's WS_INLINE, ignored between tokens
+_WS = r"[ \t]*"  # Lark's WS_INLINE, ignored between tokens
 _UNSIGNED = r"(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,2})?"
 NUMBER = r"[+-]?" + _UNSIGNED
 _POSITIVE = r"\+?(?=[0-9.]*[1-9])" + _UNSIGNED  # a non-zero digit before any exponent
 _WHOLE = r"[+-]?[0-9]{1,15}"
 _POSITIVE_WHOLE = r"\+?(?=0*[1-9])[0-9]{1,15}"
 _NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"  # the grammar's NAME
-_STRING = r"\"(?:[^\"\\]|\\[^\n])*\"|'[^']*'"  # the grammar's STRING
+_STRING = r'"(?:[^"\\]|\\[^\n])*"' + r"|'[^']*'"  # the grammar's STRING
 _NONZERO = "(?=[^1-9]*[1-9])"  # some digit is not 0 (durations and sizes hold no other digits)
 _DURATION_BODY = r"(?:[0-9]{1,15}(?:\.[0-9]{1,15})?(?:ms|s|m|h|d))+"
 _SIZE_BODY = r"[0-9]{1,15}(?:\.[0-9]{1,15})? ?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
@@ -90,7 +90,7 @@ _SIZE_BODY = r"[0-9]{1,15}(?:\.[0-9]{1,15})? ?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
 
 def anchored(body: str) -> str:
     """A pattern that matches the whole string only (``re.search`` semantics, as JSON Schema's ``pattern``)."""
-    return f"^(?:{body})$(?!\n)"
+    return rf"^(?:{body})$(?!\n)"
 
 
 def _call(name: str, *args: str) -> str:
@@ -270,9 +270,9 @@ class Size:
 
 def parse_duration(text: str) -> Duration:
     # spaces and tabs around the value are allowed (as around any expression), other whitespace is not
-    text = text.strip(" \t")
+    value = text.strip(" \t")
     try:
-        tree = _parse(text, "duration", "duration", "10m")
+        tree = _parse(value, "duration", "duration", "10m")
     except ExpressionError as exc:
         raise ExpressionError(f"invalid duration '{text}'", 0, max(len(text), 1),
                               "a number and a unit: ms, s, m, h or d, e.g. 10m or 1h30m") from exc
@@ -284,13 +284,13 @@ def parse_duration(text: str) -> Duration:
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ExpressionError(f"duration '{text}' must be positive", 0, len(text))
-    return Duration(text, seconds)
+    return Duration(value, seconds)
 
 
 def parse_size(text: str) -> Size:
-    text = text.strip(" \t")
+    value = text.strip(" \t")
     try:
-        tree = _parse(text, "size", "size", "2GiB")
+        tree = _parse(value, "size", "size", "2GiB")
     except ExpressionError as exc:
         raise ExpressionError(f"invalid size '{text}'", 0, max(len(text), 1),
                               "a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 2GiB") from exc
@@ -304,7 +304,7 @@ def parse_size(text: str) -> Size:
     n = math.ceil(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2)])
     if n <= 0:
         raise ExpressionError(f"size '{text}' must be positive", 0, len(text))
-    return Size(text, n)
+    return Size(value, n)
 
 
 # -------------------------------------------------------- environment refs

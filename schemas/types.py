@@ -111,8 +111,7 @@ WHOLE = BeforeValidator(_whole_number)
 WholeNumber = Annotated[int, WHOLE]
 Label = str | WholeNumber | bool
 
-FAMILY_NAMES = tuple(FAMILIES)
-FamilyName = Annotated[str, Field(json_schema_extra={"enum": list(FAMILY_NAMES)})]
+FamilyName = Annotated[str, Field(json_schema_extra={"enum": list(FAMILIES)})]
 """A model family: any text to pydantic (an unknown one is AIS340, with a suggestion), an enum in the schema."""
 
 
