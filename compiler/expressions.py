@@ -8,6 +8,13 @@
 Each parser returns a small frozen value object whose ``str()`` is the
 canonical text, or raises ``ExpressionError`` with the character offset of
 the problem inside the string.
+
+Every text form a parser accepts is also written out below as a regular
+expression (``*_PATTERN``); the JSON Schema publishes those, and
+tests/test_schema_agreement.py checks that the two accept the same strings.
+Numbers inside expressions are bounded (``NUMBER``: at most 15 digits before
+and after the point, a two-digit exponent) so that "finite", "positive" and
+"whole" are properties of the text a regular expression can see.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import cache
 from typing import Literal
 
@@ -62,6 +70,57 @@ def _parse(text: str, start: str, what: str, example: str) -> Tree[Token]:
         raise ExpressionError(f"invalid {what}: '{text}'", 0, len(text)) from exc
 
 
+# ------------------------------------------------------- text forms as regexes
+
+# Written in the common subset of Python's `re` and ECMA-262 (what JSON Schema validators and editors use):
+# explicit classes instead of \d and \s (both are Unicode-aware in Python), and `$(?!\n)` as the end, since
+# Python's `$` also matches before a final newline.
+_WS = r"[ \t]*"  # Lark's WS_INLINE, ignored between tokens
+_UNSIGNED = r"(?:[0-9]{1,15}(?:\.[0-9]{0,15})?|\.[0-9]{1,15})(?:[eE][+-]?[0-9]{1,2})?"
+NUMBER = r"[+-]?" + _UNSIGNED
+_POSITIVE = r"\+?(?=[0-9.]*[1-9])" + _UNSIGNED  # a non-zero digit before any exponent
+_WHOLE = r"[+-]?[0-9]{1,15}"
+_POSITIVE_WHOLE = r"\+?(?=0*[1-9])[0-9]{1,15}"
+_NAME = r"[A-Za-z_][A-Za-z0-9_.-]*"  # the grammar's NAME
+_STRING = r'"(?:[^"\\]|\\[^\n])*"' + r"|'[^']*'"  # the grammar's STRING
+_NONZERO = "(?=[^1-9]*[1-9])"  # some digit is not 0 (durations and sizes hold no other digits)
+_DURATION_BODY = r"(?:[0-9]{1,15}(?:\.[0-9]{1,15})?(?:ms|s|m|h|d))+"
+_SIZE_BODY = r"[0-9]{1,15}(?:\.[0-9]{1,15})? ?(?:B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)"
+
+
+def anchored(body: str) -> str:
+    """A pattern that matches the whole string only (``re.search`` semantics, as JSON Schema's ``pattern``)."""
+    return rf"^(?:{body})$(?!\n)"
+
+
+def _call(name: str, *args: str) -> str:
+    return rf"{name}{_WS}\({_WS}" + rf"{_WS},{_WS}".join(args) + rf"{_WS}\)"
+
+
+CRITERION_PATTERN = anchored(rf"{_WS}{_NAME}{_WS}(?:>=|<=|==|!=|>|<){_WS}{NUMBER}{_WS}%?{_WS}")
+_ARG = f"(?:{NUMBER}|{_NAME}|{_STRING})"
+DISTRIBUTION_PATTERN = anchored(_WS + "(?:" + "|".join((
+    _call("int", _WHOLE, _WHOLE),
+    _call("logint", _POSITIVE_WHOLE, _POSITIVE_WHOLE),
+    _call("uniform", NUMBER, NUMBER),
+    _call("loguniform", _POSITIVE, _POSITIVE),
+    rf"choice{_WS}\({_WS}{_ARG}(?:{_WS},{_WS}{_ARG})*{_WS}\)",
+)) + ")" + _WS)
+DURATION_PATTERN = anchored(f"{_WS}{_NONZERO}{_DURATION_BODY}{_WS}")
+SIZE_PATTERN = anchored(f"{_WS}{_NONZERO}{_SIZE_BODY}{_WS}")
+TEMPLATE_PATTERN = anchored(r"(?:[^$]|\$(?!\{)|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
+_NUMBER_RE = re.compile(NUMBER)
+_BOUNDS_HINT = "numbers have at most 15 digits before and after the point and an exponent of at most two digits"
+
+
+def _bounded(tok: Token) -> str:
+    """The text of a number token, refused when it has more digits than NUMBER allows."""
+    text = str(tok)
+    if not _NUMBER_RE.fullmatch(text):
+        raise ExpressionError(f"number {text} has too many digits", tok.start_pos or 0, len(text), _BOUNDS_HINT)
+    return text
+
+
 # ------------------------------------------------------------------ criteria
 
 Comparison = Literal[">=", "<=", ">", "<", "==", "!="]
@@ -95,8 +154,8 @@ def parse_criterion(text: str) -> Criterion:
     tree = _parse(text, "criterion", "acceptance criterion", "f1_macro >= 0.9")
     name, op, number, *pct = tree.children
     assert isinstance(name, Token) and isinstance(op, Token) and isinstance(number, Token)
-    value = float(number)
-    if not math.isfinite(value):
+    value = float(_bounded(number))
+    if not math.isfinite(value):  # pragma: no cover - bounded numbers are finite
         raise ExpressionError(f"threshold {number} is not a finite number", number.start_pos or 0, len(number))
     if pct:
         value /= 100.0
@@ -149,7 +208,7 @@ def _arg(node: Tree[Token] | Token) -> tuple[Scalar, int]:
     assert isinstance(tok, Token)
     pos = tok.start_pos or 0
     if node.data == "number":
-        s = str(tok)
+        s = _bounded(tok)
         return (float(s) if any(c in s for c in ".eE") else int(s)), pos
     if node.data == "string":
         return str(tok)[1:-1], pos
@@ -176,18 +235,20 @@ def parse_distribution(text: str) -> Distribution:
         return Distribution(kind, args)
     if len(args) != 2:
         raise ExpressionError(f"{kind}() takes two bounds, got {len(args)}", 0, end, f"e.g. {kind}(1, 10)")
+    # Each bound on its own first, the order of the two last: a regular expression (the JSON Schema's
+    # pattern) can check the former but cannot compare two numbers.
     for (a, pos) in parsed:
         if isinstance(a, bool) or not isinstance(a, int | float):
             raise ExpressionError(f"{kind}() bounds must be numbers, got '{a}'", pos, len(str(a)))
         if kind in ("int", "logint") and not isinstance(a, int):
             raise ExpressionError(f"{kind}() bounds must be whole numbers, got {a}", pos, len(str(a)),
                                   "use uniform() or loguniform() for real-valued parameters")
+        if kind.startswith("log") and a <= 0:
+            raise ExpressionError(f"{kind}() bounds must be positive, got {a}", pos, len(str(a)))
     lo, hi = float(args[0]), float(args[1])  # type: ignore[arg-type]
     if lo >= hi:
         raise ExpressionError(f"{kind}() lower bound {args[0]} is not below upper bound {args[1]}",
                               parsed[0][1], len(str(args[0])), "write the smaller bound first")
-    if kind.startswith("log") and lo <= 0:
-        raise ExpressionError(f"{kind}() bounds must be positive, got {args[0]}", parsed[0][1], len(str(args[0])))
     return Distribution(kind, args)
 
 
@@ -219,32 +280,42 @@ class Size:
 
 
 def parse_duration(text: str) -> Duration:
+    # spaces and tabs around the value are allowed (as around any expression), other whitespace is not
+    value = text.strip(" \t")
     try:
-        tree = _parse(text.strip(), "duration", "duration", "10m")
+        tree = _parse(value, "duration", "duration", "10m")
     except ExpressionError as exc:
         raise ExpressionError(f"invalid duration '{text}'", 0, max(len(text), 1),
                               "a number and a unit: ms, s, m, h or d, e.g. 10m or 1h30m") from exc
     tok = str(tree.children[0])
+    if not re.fullmatch(_DURATION_BODY, tok):
+        raise ExpressionError(f"duration '{text}' has a number with too many digits", 0, len(text),
+                              "at most 15 digits before and after the point")
     parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)", tok)
     seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in parts)
     if seconds <= 0:
         raise ExpressionError(f"duration '{text}' must be positive", 0, len(text))
-    return Duration(text.strip(), seconds)
+    return Duration(value, seconds)
 
 
 def parse_size(text: str) -> Size:
+    value = text.strip(" \t")
     try:
-        tree = _parse(text.strip(), "size", "size", "2GiB")
+        tree = _parse(value, "size", "size", "2GiB")
     except ExpressionError as exc:
         raise ExpressionError(f"invalid size '{text}'", 0, max(len(text), 1),
                               "a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 2GiB") from exc
     tok = str(tree.children[0])
-    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?)\s?([A-Za-z]+)", tok)
+    if not re.fullmatch(_SIZE_BODY, tok):
+        raise ExpressionError(f"size '{text}' has a number with too many digits", 0, len(text),
+                              "at most 15 digits before and after the point")
+    m = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([A-Za-z]+)", tok)
     assert m is not None
-    n = int(float(m.group(1)) * _SIZE_UNITS[m.group(2)])
+    # exact arithmetic, rounded up to whole bytes: '0.1KB' is 100 bytes and any non-zero size is at least 1
+    n = math.ceil(Fraction(m.group(1)) * _SIZE_UNITS[m.group(2)])
     if n <= 0:
         raise ExpressionError(f"size '{text}' must be positive", 0, len(text))
-    return Size(text.strip(), n)
+    return Size(value, n)
 
 
 # -------------------------------------------------------- environment refs

@@ -3,7 +3,8 @@
 Building an LALR parser (and Lark's regex-collision analysis) costs ~0.3 s;
 ``aispec check`` runs in well under that from the second call because the
 built parser is cached.  Lark's cache is a pickle, so it lives in a private
-per-user directory (never a shared temp dir) and its name carries a hash of
+per-user directory (never a shared temp dir; the platform's user cache folder,
+from platformdirs, so Windows and macOS work too) and its name carries a hash of
 the grammar, the options and the Lark version: a changed grammar can never
 load a stale parser.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import lark
+import platformdirs
 
 
 def grammar_text(name: str) -> str:
@@ -24,18 +26,27 @@ def grammar_text(name: str) -> str:
 
 
 def cache_dir(kind: str) -> Path | None:
-    """A private per-user cache folder (`~/.cache/aispec/<kind>`), or None when unusable or disabled."""
+    """A private per-user cache folder, or None when unusable or disabled.
+
+    The platform's user cache (platformdirs): ``$XDG_CACHE_HOME`` or ``~/.cache/aispec/<kind>`` on Linux,
+    ``~/Library/Caches/aispec/<kind>`` on macOS, ``%LOCALAPPDATA%\\aispec\\Cache\\<kind>`` on Windows.
+    """
     if os.environ.get("AISPEC_NO_CACHE"):
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    path = Path(base) / "aispec" / kind
+    path = platformdirs.user_cache_path("aispec", appauthor=False) / kind
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
-        if path.stat().st_uid != os.getuid() or not os.access(path, os.W_OK):
+        if not _owned_by_current_user(path) or not os.access(path, os.W_OK):
             return None  # not ours: never unpickle from a directory someone else controls
     except OSError:
         return None
     return path
+
+
+def _owned_by_current_user(path: Path) -> bool:
+    # Windows has no uids (no os.getuid); there the folder lies in the user's profile, private by its ACL.
+    getuid = getattr(os, "getuid", None)
+    return getuid is None or path.stat().st_uid == getuid()
 
 
 def build(name: str, **options: Any) -> lark.Lark:

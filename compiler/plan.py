@@ -39,7 +39,7 @@ PINS: dict[str, str] = {name: locked_version(name) for name in _PINNED}
 # aispec's own dependencies (its wheel asks for ranges): pinned as well, so that installing the
 # project's aispec wheel brings the tested versions, not whatever is newest that day.
 AISPEC_PINS: dict[str, str] = {name: locked_version(name) for name in
-                               ("pydantic", "PyYAML", "lark", "Jinja2", "typer", "rich")}
+                               ("pydantic", "PyYAML", "lark", "Jinja2", "typer", "rich", "platformdirs")}
 
 # The REST service's own dependencies (the image installs these and nothing else): pinned too, so
 # that an image rebuilt later from the same project gets the same server. uvicorn without its

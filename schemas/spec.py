@@ -13,28 +13,34 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .types import (
+    SPACE_SCHEMA,
+    WHOLE,
     ColumnName,
     CriterionExpr,
     DistributionExpr,
     DurationExpr,
     EnvVarName,
+    FamilyName,
     Identifier,
     Label,
+    Params,
     SizeExpr,
     Slug,
     TemplateStr,
+    anchored,
 )
-from .vocabulary import Backend, Task
+from .vocabulary import FAMILIES, Backend, Task
 
 SPEC_VERSION = 1
 
 Ratio = Annotated[float, Field(gt=0, lt=1)]
 Probability = Annotated[float, Field(ge=0, le=1)]
-PositiveInt = Annotated[int, Field(gt=0)]
+PositiveInt = Annotated[int, Field(gt=0), WHOLE]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+    # python-re: the patterns then mean here what they mean to the jsonschema package (see types.py)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False, regex_engine="python-re")
 
 
 # ------------------------------------------------------------------ project
@@ -46,12 +52,12 @@ class Project(_Model):
     name: Slug = Field(description="Short machine name (lower case, digits, '-' and '_'); names the project folder.")
     description: str = Field("", description="One or two sentences on what the model is for.")
     owner: str | None = Field(None, description="The team or person accountable for the model.")
-    version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$")] = Field(
+    version: Annotated[str, Field(pattern=anchored(r"[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?"))] = Field(
         "0.1.0", description="Semantic version of the model.")
 
 
-_FREQUENCY = (r"^[1-9]?[0-9]*(B|D|W(-(MON|TUE|WED|THU|FRI|SAT|SUN))?|M|ME|MS|BM|Q|QE|QS|Y|YE|YS|A|AS|H|h|min|T"
-              r"|S|s|ms)$")
+_FREQUENCY = anchored(r"[1-9]?[0-9]*(B|D|W(-(MON|TUE|WED|THU|FRI|SAT|SUN))?|M|ME|MS|BM|Q|QE|QS|Y|YE|YS|A|AS|H|h"
+                      r"|min|T|S|s|ms)")
 
 
 class Problem(_Model):
@@ -136,6 +142,10 @@ class JsonlSource(_SourceBase):
 
 
 class SqlSource(_SourceBase):
+    # the schema's spelling of `_query_or_table`
+    model_config = ConfigDict(json_schema_extra={"oneOf": [
+        {"required": [key], "properties": {key: {"type": "string"}}} for key in ("query", "table")]})
+
     kind: Literal["sql"]
     url: TemplateStr = Field(description="SQLAlchemy URL; secrets only as ${ENV_VAR} references.")
     query: str | None = Field(None, description="A SELECT statement; or give `table`.")
@@ -220,8 +230,8 @@ class Split(_Model):
     test: Ratio = 0.2
     stratify: bool | None = Field(None, description="Keep class proportions in every split; default: yes for "
                                                     "classification.")
-    seed: Annotated[int, Field(ge=0)] = 0
-    folds: Annotated[int, Field(ge=2, le=100)] | None = Field(None, description="k-fold cross-validation on the "
+    seed: Annotated[int, Field(ge=0), WHOLE] = 0
+    folds: Annotated[int, Field(ge=2, le=100), WHOLE] | None = Field(None, description="k-fold cross-validation on the "
                                                                                 "training split.")
     time_ordered: bool | None = Field(None, description="Split by time instead of at random; default: yes for "
                                                         "forecasting.")
@@ -251,39 +261,58 @@ class Search(_Model):
     method: Literal["grid", "random", "bayesian"] = "bayesian"
     trials: PositiveInt = 30
     timeout: DurationExpr | None = None
-    space: dict[Identifier, DistributionExpr] = Field(default_factory=dict)
-    cv: Annotated[int, Field(ge=2, le=20)] | None = Field(None, description="Folds of cross-validation per trial.")
+    space: Annotated[dict[Identifier, DistributionExpr], SPACE_SCHEMA] = Field(default_factory=dict)
+    cv: Annotated[int, Field(ge=2, le=20), WHOLE] | None = Field(
+        None, description="Folds of cross-validation per trial.")
 
 
 class EnsembleMember(_Model):
-    family: str
-    params: dict[Identifier, Any] = Field(default_factory=dict)
+    family: FamilyName
+    params: Params = Field(default_factory=dict)
 
 
 def _member_shorthand(value: Any) -> Any:
     return {"family": value} if isinstance(value, str) else value
 
 
-MemberSpec = Annotated[EnsembleMember, BeforeValidator(_member_shorthand, json_schema_input_type=EnsembleMember | str)]
+MemberSpec = Annotated[EnsembleMember, BeforeValidator(_member_shorthand,
+                                                       json_schema_input_type=EnsembleMember | FamilyName)]
 
 
 class Ensemble(_Model):
     kind: Literal["voting", "stacking"]
     members: Annotated[list[MemberSpec], Field(min_length=2)]
     voting: Literal["soft", "hard"] = "soft"
-    final_estimator: str | None = Field(None, description="Stacking: the family that combines the members.")
+    final_estimator: FamilyName | None = Field(None, description="Stacking: the family that combines the members.")
+
+
+def _params_per_family(schema: dict[str, Any]) -> None:
+    """The schema's spelling of AIS343: `params` and `search.space` name parameters of the family."""
+    rules: list[dict[str, Any]] = []
+    for name, family in FAMILIES.items():
+        params = sorted(family.params)
+        when: dict[str, Any] = {"properties": {"family": {"const": name}}}
+        then: dict[str, Any] = {"properties": {
+            "params": {"properties": {p: {} for p in params}, "additionalProperties": False}}}
+        if name != "auto":  # a spec without `family` is `auto`; auto chooses its own search spaces
+            when["required"] = ["family"]
+            then["properties"]["search"] = {"properties": {"space": {"propertyNames": {"enum": params}}}}
+        rules.append({"if": when, "then": then})
+    schema["allOf"] = rules
 
 
 class ModelSpec(_Model):
     """Which kind of model, on which back end, and how to tune it."""
 
-    family: str = "auto"
+    model_config = ConfigDict(json_schema_extra=_params_per_family)
+
+    family: FamilyName = "auto"
     backend: Backend | None = Field(None, description="Inferred from the family when left out.")
-    params: dict[Identifier, Any] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict)
     search: Search | None = None
     ensemble: Ensemble | None = None
     budget: DurationExpr | None = Field(None, description="family: auto - total time for the selection.")
-    candidates: list[str] | None = Field(None, description="family: auto - the families to choose from.")
+    candidates: list[FamilyName] | None = Field(None, description="family: auto - the families to choose from.")
 
 
 # ----------------------------------------------------------------- training
@@ -309,7 +338,7 @@ class Training(_Model):
     epochs: PositiveInt | None = None
     early_stopping: EarlyStopping | bool | None = None
     regularization: Regularization | None = None
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Annotated[int, Field(ge=0), WHOLE] = 0
 
 
 # ------------------------------------------------------------------ metrics
@@ -341,8 +370,8 @@ class Hardware(_Model):
 
 
 class Api(_Model):
-    version: Annotated[str, Field(pattern=r"^v[0-9]+$")] = "v1"
-    max_batch: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    version: Annotated[str, Field(pattern=anchored(r"v[0-9]+"))] = "v1"
+    max_batch: Annotated[int, Field(ge=1, le=100_000), WHOLE] = 1000
     max_body: SizeExpr | None = None
     auth: Literal["none", "api_key"] = "none"
     api_key_env: EnvVarName | None = None
@@ -355,12 +384,12 @@ class Optimize(_Model):
 
 # Container image references and Kubernetes names, checked here so that a bad value is a
 # diagnostic at `check` time rather than a broken Dockerfile or manifest.
-IMAGE_REF = (r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-             r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$")
-_REPOSITORY = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-_REGISTRY = r"^[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$"
-_DNS_LABEL = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
-_CPU = r"^(?:[0-9]+m|[0-9]+(?:\.[0-9]+)?)$"
+IMAGE_REF = anchored(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+                     r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?")
+_REPOSITORY = anchored(r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+_REGISTRY = anchored(r"[a-z0-9]+(?:[.-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*")
+_DNS_LABEL = anchored(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+_CPU = anchored(r"[0-9]+m|[0-9]+(?:\.[0-9]+)?")
 
 
 class Image(_Model):
@@ -374,7 +403,7 @@ class Kubernetes(_Model):
     replicas: PositiveInt = 2
     min_replicas: PositiveInt | None = None
     max_replicas: PositiveInt | None = None
-    target_cpu: Annotated[int, Field(ge=1, le=100)] = 70
+    target_cpu: Annotated[int, Field(ge=1, le=100), WHOLE] = 70
     cpu: Annotated[str, Field(pattern=_CPU)] = Field("500m", description="CPU request: cores (0.5) or millicores.")
     memory: SizeExpr | None = None
     namespace: Annotated[str, Field(pattern=_DNS_LABEL)] | None = None
@@ -438,14 +467,29 @@ class Compliance(_Model):
 # --------------------------------------------------------------------- spec
 
 
+def _empty_sections_may_be_null(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    for name in _OPTIONAL_SECTIONS:
+        prop = properties[name]
+        properties[name] = {"anyOf": [{"$ref": prop.pop("$ref")}, {"type": "null"}], **prop}
+
+
 class Spec(_Model):
     """An aispec project spec, version 1."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="aispec spec v1",
+        extra="forbid", frozen=True, title="aispec spec v1", json_schema_extra=_empty_sections_may_be_null,
     )
 
-    aispec: Literal[1] = Field(description="Spec format version.")
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        # An optional section left empty (`monitoring:` with its lines commented out) means its defaults.
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (v is None and k in _OPTIONAL_SECTIONS)}
+        return data
+
+    aispec: Annotated[Literal[1], WHOLE] = Field(description="Spec format version.")
     project: Project
     problem: Problem
     data: Data
@@ -456,3 +500,6 @@ class Spec(_Model):
     deployment: Deployment = Deployment()
     monitoring: Monitoring = Monitoring()
     compliance: Compliance = Compliance()
+
+
+_OPTIONAL_SECTIONS = tuple(name for name, field in Spec.model_fields.items() if not field.is_required())

@@ -279,7 +279,7 @@ def parse_size(value: Any) -> int:
     unit = (match.group(2) or "B").upper()
     if unit not in _SIZE_UNITS:
         raise ValueError(f"unknown size unit in {value!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[unit])
+    return math.ceil(float(match.group(1)) * _SIZE_UNITS[unit])  # whole bytes, rounded up as the compiler does
 
 
 def parse_duration_ms(value: Any) -> float:
