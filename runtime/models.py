@@ -360,7 +360,7 @@ def make_ensemble(kind: str, members: Sequence[Mapping[str, Any]], *, task: str,
         params = member.get("params") or {}
         estimator = make_estimator(family, task=t.value, params=params, seed=seed)
         if scaling != "none" and family in FAMILIES and not FAMILIES[family].scale_invariant:
-            from sklearn.pipeline import Pipeline
+            from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
             from aispec.runtime.preprocess import scaler
 
