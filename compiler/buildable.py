@@ -1,9 +1,10 @@
-"""What `aispec build` can honour today: one table, read by `check` (AIS410 warnings) and by the
-build plan (AIS401-AIS403 errors), so the two never disagree.
+"""What `aispec build` can honour today, read by `check` (AIS410 warnings) and by the build plan
+(AIS401-AIS403 errors), so the two never disagree.
 
-A setting the build cannot honour yet is never passed over silently: `check` warns about it (an
-error under `--strict`). When a later milestone builds it, its entry here goes and the warning
-with it.
+Derived from what the back ends declare (``aispec.runtime.registry``: the tasks, data sources and
+capabilities of each back end that is built), plus the few settings no back end honours yet. A setting
+the build cannot honour is never passed over silently: `check` warns about it (an error under
+`--strict`); when a back end comes to honour it, its declaration changes and the warning goes.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from aispec.runtime.registry import BACKENDS, BackendInfo
 from aispec.schemas.spec import Spec
-from aispec.schemas.vocabulary import FAMILIES, Backend, Task
+from aispec.schemas.vocabulary import FAMILIES, Backend
 
 from .source import Loc
 
-BUILDABLE_TASKS = frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection})
-BUILDABLE_BACKENDS = frozenset({Backend.sklearn})
-BUILDABLE_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
+_BUILT = [info for info in BACKENDS.values() if info.built]
+BUILDABLE_TASKS = frozenset(task for info in _BUILT for task in info.tasks)
+BUILDABLE_BACKENDS = frozenset(info.name for info in _BUILT)
+BUILDABLE_SOURCES = frozenset(source for info in _BUILT for source in info.sources)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +40,27 @@ def backend_of(spec: Spec) -> Backend:
     return spec.model.backend or (family.default_backend if family else Backend.sklearn)
 
 
+def declared(spec: Spec) -> BackendInfo:
+    """What the spec's back end declares (every back end the vocabulary names is declared)."""
+    return BACKENDS[backend_of(spec)]
+
+
 def unbuildable(spec: Spec) -> Iterator[Gap]:
     """What stops `aispec build` from generating a project for ``spec`` at all."""
     task = spec.problem.task
+    info = declared(spec)
     if task not in BUILDABLE_TASKS:
         built = ", ".join(sorted(t.value for t in BUILDABLE_TASKS))
         yield Gap(("problem", "task"), f"'aispec build' does not build {task.value} projects yet",
                   f"{built} build today", "AIS401")
-    backend = backend_of(spec)
-    if backend not in BUILDABLE_BACKENDS:
-        yield Gap(("model",), f"the {backend.value} back end is not built yet",
-                  "use a scikit-learn family (backend: sklearn) for now", "AIS402", key=True)
+    if not info.built:
+        others = ", ".join(sorted(b.value for b in BUILDABLE_BACKENDS))
+        yield Gap(("model",), f"the {info.name.value} back end is not built yet",
+                  f"use a family of a back end that is built ({others})", "AIS402", key=True)
+    elif task in BUILDABLE_TASKS and task not in info.tasks:
+        yield Gap(("problem", "task"), f"the {info.name.value} back end does not build {task.value} projects",
+                  f"back ends that do: {', '.join(sorted(b.name.value for b in _BUILT if task in b.tasks))}",
+                  "AIS401")
     if spec.data.source.kind not in BUILDABLE_SOURCES:
         yield Gap(("data", "source"), f"{spec.data.source.kind} data sources are not built yet",
                   f"use one of: {', '.join(sorted(BUILDABLE_SOURCES))}", "AIS403", key=True)
@@ -68,7 +81,7 @@ def _written_augmentation(spec: Spec) -> Iterator[Gap]:
 
 def unhonoured(spec: Spec) -> Iterator[Gap]:
     """Settings the generated project would ignore: the build goes on, `check` warns (AIS410)."""
-    backend = backend_of(spec)
+    info = declared(spec)
     engine = spec.hardware.distributed.engine
     if engine != "none":
         yield Gap(("hardware", "distributed", "engine"), f"distributed training on {engine} is not built yet: "
@@ -82,7 +95,7 @@ def unhonoured(spec: Spec) -> Iterator[Gap]:
     if retraining.min_feedback is not None:
         yield Gap(("monitoring", "retraining", "min_feedback"), "retraining on feedback is not built yet: "
                   "min_feedback has no effect", "remove it", key=True)
-    if spec.deployment.optimize.prune > 0 and backend is Backend.sklearn:
-        yield Gap(("deployment", "optimize", "prune"), "pruning is not built for scikit-learn models: the "
-                  "model is exported unpruned", "remove prune (it applies to torch and keras networks)", key=True)
+    if spec.deployment.optimize.prune > 0 and not info.can("prune"):
+        yield Gap(("deployment", "optimize", "prune"), f"pruning is not built for {info.name.value} models: the "
+                  "model is exported unpruned", "remove prune (it applies to neural networks)", key=True)
     yield from _written_augmentation(spec)

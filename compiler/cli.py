@@ -388,7 +388,9 @@ def run(
     _print_build(result, no_color, show_diff=False)
     if not result.ok or result.plan is None or result.write_plan is None:
         raise typer.Exit(EXIT_SPEC_ERRORS)
-    raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color, spec=spec))
+    backend = result.plan.spec.model.backend
+    raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color, spec=spec,
+                                 backend=backend.value if backend is not None else "sklearn"))
 
 
 @app.command()

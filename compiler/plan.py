@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from aispec.runtime.registry import BACKENDS
 from aispec.schemas.catalog import DATASETS
+from aispec.schemas.labels import label_text
 from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
-from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Task
+from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
 
 from .api import CheckResult
 from .buildable import unbuildable
@@ -317,8 +319,11 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         pins.pop("pyarrow")
     if not needs:
         pins.pop("fairlearn")
+    declared = BACKENDS[spec.model.backend or Backend.sklearn]
     return {
         "aispec_version": VERSION,
+        "backend": declared.name.value,
+        "overlay": declared.overlay,
         "project": dump["project"],
         "package": package,
         "spec_file": spec_file,
@@ -357,7 +362,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
                                          len("FAIRNESS_GATES: list[str] = ")),
             "report": py_literal(list(spec.metrics.report or []), 0, len("REPORT_METRICS: list[str] = ")),
             "target": py_scalar(spec.problem.target),
-            "positive_class": py_scalar(spec.problem.positive_class),
+            "positive_class": py_scalar(label_text(spec.problem.positive_class)
+                                        if spec.problem.positive_class is not None else None),
+            "backend": py_scalar(declared.name.value),
             "primary": py_scalar(primary),
             "family": py_scalar(spec.model.family),
             "task": py_scalar(task.value),

@@ -41,11 +41,20 @@ def environment() -> jinja2.Environment:
     return env
 
 
+def template_for(env: jinja2.Environment, name: str, overlay: str) -> jinja2.Template:
+    """The back end's overlay of ``name`` when it has one, else the shared template (dbt's
+    ``<adapter>__macro`` else ``default__macro``): ``project/package/model.py.j2`` is looked up first as
+    ``backends/<overlay>/package/model.py.j2``. Templates shared by every back end stay in ``project/``."""
+    shared = name.removeprefix("project/")
+    return env.select_template([f"backends/{overlay}/{shared}", name]) if shared != name else env.get_template(name)
+
+
 def render(plan: Plan) -> RenderedTree:
     env = environment()
     tree: RenderedTree = {}
+    overlay = str(plan.context.get("overlay", ""))
     for template_name, path in plan.files:
-        text = env.get_template(template_name).render(**plan.context)
+        text = template_for(env, template_name, overlay).render(**plan.context)
         tree[path] = text
     tree[PurePosixPath(plan.spec_file)] = plan.spec_text
     wheel_name, wheel = aispec_wheel()

@@ -7,6 +7,7 @@ split and features a run will use.
 
 from __future__ import annotations
 
+from aispec.runtime.registry import BACKENDS
 from aispec.schemas.spec import Spec
 from aispec.schemas.vocabulary import (
     CLASSIFICATION_TASKS,
@@ -65,7 +66,8 @@ def resolve(ctx: Context) -> Spec:
         model_update["candidates"] = spec.model.candidates or auto_candidates(task)
 
     training = spec.training
-    if backend in (Backend.torch, Backend.keras):
+    declared = BACKENDS.get(backend)
+    if declared is not None and declared.can("training_options"):
         training = training.model_copy(update={k: getattr(training, k) if getattr(training, k) is not None else v
                                                for k, v in _DEEP_DEFAULTS.items()})
 

@@ -21,13 +21,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-# Import names a built scikit-learn project needs at run time.
-REQUIRED = {"sklearn": "scikit-learn", "pandas": "pandas", "numpy": "numpy", "optuna": "optuna",
-            "skl2onnx": "skl2onnx", "onnxruntime": "onnxruntime", "matplotlib": "matplotlib"}
 
+def missing_libraries(backend: str = "sklearn") -> list[str]:
+    """The distributions a project on ``backend`` needs that are not installed (from its declaration)."""
+    from aispec.runtime.registry import BACKENDS
+    from aispec.schemas.vocabulary import Backend
 
-def missing_libraries() -> list[str]:
-    return [dist for module, dist in REQUIRED.items() if importlib.util.find_spec(module) is None]
+    modules = BACKENDS[Backend(backend)].modules
+    return [dist for module, dist in modules if importlib.util.find_spec(module) is None]
 
 
 def _terminal_delivers_sigint() -> bool:
@@ -88,17 +89,22 @@ def call_forwarding_signals(command: Sequence[str], *, cwd: Path | None = None,
     return 128 - code if code < 0 else code
 
 
-def run_project(project: Path, package: str, *, no_color: bool = False, spec: Path | None = None) -> int:
+def run_project(project: Path, package: str, *, no_color: bool = False, spec: Path | None = None,
+                backend: str = "sklearn") -> int:
     """Train ``project`` (``python -m <package>``) and summarise its results. ``spec``: the file the user
     wrote, which the run's messages name instead of the project's copy (``AISPEC_SPEC_PATH``)."""
     from rich.console import Console
     from rich.table import Table
 
     console = Console(no_color=no_color, highlight=False)
-    missing = missing_libraries()
+    missing = missing_libraries(backend)
     if missing:
+        from aispec.runtime.registry import BACKENDS
+        from aispec.schemas.vocabulary import Backend
+
+        extra = BACKENDS[Backend(backend)].extra
         console.print(f"[bold red]missing libraries:[/] {', '.join(missing)}\n"
-                      "install them with: pip install 'aispec[sklearn]'  (or: pip install -r "
+                      f"install them with: pip install 'aispec[{extra}]'  (or: pip install -r "
                       f"{project / 'requirements.txt'})")
         return 2
     env = dict(os.environ)

@@ -24,6 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from aispec.schemas.labels import label_text
+from aispec.schemas.vocabulary import CLASSIFICATION
 
 from .errors import DataError, where
 
@@ -40,7 +41,7 @@ __all__ = [
 
 _NO_LOCATIONS: Mapping[str, str] = MappingProxyType({})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-CLASSIFICATION_TASKS = frozenset({"classification", "text_classification", "image_classification"})
+CLASSIFICATION_TASKS = CLASSIFICATION
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 _MAX_ROWS_SHOWN = 10

@@ -66,6 +66,7 @@ class OnnxReport:
     min_label_agreement: float
     parity_ok: bool
     warnings: list[str] = field(default_factory=list)
+    contract: dict[str, Any] = field(default_factory=dict)  # api.OutputContract.to_dict(): what the outputs mean
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -181,6 +182,29 @@ def _options(pipeline: Any) -> dict[int, dict[str, Any]]:
                 opts["tokenexp"] = _ONNX_TOKENEXP
             options[id(comp)] = opts
     return options
+
+
+def _contract(final: Any, outputs: list[str], scored_by: str | None) -> Any:
+    """What skl2onnx's outputs mean for ``final`` (the pipeline's last step), as an OutputContract."""
+    from sklearn.base import is_classifier, is_outlier_detector, is_regressor
+
+    from aispec.schemas.labels import label_text
+
+    from .api import OutputContract
+
+    second = outputs[1] if len(outputs) > 1 else None
+    if is_regressor(final):
+        return OutputContract(task="regression", value=outputs[0])
+    if is_classifier(final):
+        kind = "probabilities" if scored_by == "predict_proba" else "decision" if second else None
+        return OutputContract(task="classification", label="label", scores=second, score_kind=kind,
+                              classes=tuple(label_text(c) for c in getattr(final, "classes_", [])))
+    if is_outlier_detector(final):
+        # skl2onnx writes scikit-learn's decision_function: higher = more normal; label -1 = anomaly
+        return OutputContract(task="anomaly_detection", label="label", scores=second, score_kind="anomaly",
+                              anomaly_flag=-1, higher_is_anomalous=False)
+    kind = "probabilities" if scored_by == "predict_proba" else "distances" if second else None
+    return OutputContract(task="clustering", label="label", scores=second, score_kind=kind)
 
 
 def _final(pipeline: Any) -> Any:
@@ -308,6 +332,7 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
     compared = "labels only"
     probabilities = False
     mismatch = False
+    ref_name: str | None = None
     if is_regressor(final):
         ref = np.asarray(pipeline.predict(X_sample), dtype=float).reshape(len(X_sample), -1)
         got = np.asarray(results[outputs[0]], dtype=float).reshape(len(X_sample), -1)
@@ -315,7 +340,6 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
     else:
         ref_labels = _as_labels(pipeline.predict(X_sample)) if "label" in results else None
         score_name = next((n for n in ("probabilities", "scores") if n in results), None)
-        ref_name: str | None = None
         if score_name is not None:
             if is_classifier(final):
                 ref_name = "predict_proba" if hasattr(final, "predict_proba") else "decision_function"
@@ -361,7 +385,9 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
         max_diff = mean_diff = float("nan")
     ok = ((label_agreement is None or label_agreement >= min_label_agreement)
           and bool(mean_diff / scale <= tol) and bool(max_diff / scale <= max_tol))
+    contract = _contract(final, outputs, ref_name)
     report = OnnxReport(
+        contract=contract.to_dict(),
         path=path.name, n_rows=len(X_sample), label_agreement=label_agreement, max_abs_diff=max_diff,
         mean_abs_diff=mean_diff, scale=scale, compared=compared,
         inputs={name: _INPUT_KIND[type(t).__name__] for name, (_, t) in zip(onnx_names, inputs, strict=True)},

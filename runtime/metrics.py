@@ -36,7 +36,7 @@ from sklearn import metrics as skm  # type: ignore[import-untyped]
 from sklearn.preprocessing import label_binarize  # type: ignore[import-untyped]
 
 from aispec.schemas.labels import label_text
-from aispec.schemas.vocabulary import METRICS, Task
+from aispec.schemas.vocabulary import CLASSIFICATION, METRICS, REGRESSION, Task
 
 from .errors import ConfigError, where
 
@@ -54,8 +54,8 @@ __all__ = [
     "per_group",
 ]
 
-_CLASSIFICATION = {Task.classification.value, Task.text_classification.value, Task.image_classification.value}
-_REGRESSION = {Task.regression.value, Task.forecasting.value}
+_CLASSIFICATION = CLASSIFICATION
+_REGRESSION = REGRESSION
 _CLUSTERING = Task.clustering.value
 _ANOMALY = Task.anomaly_detection.value
 _TASKS = {t.value for t in Task}

@@ -56,7 +56,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aispec.runtime.errors import ConfigError
-from aispec.schemas.vocabulary import FAMILIES, Backend, Task
+from aispec.schemas.vocabulary import CLASSIFICATION, FAMILIES, REGRESSION, Backend, Task
 
 if TYPE_CHECKING:
     from aispec.runtime.search import Distribution
@@ -72,8 +72,6 @@ __all__ = [
     "variant",
 ]
 
-CLASSIFICATION = frozenset({"classification", "text_classification", "image_classification"})
-REGRESSION = frozenset({"regression", "forecasting"})
 
 # (module, class) per family and variant; variants: classifier, regressor, text (classifier on
 # text), cluster, anomaly.

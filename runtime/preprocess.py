@@ -26,6 +26,8 @@ from sklearn.base import (  # type: ignore[import-untyped, unused-ignore]
 )
 from sklearn.utils.metaestimators import available_if  # type: ignore[import-untyped, unused-ignore]
 
+from aispec.schemas.vocabulary import CLASSIFICATION
+
 from .errors import ConfigError
 
 __all__ = [
@@ -42,7 +44,7 @@ __all__ = [
 ]
 
 OTHER = "other"
-_CLASSIFICATION_TASKS = frozenset({"classification", "text_classification", "image_classification"})
+_CLASSIFICATION_TASKS = CLASSIFICATION
 # ASCII equivalent of scikit-learn's default token pattern (?u)\b\w\w+\b for ONNX's Tokenizer (RE2)
 ONNX_TOKEN_PATTERN = "[a-zA-Z0-9_][a-zA-Z0-9_]+"
 _SKLEARN_TOKEN_PATTERN = r"(?u)\b\w\w+\b"

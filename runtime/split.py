@@ -21,11 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from aispec.schemas.vocabulary import CLASSIFICATION
+
 from .errors import ConfigError
 
 __all__ = ["Split", "cv_splitter", "split_frame"]
 
-CLASSIFICATION_TASKS = frozenset({"classification", "text_classification", "image_classification"})
+CLASSIFICATION_TASKS = CLASSIFICATION
 
 
 @dataclass(slots=True)

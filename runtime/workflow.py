@@ -21,21 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aispec.schemas.vocabulary import METRICS
+from aispec.schemas.vocabulary import CLASSIFICATION, METRICS, task_info
 
 from . import metrics as metric_fns
 from .errors import ConfigError, ExportError
 from .split import Split
 
-CLASSIFICATION = ("classification", "text_classification", "image_classification")
-
 
 def _kind(task: str) -> str:
-    if task == "clustering":
-        return "clustering"
-    if task == "anomaly_detection":
-        return "anomaly"
-    return "supervised"
+    """What fitting and predicting mean for ``task``: supervised, clustering or anomaly (the task table)."""
+    return task_info(task).kind
 
 
 @dataclass(frozen=True)
@@ -73,6 +68,7 @@ class Trained:
     validation: str | None = None
     scoring: str | None = None  # the primary metric (what selection optimised and the learning curve plots)
     split_rules: dict[str, Any] = field(default_factory=dict)  # data.split: groups and time order
+    backend: str = "sklearn"  # the back end that fitted it (and exports it)
 
 
 @dataclass
@@ -185,55 +181,6 @@ def _cv(task: str, folds: int, seed: int, y: Any, *, rows: Any = None,
     return splitter, f"{type(splitter).__name__}({folds}, shuffled)"
 
 
-def _class_weight(pipeline: Any, rebalance: str) -> None:
-    """`cleaning.imbalance: class_weight` → the estimator's own class weights, where it has them."""
-    if rebalance != "class_weight":
-        return
-    model = pipeline.named_steps["model"]
-    if "class_weight" in model.get_params() and model.get_params()["class_weight"] is None:
-        pipeline.set_params(model__class_weight="balanced")
-
-
-_RESAMPLING = ("oversample", "undersample", "smote")
-
-
-def _selectable(make: Callable[[Any], Any], task: str, rebalance: str, seed: int) -> Callable[[Any], Any]:
-    """``make`` for model selection: class weights set, and resampling done inside each training fold
-    (``preprocess.Resampled``), so every candidate is scored as the final model is trained."""
-    from .preprocess import Resampled
-
-    def build(arg: Any) -> Any:
-        pipeline = make(arg)
-        _class_weight(pipeline, rebalance)
-        if task in CLASSIFICATION and rebalance in _RESAMPLING:
-            return Resampled(pipeline, rebalance, seed)
-        return pipeline
-
-    return build
-
-
-def _parallel(pipeline: Any, cpus: int | None) -> None:
-    """``hardware.cpus`` → the estimator's ``n_jobs``, where it has one."""
-    if not cpus or not hasattr(pipeline, "named_steps"):
-        return
-    from .models import parallel_estimator
-
-    model = pipeline.named_steps["model"]
-    if parallel_estimator(model):
-        pipeline.set_params(model__n_jobs=cpus)
-
-
-def _threads(cpus: int | None) -> Any:
-    """BLAS and OpenMP threads for a fit: ``hardware.cpus``, else whatever the libraries pick."""
-    import contextlib
-
-    if not cpus:
-        return contextlib.nullcontext()
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
-
-    return threadpool_limits(limits=cpus)
-
-
 def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_types: Mapping[str, str],
                    report: Any = None) -> Any:
     """The training split, without outlier rows when `cleaning.outliers.action` is drop (the test
@@ -252,23 +199,39 @@ def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_ty
     return kept
 
 
+def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *,
+             space: Mapping[str, Any] | None = None, search: SearchSettings | None = None,
+             cpus: int | None = None) -> Any:
+    from .api import SearchRequest
+
+    return SearchRequest(space=dict(space or {}), method=search.method if search else "bayesian",
+                         trials=search.trials if search else 0, timeout_s=search.timeout_s if search else None,
+                         cv=cv, scoring=scoring,
+                         greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
+                         seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
+                         n_jobs=cpus or 1)
+
+
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
           target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
-          report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None) -> Trained:
+          report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
+          backend: str = "sklearn", training: Mapping[str, Any] | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
-
-    ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final
-    fit uses that many threads (estimators' ``n_jobs``, BLAS and OpenMP); unset, one.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
     ``rebalance`` (``cleaning.imbalance``) applies inside every training fold as it does to the
     final fit. ``report`` (``data.DataReport``) records the rows outliers and resampling remove or add.
+    ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final fit
+    uses that many threads; unset, one. ``backend`` (``model.backend``) fits, searches and exports (see
+    ``aispec.runtime.registry``); ``training`` is the spec's ``training`` section, for back ends with a
+    training loop.
     """
-    from . import preprocess
-    from .search import search as run_search
+    from .api import FitSettings
+    from .registry import backend as get_backend
 
+    engine = get_backend(backend)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
@@ -283,29 +246,19 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
                               hint="set problem.target to a label column (used for evaluation only), or "
                                    "remove model.search")
         cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
-        result = run_search(_selectable(build_pipeline, task, rebalance, seed), search.space, X, labels,
-                            method=search.method, trials=search.trials, timeout_s=search.timeout_s, cv=cv,
-                            scoring=scoring,
-                            greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
-                            seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
-                            n_jobs=cpus or 1)
+        result = engine.search(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
+                               _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
+                                        cpus=cpus))
         params = dict(result.best_params)
     pipeline = build_pipeline(params or None)
-    _class_weight(pipeline, rebalance)
-    _parallel(pipeline, cpus)
-    X_fit, y_fit = X, labels
-    if _kind(task) == "supervised" and task in CLASSIFICATION and rebalance in _RESAMPLING:
-        X_fit, y_fit = preprocess.rebalance(X, y, method=rebalance, seed=seed)
-        if report is not None:
-            report.record(rebalance, len(X), len(X_fit), "cleaning.imbalance: classes balanced for the fit",
-                          part="train")
+    settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}))
     start = time.perf_counter()
-    with _threads(cpus):
-        pipeline.fit(X_fit, y_fit if _kind(task) == "supervised" else None)
+    pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
+                          report=report)
     fit_seconds = time.perf_counter() - start
-    family = type(pipeline.named_steps["model"]).__name__
+    family = engine.describe(pipeline).split("(")[0]
     return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result,
-                   validation=validation, scoring=scoring, split_rules=dict(split_rules or {}))
+                   validation=validation, scoring=scoring, split_rules=dict(split_rules or {}), backend=backend)
 
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
@@ -313,24 +266,23 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
                feature_types: Mapping[str, str] | None = None,
                locations: Mapping[str, str] | None = None, rebalance: str = "none", report: Any = None,
-               split_rules: Mapping[str, Any] | None = None, cpus: int | None = None) -> Trained:
+               split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
+               backend: str = "sklearn") -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
     folds and resampling as in :func:`train`)."""
-    from .auto import auto_select
     from .preprocess import Resampled
+    from .registry import backend as get_backend
 
+    engine = get_backend(backend)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
     cv, validation = _cv(task, folds, seed, labels, rows=rows, rules=split_rules)
     start = time.perf_counter()
-    result = auto_select(task=task, candidates=candidates, make_pipeline=_selectable(build_pipeline, task, rebalance,
-                                                                                     seed),
-                         X=X, y=labels, budget_s=budget_s, cv=cv, scoring=scoring,
-                         greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
-                         seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
-                         n_jobs=cpus or 1)
+    result = engine.auto(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
+                         task=task, candidates=candidates, budget_s=budget_s,
+                         request=_request(task, scoring, seed, positive_class, cv, cpus=cpus))
     elapsed = time.perf_counter() - start
     estimator = result.estimator
     if isinstance(estimator, Resampled):  # the selection refit on resampled rows: keep the fitted pipeline
@@ -341,7 +293,7 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
         result.estimator = estimator
     return Trained(estimator, result.family, dict(result.params), task, target, list(features),
                    positive_class, elapsed, auto=result, validation=validation, scoring=scoring,
-                   split_rules=dict(split_rules or {}))
+                   split_rules=dict(split_rules or {}), backend=backend)
 
 
 # ------------------------------------------------------------------------- evaluation
@@ -545,7 +497,8 @@ def _evaluate_anomaly(trained: Trained, ev: Evaluation, names: list[str], X_test
 
 def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int = 50, quantize: str = "none",
            metrics: Sequence[str] = (), primary: str | None = None) -> Exported:
-    """The whole pipeline to ONNX, compared with scikit-learn on the test split; single-row latency.
+    """The whole pipeline to ONNX (by its back end), compared with the back end's own predictions on the
+    test split; single-row latency.
 
     ``quantize`` (``deployment.optimize.quantize``): ``int8`` makes an int8 model with onnxruntime's
     dynamic quantization and serves it as ``model.onnx`` (the float model kept as
@@ -553,8 +506,8 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     ``primary`` are compared between the two (see :mod:`aispec.runtime.quantize`). The operational
     metrics (latency, model size) are the served model's.
     """
-    from . import export as onnx_export
     from . import quantize as quantize_mod
+    from .registry import backend as get_backend
 
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (quantize_mod.FLOAT_FILE, "model.int8.onnx"):
@@ -562,7 +515,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     X_test = splits.test[trained.features]
     path = out_dir / "model.onnx"
     try:
-        report = onnx_export.to_onnx(trained.pipeline, X_test, path)
+        report = get_backend(trained.backend).export(trained.pipeline, X_test, path, task=trained.task)
     except ExportError as error:
         path.unlink(missing_ok=True)
         return Exported(skipped=error.message, operational={"train_time_s": round(trained.fit_seconds, 4)})
@@ -819,8 +772,10 @@ def _serving_metadata(spec: Mapping[str, Any], trained: Trained, splits: Split |
 
     if exported.onnx is None or splits is None:
         return None
-    classes = list(trained.pipeline.classes_) if hasattr(trained.pipeline, "classes_") else None
     onnx = exported.onnx.to_dict()
+    contract = onnx.get("contract") or {}
+    classes = list(contract.get("classes") or []) or (
+        list(trained.pipeline.classes_) if hasattr(trained.pipeline, "classes_") else None)
     columns = _served_columns(spec, trained)
     quantization = exported.quantization
     if quantization is not None and quantization.served == "int8":
@@ -867,14 +822,14 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
              splits: Split | None = None, spec_hash: str = "") -> Outputs:
     """report.html, metrics.json, model_card.md, datasheet.md and serving.json in ``out_dir``."""
     from . import cards, report
+    from .registry import backend as get_backend
 
-    estimator = trained.pipeline.named_steps["model"]
     onnx: Any = exported.onnx.to_dict() if exported.onnx is not None else {"skipped": True,
                                                                              "reason": exported.skipped}
     run: dict[str, Any] = {
         "spec": spec,
         "model": {"family": spec["model"]["family"] if trained.auto is None else f"auto → {trained.auto.family}",
-                  "estimator": repr(estimator), "params": trained.params},
+                  "estimator": get_backend(trained.backend).describe(trained.pipeline), "params": trained.params},
         "metrics": {**evaluation.metrics, **exported.operational},
         "train_metrics": evaluation.train_metrics,
         "gates": gates,

@@ -26,9 +26,39 @@ class Backend(str, Enum):
     keras = "keras"
 
 
-CLASSIFICATION_TASKS = frozenset({Task.classification, Task.text_classification, Task.image_classification})
-SUPERVISED_TASKS = CLASSIFICATION_TASKS | {Task.regression, Task.forecasting}
-UNSUPERVISED_TASKS = frozenset({Task.clustering, Task.anomaly_detection})
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """One task, and the facts every layer needs about it: the one table of tasks (the compiler's
+    checks, the runtime's workflow, metrics and splits, and the service all read it)."""
+
+    task: Task
+    kind: str  # "supervised" | "clustering" | "anomaly": what fitting and predicting mean
+    classification: bool  # predicts a class from a fixed set (labels, per-class scores)
+    modality: str  # "tabular" | "text" | "image" | "series": what one input row is
+    answer: str  # what the service answers per row: "label", "value", "cluster", "anomaly", "forecast"
+
+
+TASKS: dict[Task, TaskInfo] = {info.task: info for info in (
+    TaskInfo(Task.classification, "supervised", True, "tabular", "label"),
+    TaskInfo(Task.regression, "supervised", False, "tabular", "value"),
+    TaskInfo(Task.text_classification, "supervised", True, "text", "label"),
+    TaskInfo(Task.image_classification, "supervised", True, "image", "label"),
+    TaskInfo(Task.forecasting, "supervised", False, "series", "forecast"),
+    TaskInfo(Task.clustering, "clustering", False, "tabular", "cluster"),
+    TaskInfo(Task.anomaly_detection, "anomaly", False, "tabular", "anomaly"),
+)}
+
+CLASSIFICATION_TASKS = frozenset(t for t, info in TASKS.items() if info.classification)
+SUPERVISED_TASKS = frozenset(t for t, info in TASKS.items() if info.kind == "supervised")
+UNSUPERVISED_TASKS = frozenset(t for t, info in TASKS.items() if info.kind != "supervised")
+# the same sets as plain strings, for the runtime's spec dicts
+CLASSIFICATION = frozenset(t.value for t in CLASSIFICATION_TASKS)
+REGRESSION = frozenset(t.value for t, info in TASKS.items() if info.kind == "supervised" and not info.classification)
+
+
+def task_info(task: Task | str) -> TaskInfo:
+    """The table entry of ``task`` (a Task or its name)."""
+    return TASKS[Task(task)]
 
 _TREE = ("max_depth", "min_samples_split", "min_samples_leaf", "max_features", "max_leaf_nodes", "ccp_alpha",
          "criterion", "class_weight", "min_impurity_decrease")

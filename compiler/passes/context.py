@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from aispec.runtime.registry import BACKENDS, BackendInfo
 from aispec.schemas.catalog import DATASETS, Dataset
 from aispec.schemas.spec import BundledSource, Spec
 from aispec.schemas.vocabulary import FAMILIES, Backend, Family
@@ -67,6 +68,11 @@ class Context:
     @cached_property
     def family(self) -> Family | None:
         return FAMILIES.get(self.spec.model.family)
+
+    @cached_property
+    def declared(self) -> BackendInfo | None:
+        """What the back end in effect declares it can do (``aispec.runtime.registry``)."""
+        return BACKENDS.get(self.backend) if self.backend is not None else None
 
     @cached_property
     def backend(self) -> Backend | None:

@@ -31,8 +31,9 @@ def check_split(ctx: Context) -> Iterator[Diagnostic]:
     if split.time_ordered and task is not Task.forecasting and ctx.spec.problem.time_column is None:
         yield ctx.report("AIS333", "a time-ordered split needs a column to order by",
                          ("data", "split", "time_ordered"), "set problem.time_column, or remove time_ordered")
-    if split.validation > 0 and ctx.backend is Backend.sklearn:
-        yield ctx.report("AIS334", f"scikit-learn models do not use a validation split: {split.validation:g} of "
+    declared = ctx.declared
+    if split.validation > 0 and declared is not None and not declared.can("validation_split"):
+        yield ctx.report("AIS334", f"{declared.title} models do not use a validation split: {split.validation:g} of "
                                    "the rows would be held out for nothing", ("data", "split", "validation"),
                          "set validation: 0 and give the rows to training (search and auto cross-validate on "
                          "the training split)")
@@ -192,22 +193,25 @@ _DEEP_ONLY = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "ear
 
 def check_training(ctx: Context) -> Iterator[Diagnostic]:
     training = ctx.spec.training
-    if ctx.backend is Backend.sklearn:
+    declared = ctx.declared
+    if declared is not None and not declared.can("training_options"):
+        title = declared.title
         for name in _DEEP_ONLY:
             if getattr(training, name) is not None:
-                yield ctx.report("AIS350", f"training.{name} is not used by scikit-learn models",
-                                 ("training", name), "it applies to torch and keras back ends; remove it", key=True)
+                yield ctx.report("AIS350", f"training.{name} is not used by {title} models",
+                                 ("training", name), "it applies to the neural back ends (torch, keras); remove it",
+                                 key=True)
         reg = training.regularization
         if reg is not None:
             for name, hint in (("dropout", "remove it"),
                                ("l1", "set the family's own parameter instead (e.g. model.params.alpha)"),
                                ("l2", "set the family's own parameter instead (e.g. model.params.alpha or C)")):
                 if getattr(reg, name):
-                    yield ctx.report("AIS350", f"regularization.{name} is not used by scikit-learn models",
+                    yield ctx.report("AIS350", f"regularization.{name} is not used by {title} models",
                                      ("training", "regularization", name), hint, key=True)
     es = training.early_stopping
     split = ctx.spec.data.split
-    if es and ctx.backend in (Backend.torch, Backend.keras) and split.validation == 0:
+    if es and declared is not None and declared.can("validation_split") and split.validation == 0:
         yield ctx.report("AIS351", "early stopping watches a validation split, and data.split.validation is 0",
                          ("training", "early_stopping"), "set data.split.validation, e.g. 0.1", key=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.schemas.vocabulary import FAMILIES, INT8_QUANTIZABLE, Backend
+from aispec.schemas.vocabulary import FAMILIES, INT8_QUANTIZABLE
 
 from ..diagnostics import Diagnostic
 from .context import Context
@@ -12,19 +12,18 @@ from .context import Context
 
 def check_hardware(ctx: Context) -> Iterator[Diagnostic]:
     hw = ctx.spec.hardware
-    if hw.accelerator == "gpu" and ctx.backend is Backend.sklearn:
-        yield ctx.report("AIS370", "a GPU is requested, but scikit-learn models train on the CPU only",
+    declared = ctx.declared
+    if hw.accelerator == "gpu" and declared is not None and not declared.can("gpu"):
+        yield ctx.report("AIS370", f"a GPU is requested, but {declared.title} models train on the CPU only",
                          ("hardware", "accelerator"), "use accelerator: cpu, or a torch / keras model")
     dist = hw.distributed
     if dist.engine == "none" and dist.workers > 1:
         yield ctx.report("AIS371", f"{dist.workers} workers but no distributed engine",
                          ("hardware", "distributed", "workers"), "set distributed.engine: ray (or dask)")
-    if dist.engine == "torch_ddp" and ctx.backend is not Backend.torch:
-        backend = ctx.backend.value if ctx.backend else "this"
-        hint = "use engine: ray (or dask) for scikit-learn" if ctx.backend is Backend.sklearn else \
-            "use engine: ray, or backend: torch"
-        yield ctx.report("AIS371", f"torch_ddp distributes PyTorch training; the {backend} back end cannot use it",
-                         ("hardware", "distributed", "engine"), hint)
+    if dist.engine == "torch_ddp" and declared is not None and not declared.can("torch_ddp"):
+        yield ctx.report("AIS371", f"torch_ddp distributes PyTorch training; the {declared.name.value} back end "
+                                   "cannot use it", ("hardware", "distributed", "engine"),
+                         "use engine: ray, or a torch model")
 
 
 def check_deployment(ctx: Context) -> Iterator[Diagnostic]:
@@ -47,10 +46,11 @@ def check_deployment(ctx: Context) -> Iterator[Diagnostic]:
     if dep.api.auth == "api_key" and dep.api.api_key_env is None:
         yield ctx.report("AIS382", "API key authentication needs the environment variable that holds the key",
                          ("deployment", "api", "auth"), "add api_key_env: API_KEY (never the key itself)")
-    if dep.optimize.quantize == "fp16" and ctx.backend is Backend.sklearn:
-        yield ctx.report("AIS383", "fp16 quantization is not available for scikit-learn models",
+    declared = ctx.declared
+    if dep.optimize.quantize == "fp16" and declared is not None and not declared.can("fp16"):
+        yield ctx.report("AIS383", f"fp16 quantization is not available for {declared.title} models",
                          ("deployment", "optimize", "quantize"), "use quantize: int8, or none")
-    if dep.optimize.quantize == "int8" and ctx.backend is Backend.sklearn:
+    if dep.optimize.quantize == "int8" and declared is not None and declared.can("int8"):
         yield from _check_int8(ctx)
     budget = dep.latency_budget
     if budget is not None and budget.seconds > 60:

@@ -140,7 +140,16 @@ class ServedModel:
         if threads <= 1:
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(data, sess_options=options, providers=["CPUExecutionProvider"])
-        self.output_names = [o.name for o in self.session.get_outputs()]
+        graph_outputs = [o.name for o in self.session.get_outputs()]
+        # the outputs read, in order (the answer, then the scores), as the export's contract names them
+        output = meta["model"].get("output") or {}
+        first = output.get("label") or output.get("value")
+        named = [first, *([output["scores"]] if output.get("scores") else [])] if first else graph_outputs
+        missing = [name for name in named if name not in graph_outputs]
+        if missing:
+            raise ConfigError(f"serving.json: model.output: the ONNX graph {path.name} has no output "
+                              f"{', '.join(missing)} (it has {', '.join(graph_outputs)})")
+        self.output_names = named
         graph_inputs = {i.name: str(i.type) for i in self.session.get_inputs()}
         self.input_of = {c["name"]: c["input"] for c in meta["columns"]}
         for i, column in enumerate(meta["columns"]):  # serving.json and the graph must agree: refuse at start

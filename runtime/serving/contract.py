@@ -76,6 +76,7 @@ from pydantic import Field  # the discriminator of ``reference``: validation err
 from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDicts only, on 3.11
 
 from aispec.schemas.labels import label_text
+from aispec.schemas.vocabulary import CLASSIFICATION, TASKS
 
 __all__ = [
     "FORMAT",
@@ -109,8 +110,10 @@ FORMAT_VERSION = 1
 N_BINS = 10
 KS_SAMPLE = 500
 DEFAULT_MAX_BODY = 1024 * 1024
-SERVABLE_TASKS = ("classification", "text_classification", "regression", "clustering", "anomaly_detection")
-CLASSIFICATION_TASKS = ("classification", "text_classification")
+# the inputs the service takes today: one row of tabular (and text) columns per request
+SERVED_MODALITIES = frozenset({"tabular", "text"})
+SERVABLE_TASKS = tuple(t.value for t, info in TASKS.items() if info.modality in SERVED_MODALITIES)
+CLASSIFICATION_TASKS = tuple(sorted(CLASSIFICATION))
 
 ColumnType = Literal["numeric", "boolean", "categorical", "text"]
 Scalar = str | int | float | bool
@@ -182,6 +185,9 @@ class ModelContract(TypedDict):
     parity_ok: bool
     # only when the spec asks for quantization (files written before it have no such key: read with .get)
     quantization: NotRequired[QuantizationContract]
+    # what the outputs mean, as the back end's export says it (api.OutputContract.to_dict(); absent in
+    # files written before it: read with .get)
+    output: NotRequired[dict[str, Any]]
 
 
 class ApiContract(TypedDict):
@@ -520,8 +526,15 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     budget = dep.get("latency_budget")
     outputs = [str(o) for o in onnx.get("outputs") or []]
     compared = str(onnx.get("compared") or "")
+    output = dict(onnx.get("contract") or {})
     scores: Literal["probabilities", "decision", "scores"] | None = None
-    if task in CLASSIFICATION_TASKS and "probabilities" in outputs:
+    if output:  # the back end says what its outputs mean
+        kind = output.get("score_kind")
+        if task in CLASSIFICATION_TASKS:
+            scores = kind if kind in ("probabilities", "decision") else None
+        elif output.get("scores"):
+            scores = "scores"
+    elif task in CLASSIFICATION_TASKS and "probabilities" in outputs:  # an export made before the contract
         scores = "decision" if compared.startswith("decision_function") else "probabilities"
     elif task in ("clustering", "anomaly_detection") and len(outputs) > 1:
         scores = "scores"
@@ -530,6 +543,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     model = ModelContract(file=model_file, outputs=outputs, scores=scores,
                           opset={str(k): int(v) for k, v in (onnx.get("opset") or {}).items()},
                           size_bytes=int(onnx.get("size_bytes") or 0), parity_ok=bool(onnx.get("parity_ok", True)))
+    if output:
+        model["output"] = output
     if quantization is not None:
         model["quantization"] = QuantizationContract(
             requested=quantization["requested"], served=quantization["served"], status=quantization["status"],

@@ -19,6 +19,7 @@ from aispec.runtime.split import Split
 from breast_cancer_outliers import data
 from breast_cancer_outliers.config import (
     ARTIFACTS,
+    BACKEND,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -60,6 +61,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         report=report,
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
+        backend=BACKEND,
     )
 
 

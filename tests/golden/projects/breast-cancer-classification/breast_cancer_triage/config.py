@@ -11,6 +11,7 @@ from typing import Any
 
 PROJECT_NAME = "breast-cancer-triage"
 TASK = "classification"
+BACKEND = "sklearn"  # model.backend: the library that fits, searches and exports the model
 TARGET: str | None = "diagnosis"
 POSITIVE_CLASS: Any = "malignant"
 

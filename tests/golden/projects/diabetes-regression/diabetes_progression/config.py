@@ -11,6 +11,7 @@ from typing import Any
 
 PROJECT_NAME = "diabetes-progression"
 TASK = "regression"
+BACKEND = "sklearn"  # model.backend: the library that fits, searches and exports the model
 TARGET: str | None = "progression"
 POSITIVE_CLASS: Any = None
 

@@ -11,6 +11,7 @@ from typing import Any
 
 PROJECT_NAME = "iris-groups"
 TASK = "clustering"
+BACKEND = "sklearn"  # model.backend: the library that fits, searches and exports the model
 TARGET: str | None = "species"
 POSITIVE_CLASS: Any = None
 

@@ -19,6 +19,7 @@ from aispec.runtime.split import Split
 from iris_groups import data
 from iris_groups.config import (
     ARTIFACTS,
+    BACKEND,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -53,6 +54,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         report=report,
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
+        backend=BACKEND,
     )
 
 

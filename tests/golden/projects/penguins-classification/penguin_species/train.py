@@ -20,6 +20,7 @@ from aispec.runtime.split import Split
 from penguin_species import data
 from penguin_species.config import (
     ARTIFACTS,
+    BACKEND,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -61,6 +62,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         report=report,
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
+        backend=BACKEND,
     )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 PROJECT_NAME = "wine-cultivar"
 TASK = "classification"
+BACKEND = "sklearn"  # model.backend: the library that fits, searches and exports the model
 TARGET: str | None = "cultivar"
 POSITIVE_CLASS: Any = None
 

@@ -19,6 +19,7 @@ from aispec.runtime.split import Split
 from wine_cultivar import data
 from wine_cultivar.config import (
     ARTIFACTS,
+    BACKEND,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -56,6 +57,7 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         report=report,
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
+        backend=BACKEND,
     )
 
 

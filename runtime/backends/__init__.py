@@ -1,0 +1,1 @@
+"""The back ends, one package each (see ``aispec.runtime.registry`` for what each declares)."""

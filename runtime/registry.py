@@ -1,0 +1,131 @@
+"""The back ends: what each one builds, as plain data, and where its code is (imported only when used).
+
+A back end declares its capabilities here — the tasks, input modalities and data sources it builds,
+and what it can do (search, export, quantize, prune, ...) — the way a dbt adapter declares what it
+supports. The compiler's "not built yet" diagnostics (AIS401-403, AIS410) and its "ignored by this
+back end" warnings are derived from these declarations, never from lists of its own; the runtime
+dispatches through :func:`backend` and never branches on a back end's name. Adding a back end is one
+entry here plus its package under ``runtime/backends/`` (and its template overlay).
+
+This module imports nothing heavy: ``aispec check`` and ``aispec build`` read it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from aispec.schemas.vocabulary import FAMILIES, Backend, Task
+
+__all__ = ["BACKENDS", "CAPABILITIES", "BackendInfo", "backend", "info"]
+
+# What a back end can declare it does, and what each means.
+CAPABILITIES: dict[str, str] = {
+    "search": "hyperparameter search over model.search.space",
+    "auto": "family: auto, a budgeted selection over the families",
+    "ensemble": "voting and stacking ensembles",
+    "export": "ONNX export with a parity check",
+    "int8": "int8 dynamic quantization of the exported model",
+    "prune": "magnitude pruning of the network's weights (deployment.optimize.prune)",
+    "gpu": "training on a GPU (hardware.accelerator)",
+    "training_options": "the training section: loss, optimizer, learning rate, batch size, epochs, early stopping, "
+                        "regularization",
+    "validation_split": "a validation split (early stopping, model selection)",
+    "cheap_refit": "refitting is cheap enough for a learning curve and permutation importance",
+    "fp16": "half-precision export of the model (deployment.optimize.quantize: fp16)",
+    "torch_ddp": "data-parallel training with torch.distributed (hardware.distributed.engine: torch_ddp)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendInfo:
+    """One back end, as data."""
+
+    name: Backend
+    title: str  # how the documents and diagnostics name it: "scikit-learn", "PyTorch", "Keras"
+    factory: str  # "module:Class" of its aispec.runtime.api.Backend implementation
+    extra: str  # the pip extra that installs its libraries (pip install 'aispec[<extra>]')
+    modules: tuple[tuple[str, str], ...]  # (import name, distribution) a project on it needs to run
+    tasks: frozenset[Task]
+    sources: frozenset[str]  # data.source kinds it reads
+    capabilities: frozenset[str]
+    overlay: str  # templates/backends/<overlay>/ overrides templates/project/ file by file
+    built: bool = True  # False: declared (check knows what it will do) but `aispec build` refuses it yet
+
+    def can(self, capability: str) -> bool:
+        if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
+            raise KeyError(f"unknown capability {capability!r}")
+        return capability in self.capabilities
+
+    @property
+    def families(self) -> frozenset[str]:
+        """The families this back end builds (those whose record lists it)."""
+        return frozenset(name for name, family in FAMILIES.items() if self.name in family.backends)
+
+
+_TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
+
+BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
+    BackendInfo(
+        name=Backend.sklearn,
+        title="scikit-learn",
+        factory="aispec.runtime.backends.sklearn:SklearnBackend",
+        extra="sklearn",
+        modules=(("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"), ("optuna", "optuna"),
+                 ("skl2onnx", "skl2onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
+        tasks=frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection}),
+        sources=_TABULAR_SOURCES,
+        capabilities=frozenset({"search", "auto", "ensemble", "export", "int8", "cheap_refit"}),
+        overlay="sklearn",
+    ),
+    BackendInfo(
+        name=Backend.torch,
+        title="PyTorch",
+        factory="aispec.runtime.backends.torch:TorchBackend",
+        extra="torch",
+        modules=(("torch", "torch"), ("pandas", "pandas"), ("numpy", "numpy"), ("optuna", "optuna"),
+                 ("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
+        tasks=frozenset({Task.classification, Task.regression, Task.text_classification, Task.image_classification,
+                         Task.forecasting}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
+        capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
+                                "fp16", "torch_ddp"}),
+        overlay="torch",
+        built=False,
+    ),
+    BackendInfo(
+        name=Backend.keras,
+        title="Keras",
+        factory="aispec.runtime.backends.keras:KerasBackend",
+        extra="keras",
+        modules=(("keras", "keras"), ("torch", "torch"), ("pandas", "pandas"), ("numpy", "numpy"),
+                 ("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
+        tasks=frozenset({Task.classification, Task.regression, Task.text_classification, Task.image_classification,
+                         Task.forecasting}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
+        capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split"}),
+        overlay="keras",
+        built=False,
+    ),
+)}
+
+
+def info(name: Backend | str) -> BackendInfo | None:
+    """The declaration of back end ``name`` (built or not yet), or None for an unknown name."""
+    try:
+        return BACKENDS.get(Backend(name))
+    except ValueError:
+        return None
+
+
+@cache
+def backend(name: Backend | str) -> Any:
+    """The back end ``name`` (an ``aispec.runtime.api.Backend``), its module imported now."""
+    declared = info(name)
+    if declared is None or not declared.built:
+        built = ", ".join(b.value for b, i in BACKENDS.items() if i.built)
+        raise KeyError(f"no back end named {name!r} is built (built: {built})")
+    module, _, attr = declared.factory.partition(":")
+    return getattr(importlib.import_module(module), attr)(declared)
