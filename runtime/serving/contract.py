@@ -529,9 +529,10 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     output = dict(onnx.get("contract") or {})
     scores: Literal["probabilities", "decision", "scores"] | None = None
     if output:  # the back end says what its outputs mean
-        kind = output.get("score_kind")
+        score_kind = output.get("score_kind")
         if task in CLASSIFICATION_TASKS:
-            scores = kind if kind in ("probabilities", "decision") else None
+            scores = "probabilities" if score_kind == "probabilities" else "decision" if score_kind == "decision" \
+                else None
         elif output.get("scores"):
             scores = "scores"
     elif task in CLASSIFICATION_TASKS and "probabilities" in outputs:  # an export made before the contract
