@@ -40,17 +40,10 @@ from typing import Any
 from aispec.runtime import models
 from aispec.runtime.errors import ConfigError
 from aispec.runtime.search import Choice, Distribution, Float, Int, _encode, _plain, get_scorer, quiet, suggest
-from aispec.schemas.vocabulary import auto_candidates
+from aispec.schemas.vocabulary import FAMILIES, auto_candidates
 
 __all__ = ["AutoResult", "auto_select", "default_candidates"]
 
-# Rough relative cost, for the order of the defaults step (cheap first; ties keep the earlier).
-_COST = {
-    "naive_bayes": 0, "linear": 0, "ridge": 0, "logistic_regression": 1, "lasso": 1, "elastic_net": 1,
-    "knn": 1, "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2,
-    "gaussian_mixture": 2, "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3,
-    "agglomerative": 3, "gradient_boosting": 4, "mlp": 5,
-}
 # Rows of the two probe fits that time an unmeasured family on large data, and how each family's
 # fit and predict times grow with the training rows (exponents; kernels and neighbours grow fastest).
 _PROBE_ROWS = (250, 1000)
@@ -439,7 +432,7 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
         models.variant(family, task)  # ConfigError for a family that cannot serve the task
     if not families:
         raise ConfigError(f"no scikit-learn family fits task '{task}'")
-    families.sort(key=lambda f: _COST.get(f, 3))
+    families.sort(key=lambda f: FAMILIES[f].cost if f in FAMILIES else 3)  # the family records' costs
     notes: list[str] = []
 
     def refit(family: str, params: dict[str, Any]) -> Any:

@@ -6,7 +6,7 @@ the runtime (later issues) maps the same names onto implementations.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 
@@ -79,6 +79,7 @@ class Family:
     scale_invariant: bool = False  # trees: feature scaling changes nothing (and is left out of the pipeline)
     auto: bool = True  # a candidate of `family: auto` when the spec names none
     quantize_int8: bool = False  # its ONNX graph has MatMul weights that int8 dynamic quantization changes
+    cost: int = 3  # relative fitting cost (0 cheapest): `auto` tries its candidates' defaults cheapest first
 
     @property
     def default_backend(self) -> Backend:
@@ -157,6 +158,16 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("local_outlier_factor", {T.anomaly_detection}, (S,),
        ("n_neighbors", "contamination", "metric", "leaf_size", "novelty"), "local outlier factor"),
 )}
+
+# Relative fitting cost of each family (its record's `cost`): `auto` fits its candidates' defaults in
+# this order, so a strong, cheap baseline is in hand within the first seconds.
+_COSTS = {
+    "naive_bayes": 0, "linear": 0, "ridge": 0, "logistic_regression": 1, "lasso": 1, "elastic_net": 1, "knn": 1,
+    "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2, "gaussian_mixture": 2,
+    "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3, "agglomerative": 3,
+    "gradient_boosting": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7,
+}
+FAMILIES = {name: replace(family, cost=_COSTS.get(name, family.cost)) for name, family in FAMILIES.items()}
 
 # Families a clustering spec may ask ``n_clusters`` of, and how each calls it.
 CLUSTER_COUNT_PARAM = {"kmeans": "n_clusters", "agglomerative": "n_clusters", "gaussian_mixture": "n_components"}
