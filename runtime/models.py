@@ -122,6 +122,17 @@ _N_JOBS = frozenset({"RandomForestClassifier", "RandomForestRegressor", "ExtraTr
                      "ExtraTreesRegressor", "KNeighborsClassifier", "KNeighborsRegressor",
                      "IsolationForest", "LocalOutlierFactor", "LinearRegression"})
 
+def scale_invariant(estimator: Any) -> bool:
+    """Whether ``estimator`` is a tree model of a family whose record says scaling changes nothing
+    (``auto`` builds such candidates without a scaler, as the compiler resolves a tree's spec)."""
+    inner = getattr(estimator, "estimator", estimator)  # the SVC inside a calibrated svm
+    name = type(inner).__name__
+    for family, kinds in _CLASSES.items():
+        if family in FAMILIES and FAMILIES[family].scale_invariant and any(cls == name for _, cls in kinds.values()):
+            return True
+    return False
+
+
 def parallel_estimator(estimator: Any) -> bool:
     """Whether ``n_jobs`` really parallelises this estimator (``hardware.cpus`` sets it there only)."""
     return type(estimator).__name__ in _N_JOBS and "n_jobs" in estimator.get_params()

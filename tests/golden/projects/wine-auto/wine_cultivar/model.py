@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aispec.runtime import models
 from sklearn.base import BaseEstimator
 from sklearn.pipeline import Pipeline
 
@@ -19,5 +20,6 @@ BUDGET_S: float = 30.0
 
 
 def build_pipeline(estimator: BaseEstimator) -> Pipeline:
-    """Preprocessing and a candidate estimator, as one pipeline."""
-    return Pipeline([("preprocess", build_preprocessor()), ("model", estimator)])
+    """Preprocessing and a candidate estimator, as one pipeline (trees without scaling)."""
+    scale = not models.scale_invariant(estimator)
+    return Pipeline([("preprocess", build_preprocessor(scale=scale)), ("model", estimator)])
