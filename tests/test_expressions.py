@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from aispec.compiler.expressions import (
+from aispec.compiler.diagnostics import did_you_mean
+from aispec.schemas.expressions import (
     Criterion,
     Distribution,
     ExpressionError,
@@ -86,10 +87,36 @@ def test_distributions(text: str, expected: Distribution) -> None:
 )
 def test_distribution_errors(text: str, fragment: str, hint: str | None) -> None:
     with pytest.raises(ExpressionError) as info:
-        parse_distribution(text)
+        parse_distribution(text, suggest=did_you_mean)
     assert fragment in info.value.message
     if hint:
         assert info.value.hint is not None and hint in info.value.hint
+
+
+def test_without_a_speller_an_unknown_distribution_lists_the_known_ones() -> None:
+    # the runtime has no spelling suggestions (they live in the compiler); the hint still says what to write
+    with pytest.raises(ExpressionError) as info:
+        parse_distribution("intt(2, 3)")
+    assert info.value.hint == "use one of: int, logint, uniform, loguniform, choice"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        # quoted words that read as keywords stay text (they were written unquoted and read back as booleans)
+        ('choice("true", "null", gini)', 'choice("true", "null", gini)'),
+        # a double quote inside single quotes, a trailing backslash: single quotes carry them as they are
+        ("""choice('say "hi"', 'a\\')""", """choice('say "hi"', 'a\\')"""),
+        ('choice("a \\" b")', 'choice("a \\" b")'),
+        # repr would write 1000000000000000.0 (16 digits) and 1e-114 (three-digit exponent): both refused
+        ("uniform(100000000000000e1, 100000000000000e2)", "uniform(1e15, 1e+16)"),
+        ("loguniform(.000000000000001e-99, 1)", "loguniform(.000000000000001e-99, 1)"),
+    ],
+)
+def test_canonical_text_of_search_spaces_reads_back(text: str, canonical: str) -> None:
+    space = parse_distribution(text)
+    assert str(space) == canonical
+    assert parse_distribution(canonical) == space
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("1h30m", 5400), ("500ms", 0.5), ("2d", 172800),
