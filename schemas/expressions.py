@@ -54,7 +54,7 @@ Suggest = Callable[[str, Iterable[str]], str | None]
 
 # ------------------------------------------------------------------- the pieces, bounded or not
 
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}  # order: `ms` before `m`
+_DURATION_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}  # order: `ms` before `m`
 _SIZE_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
@@ -70,7 +70,7 @@ def _number(digits: str = "[0-9]+", exponent: str = "[0-9]+") -> str:
 
 
 def _duration(digits: str = "[0-9]+") -> str:
-    return rf"(?:{digits}(?:\.{digits})?(?:{'|'.join(_DURATION_UNITS)}))+"
+    return rf"(?:{digits}(?:\.{digits})?(?:{'|'.join(_DURATION_MS)}))+"
 
 
 def _size(digits: str = "[0-9]+") -> str:
@@ -376,10 +376,16 @@ def parse_distribution(text: str, suggest: Suggest | None = None) -> Distributio
 @dataclass(frozen=True, slots=True)
 class Duration:
     text: str
-    seconds: float
+    seconds: float  # the written duration, exactly as far as a float can hold it (``1.1h`` is 3960.0)
 
     def __str__(self) -> str:
         return self.text
+
+    @property
+    def milliseconds(self) -> float:
+        """As exact as ``seconds``, which ``seconds * 1000`` is not (``9ms`` would be 9.000000000000002)."""
+        numerator, denominator = _milliseconds(self.text)
+        return numerator / denominator
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,7 +399,7 @@ class Size:
 
 _DURATION_TOKEN = re.compile(_duration())
 _DURATION_BODY_RE = re.compile(_DURATION_BODY)
-_DURATION_PART = re.compile(rf"([0-9]+(?:\.[0-9]+)?)({'|'.join(_DURATION_UNITS)})")
+_DURATION_PART = re.compile(rf"([0-9]+)(?:\.([0-9]+))?({'|'.join(_DURATION_MS)})")
 _SIZE_TOKEN = re.compile(_size())
 _SIZE_BODY_RE = re.compile(_SIZE_BODY)
 _SIZE_PARTS = re.compile(r"([0-9]+)(?:\.([0-9]+))? ?([A-Za-z]+)")
@@ -403,6 +409,14 @@ def _one_token(pattern: re.Pattern[str], value: str) -> str | None:
     """The token ``value`` is made of (after the spaces and tabs around it are removed), or None."""
     m = pattern.match(value)
     return m.group() if m is not None and not value[m.end():].strip(" \t") else None
+
+
+def _milliseconds(text: str) -> tuple[int, int]:
+    """The duration ``text`` in milliseconds as an exact fraction: numerator, denominator (a power of ten)."""
+    parts = _DURATION_PART.findall(text)
+    scale = max((len(fraction) for _, fraction, _ in parts), default=0)
+    return sum(int(whole + fraction) * 10 ** (scale - len(fraction)) * _DURATION_MS[unit]
+               for whole, fraction, unit in parts), 10**scale
 
 
 def parse_duration(text: str) -> Duration:
@@ -415,10 +429,11 @@ def parse_duration(text: str) -> Duration:
     if not _DURATION_BODY_RE.fullmatch(tok):
         raise ExpressionError(f"duration '{text}' has a number with too many digits", 0, len(text),
                               "at most 15 digits before and after the point")
-    seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(tok))
-    if seconds <= 0:
+    # exact arithmetic, one rounding at the end: '1.1h' is 3960 seconds, not 3960.0000000000005
+    numerator, denominator = _milliseconds(tok)
+    if numerator <= 0:
         raise ExpressionError(f"duration '{text}' must be positive", 0, len(text))
-    return Duration(value, seconds)
+    return Duration(value, numerator / (denominator * 1000))
 
 
 def parse_size(text: str) -> Size:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
 import pytest
 
+from aispec.compiler.codes import CODES
 from aispec.compiler.diagnostics import did_you_mean
 from aispec.schemas.expressions import (
+    CODE,
     Criterion,
     Distribution,
     ExpressionError,
@@ -154,3 +161,30 @@ def test_bad_environment_references(text: str, offset: int) -> None:
     with pytest.raises(ExpressionError) as info:
         parse_template(text)
     assert info.value.offset == offset
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1.1h", 3960.0), ("9ms", 0.009), ("0.7m", 42.0), ("1d1ms", 86400.001)])
+def test_duration_seconds_are_exact(text: str, seconds: float) -> None:
+    # one rounding of the exact value (summed float products made 1.1h 3960.0000000000005 s)
+    duration = parse_duration(text)
+    assert duration.seconds == seconds
+    assert duration.milliseconds == float(Fraction(str(seconds)) * 1000)
+
+
+def test_errors_carry_the_code_the_compiler_reports() -> None:
+    # the runtime raises ConfigError(code=exc.code) for an expression it cannot read: a registered code
+    with pytest.raises(ExpressionError) as info:
+        parse_size("lots")
+    assert info.value.code == CODE == "AIS104" and CODES[CODE].title == "invalid expression"
+
+
+def test_the_module_imports_only_the_standard_library() -> None:
+    # the runtime and the serving image load it: no pydantic, no Lark, nothing of the compiler
+    code = ("import json, sys; before = set(sys.modules); import aispec.schemas.expressions; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out)
+    assert "aispec.schemas.expressions" in loaded
+    outside = [m for m in loaded if m.split(".")[0] not in sys.stdlib_module_names and not m.startswith("aispec")]
+    assert outside == [] and [m for m in loaded if m.startswith("aispec.")] == ["aispec.schemas",
+                                                                                 "aispec.schemas.expressions"]

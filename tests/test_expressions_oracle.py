@@ -150,11 +150,13 @@ def oracle_duration(text: str) -> E.Duration:
     if not re.fullmatch(E._DURATION_BODY, tok):
         raise E.ExpressionError(f"duration '{text}' has a number with too many digits", 0, len(text),
                                 "at most 15 digits before and after the point")
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-    seconds = sum(float(n) * units[u] for n, u in re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)", tok))
+    # One change on purpose: the seconds are exact (rounded once), where the Lark version summed float
+    # products ('1.1h' was 3960.0000000000005 seconds, '9ms' 0.009000000000000001).
+    units = {"ms": Fraction(1, 1000), "s": 1, "m": 60, "h": 3600, "d": 86400}
+    seconds = sum(Fraction(n) * units[u] for n, u in re.findall(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)", tok))
     if seconds <= 0:
         raise E.ExpressionError(f"duration '{text}' must be positive", 0, len(text))
-    return E.Duration(value, seconds)
+    return E.Duration(value, float(seconds))
 
 
 def oracle_size(text: str) -> E.Size:
@@ -236,13 +238,13 @@ _search_space = st.one_of(  # mostly valid: a known kind with arguments of its k
               st.from_regex(r"\+?[0-9]{1,15}", fullmatch=True), st.from_regex(r"\+?[0-9]{1,15}", fullmatch=True)),
     st.builds(lambda kind, a, b: f"{kind}({a},{b})", st.sampled_from(["uniform", "loguniform"]), _number, _number),
 )
-_unit_duration = st.sampled_from(["ms", "s", "m", "h", "d"] * 3 + ["M", "min", ""])
+_unit_duration = st.sampled_from([*E._DURATION_MS] * 3 + ["M", "min", ""])
 _duration = st.builds(lambda b1, parts, b2: b1 + "".join(parts) + b2, _blank,
                       st.lists(st.builds(lambda n, u: n + u, _number, _unit_duration), min_size=1, max_size=3),
                       _blank)
 _size = st.builds(lambda b1, n, sp, u, b2: f"{b1}{n}{sp}{u}{b2}", _blank, _number,
                   st.sampled_from(["", "", " ", "  ", "\t"]),
-                  st.sampled_from(["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"] * 2 + ["gb", "G", "iB", ""]),
+                  st.sampled_from([*E._SIZE_UNITS, *E._SIZE_UNITS, "gb", "G", "iB", ""]),
                   _blank)
 # characters that matter to the grammar, and some that look like them
 _ALPHABET = "0123456789.eE+-_aZ ()\t,%<>=!\"'\\\n$}{٣\u00a0msKiBh"
