@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 CODE = "AIS104"
@@ -92,6 +93,12 @@ _DURATION_BODY = _duration(_DIGITS)
 _SIZE_BODY = _size(_DIGITS)
 
 
+@cache
+def _re(pattern: str) -> re.Pattern[str]:
+    """``pattern``, compiled on first use: compiling every pattern here would add milliseconds to each import."""
+    return re.compile(pattern)
+
+
 def anchored(body: str) -> str:
     """A pattern that matches the whole string only (``re.search`` semantics, as JSON Schema's ``pattern``)."""
     return rf"^(?:{body})$(?!\n)"
@@ -118,32 +125,32 @@ TEMPLATE_PATTERN = anchored(r"(?:[^$]|\$(?!\{)|\$\{[A-Za-z_][A-Za-z0-9_]*\})*")
 
 # ------------------------------------------------------------------- the tokenizer
 
-# Every token of the language, in the order the grammar's lexer tried them (Lark: longest possible token
-# first, then the longer pattern): where two could start at one place, the first one is read. Only the
-# error messages can tell: `accuracy 10m` says unexpected '10', not '10m'.
+# Every token of the language, in the order the grammar's lexer tried them (Lark's: tokens of unbounded
+# length first, longer patterns first): where two could start at one place, the first one is read. Only
+# the error messages can tell: `accuracy 10m` says unexpected '10', not '10m'.
 _TOKENS = {
     "NUMBER": _number(), "SIZE": _size(), "DURATION": _duration(), "NAME": _NAME, "STRING": _STRING,
     "COMPARE": _COMPARE, "COMMA": ",", "LPAR": r"\(", "PERCENT": "%", "RPAR": r"\)",
 }
-_lexers: dict[frozenset[str], re.Pattern[str]] = {}
+_lexers: dict[tuple[str, ...], re.Pattern[str]] = {}
 
 
-def _lexer(kinds: frozenset[str]) -> re.Pattern[str]:
+def _lexer(kinds: tuple[str, ...]) -> re.Pattern[str]:
     """One regex that reads the first of ``kinds`` (in ``_TOKENS`` order) that matches; made on first use."""
     lexer = _lexers.get(kinds)
     if lexer is None:
-        lexer = _lexers[kinds] = re.compile("|".join(f"(?P<{k}>{p})" for k, p in _TOKENS.items() if k in kinds))
+        lexer = _lexers[kinds] = _re("|".join(f"(?P<{k}>{p})" for k, p in _TOKENS.items() if k in kinds))
     return lexer
 
 
-_ALL = frozenset(_TOKENS)
+_ALL = tuple(_TOKENS)
 
 
-@dataclass(frozen=True, slots=True)
 class _Token:
-    kind: str
-    text: str
-    pos: int
+    __slots__ = ("kind", "pos", "text")
+
+    def __init__(self, kind: str, text: str, pos: int) -> None:
+        self.kind, self.text, self.pos = kind, text, pos
 
 
 class _Reader:
@@ -162,7 +169,7 @@ class _Reader:
             pos += 1
         if pos == len(text):
             return None
-        m = _lexer(frozenset(kinds)).match(text, pos) if kinds else None
+        m = _lexer(kinds).match(text, pos) if kinds else None
         if m is None:
             # not allowed here: name the token the text holds, as far as the language knows one
             m = _lexer(_ALL).match(text, pos)
@@ -184,13 +191,12 @@ class _Reader:
         self.next()  # raises unless only spaces and tabs are left
 
 
-_NUMBER_RE = re.compile(NUMBER)
 _BOUNDS_HINT = "numbers have at most 15 digits before and after the point and an exponent of at most two digits"
 
 
 def _bounded(token: _Token) -> str:
     """The text of a number token, refused when it has more digits than NUMBER allows."""
-    if not _NUMBER_RE.fullmatch(token.text):
+    if not _re(NUMBER).fullmatch(token.text):
         raise ExpressionError(f"number {token.text} has too many digits", token.pos, len(token.text), _BOUNDS_HINT)
     return token.text
 
@@ -252,15 +258,13 @@ def parse_criterion(text: str) -> Criterion:
 DISTRIBUTIONS = ("int", "logint", "uniform", "loguniform", "choice")
 Scalar = int | float | str | bool | None
 _WORDS: dict[str, Scalar] = {"true": True, "false": False, "null": None}
-_NAME_RE = re.compile(_NAME)
-_STRING_RE = re.compile(_STRING)
 
 
 def _number_text(x: float) -> str:
     """``repr(x)``, or where that has more digits or a longer exponent than NUMBER allows (``1e+16``,
     ``1000000000000000.0``), the same digits with the point moved: text that reads back as ``x``."""
     text = repr(x)
-    if _NUMBER_RE.fullmatch(text):
+    if _re(NUMBER).fullmatch(text):
         return text
     mantissa, _, exponent = text.partition("e")
     sign = "-" if mantissa.startswith("-") else ""
@@ -279,7 +283,7 @@ def _number_text(x: float) -> str:
         candidate = f"{sign}{head}{'.' + tail if tail else ''}{f'e{t}' if t else ''}"
         if not tail and not t:
             candidate += ".0"  # still a float
-        if _NUMBER_RE.fullmatch(candidate):
+        if _re(NUMBER).fullmatch(candidate):
             candidates.append((len(candidate), abs(t), candidate))
     return min(candidates)[2] if candidates else text  # none: beyond what NUMBER can write at all
 
@@ -292,11 +296,11 @@ class Distribution:
     def __str__(self) -> str:
         def fmt(a: Scalar) -> str:
             if isinstance(a, str):
-                if _NAME_RE.fullmatch(a) and a not in _WORDS:
+                if _re(_NAME).fullmatch(a) and a not in _WORDS:
                     return a
                 # as it was read: single quotes carry any text but a quote of their own, double ones keep escapes
                 quoted = f'"{a}"'
-                return quoted if _STRING_RE.fullmatch(quoted) or "'" in a else f"'{a}'"
+                return quoted if _re(_STRING).fullmatch(quoted) or "'" in a else f"'{a}'"
             if a is None:
                 return "null"
             if isinstance(a, bool):
@@ -397,23 +401,19 @@ class Size:
         return self.text
 
 
-_DURATION_TOKEN = re.compile(_duration())
-_DURATION_BODY_RE = re.compile(_DURATION_BODY)
-_DURATION_PART = re.compile(rf"([0-9]+)(?:\.([0-9]+))?({'|'.join(_DURATION_MS)})")
-_SIZE_TOKEN = re.compile(_size())
-_SIZE_BODY_RE = re.compile(_SIZE_BODY)
-_SIZE_PARTS = re.compile(r"([0-9]+)(?:\.([0-9]+))? ?([A-Za-z]+)")
+_DURATION_PART = rf"([0-9]+)(?:\.([0-9]+))?({'|'.join(_DURATION_MS)})"
+_SIZE_PARTS = r"([0-9]+)(?:\.([0-9]+))? ?([A-Za-z]+)"
 
 
-def _one_token(pattern: re.Pattern[str], value: str) -> str | None:
+def _one_token(pattern: str, value: str) -> str | None:
     """The token ``value`` is made of (after the spaces and tabs around it are removed), or None."""
-    m = pattern.match(value)
+    m = _re(pattern).match(value)
     return m.group() if m is not None and not value[m.end():].strip(" \t") else None
 
 
 def _milliseconds(text: str) -> tuple[int, int]:
     """The duration ``text`` in milliseconds as an exact fraction: numerator, denominator (a power of ten)."""
-    parts = _DURATION_PART.findall(text)
+    parts = _re(_DURATION_PART).findall(text)
     scale = max((len(fraction) for _, fraction, _ in parts), default=0)
     return sum(int(whole + fraction) * 10 ** (scale - len(fraction)) * _DURATION_MS[unit]
                for whole, fraction, unit in parts), 10**scale
@@ -422,11 +422,11 @@ def _milliseconds(text: str) -> tuple[int, int]:
 def parse_duration(text: str) -> Duration:
     # spaces and tabs around the value are allowed (as around any expression), other whitespace is not
     value = text.strip(" \t")
-    tok = _one_token(_DURATION_TOKEN, value)
+    tok = _one_token(_TOKENS["DURATION"], value)
     if tok is None:
         raise ExpressionError(f"invalid duration '{text}'", 0, max(len(text), 1),
                               "a number and a unit: ms, s, m, h or d, e.g. 10m or 1h30m")
-    if not _DURATION_BODY_RE.fullmatch(tok):
+    if not _re(_DURATION_BODY).fullmatch(tok):
         raise ExpressionError(f"duration '{text}' has a number with too many digits", 0, len(text),
                               "at most 15 digits before and after the point")
     # exact arithmetic, one rounding at the end: '1.1h' is 3960 seconds, not 3960.0000000000005
@@ -438,14 +438,14 @@ def parse_duration(text: str) -> Duration:
 
 def parse_size(text: str) -> Size:
     value = text.strip(" \t")
-    tok = _one_token(_SIZE_TOKEN, value)
+    tok = _one_token(_TOKENS["SIZE"], value)
     if tok is None:
         raise ExpressionError(f"invalid size '{text}'", 0, max(len(text), 1),
                               "a number and a unit: B, KB, MB, GB, TB, KiB, MiB, GiB or TiB, e.g. 2GiB")
-    if not _SIZE_BODY_RE.fullmatch(tok):
+    if not _re(_SIZE_BODY).fullmatch(tok):
         raise ExpressionError(f"size '{text}' has a number with too many digits", 0, len(text),
                               "at most 15 digits before and after the point")
-    m = _SIZE_PARTS.fullmatch(tok)
+    m = _re(_SIZE_PARTS).fullmatch(tok)
     assert m is not None
     whole, fraction, unit = m.group(1), m.group(2) or "", m.group(3)
     # exact arithmetic, rounded up to whole bytes: '0.1KB' is 100 bytes and any non-zero size is at least 1
@@ -457,8 +457,8 @@ def parse_size(text: str) -> Size:
 
 # ------------------------------------------------------------------- environment references
 
-_TEMPLATE = re.compile(r"\$\{([^}]*)\}|\$\{")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_TEMPLATE = r"\$\{([^}]*)\}|\$\{"
+_ENV_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,11 +474,11 @@ class EnvTemplate:
 
 def parse_template(text: str) -> EnvTemplate:
     names: list[str] = []
-    for m in _TEMPLATE.finditer(text):
+    for m in _re(_TEMPLATE).finditer(text):
         if m.group(1) is None:
             raise ExpressionError("unclosed '${' in environment reference", m.start(), 2, "write ${NAME}")
         name = m.group(1)
-        if not _ENV_NAME.fullmatch(name):
+        if not _re(_ENV_NAME).fullmatch(name):
             raise ExpressionError(f"invalid environment variable name '{name}'", m.start() + 2, max(len(name), 1),
                                   "names are letters, digits and '_' and do not start with a digit")
         names.append(name)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -80,7 +81,7 @@ def _lark(text: str, start: str, what: str, example: str) -> Tree[Token]:
 
 
 def _bounded(tok: Token) -> str:
-    if not E._NUMBER_RE.fullmatch(str(tok)):
+    if not re.fullmatch(E.NUMBER, str(tok)):
         raise E.ExpressionError(f"number {tok} has too many digits", tok.start_pos or 0, len(tok), E._BOUNDS_HINT)
     return str(tok)
 
@@ -138,8 +139,6 @@ def oracle_distribution(text: str) -> E.Distribution:
 
 
 def oracle_duration(text: str) -> E.Duration:
-    import re
-
     value = text.strip(" \t")
     try:
         tree = _lark(value, "duration", "duration", "10m")
@@ -160,8 +159,6 @@ def oracle_duration(text: str) -> E.Duration:
 
 
 def oracle_size(text: str) -> E.Size:
-    import re
-
     value = text.strip(" \t")
     try:
         tree = _lark(value, "size", "size", "2GiB")
