@@ -60,13 +60,12 @@ _SIZE_UNITS = {
     "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
     "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40,
 }
-_DIGITS, _FEW_DIGITS = "[0-9]{1,15}", "[0-9]{1,2}"  # the bounds of NUMBER (see the module's docstring)
+_DIGITS = "[0-9]{1,15}"  # the bounds of NUMBER (see the module's docstring)
 
 
-def _number(digits: str = "[0-9]+", exponent: str = "[0-9]+") -> str:
+def _number(digits: str = "[0-9]+", fraction: str = "[0-9]*", exponent: str = "[0-9]+") -> str:
     """A signed decimal number. Unbounded, the tokenizer reads the longest number there, as Lark's SIGNED_NUMBER
     did (``1e`` reads ``1``, ``1.`` reads ``1.``); bounded, it is what the schema and the parser accept."""
-    fraction = digits.replace("{1,", "{0,") if "{" in digits else "[0-9]*"
     return rf"[+-]?(?:{digits}(?:\.{fraction})?|\.{digits})(?:[eE][+-]?{exponent})?"
 
 
@@ -83,7 +82,7 @@ _STRING = r'"(?:[^"\\]|\\[^\n])*"' + r"|'[^']*'"
 _COMPARE = ">=|<=|==|!=|>|<"
 _WS = r"[ \t]*"  # spaces and tabs, ignored between tokens
 
-NUMBER = _number(_DIGITS, _FEW_DIGITS)
+NUMBER = _number(_DIGITS, "[0-9]{0,15}", "[0-9]{1,2}")
 _UNSIGNED = NUMBER.removeprefix("[+-]?")
 _POSITIVE = r"\+?(?=[0-9.]*[1-9])" + _UNSIGNED  # a non-zero digit before any exponent
 _WHOLE = rf"[+-]?{_DIGITS}"
