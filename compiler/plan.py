@@ -17,6 +17,7 @@ from typing import Any
 
 from aispec.runtime.registry import BACKENDS
 from aispec.schemas.catalog import DATASETS
+from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
 from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
 from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
@@ -25,7 +26,6 @@ from .api import CheckResult
 from .buildable import unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
-from .expressions import Distribution
 from .lockfile import locked_version
 from .pyliteral import package_name, py_literal, py_scalar
 from .source import Loc

@@ -60,7 +60,7 @@ def resolve(ctx: Context) -> Spec:
 
     model_update: dict[str, object] = {"backend": backend}
     if spec.model.family == "auto" and spec.model.ensemble is None:
-        from .expressions import parse_duration
+        from aispec.schemas.expressions import parse_duration
 
         model_update["budget"] = spec.model.budget or parse_duration(DEFAULT_AUTO_BUDGET)
         model_update["candidates"] = spec.model.candidates or auto_candidates(task)

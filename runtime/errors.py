@@ -1,8 +1,9 @@
 """Errors a user can cause: bad data, settings the runtime cannot honour, failed exports.
 
 Every one carries a ``message``, the spec location that declared the offending thing (``where``,
-e.g. ``spec.yaml:12:5``) and an optional ``hint``; ``str(error)`` renders
-``where: message (hint: ...)``.
+e.g. ``spec.yaml:12:5``), an optional ``hint`` and, where the compiler has a diagnostic for the same
+mistake, its ``code`` (``AIS104``: an expression that does not parse); ``str(error)`` renders
+``where: message (hint: ...)``, or with a code as the compiler does: ``where: error[AIS104]: message (hint: ...)``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,16 @@ __all__ = ["AispecRuntimeError", "ConfigError", "DataError", "ExportError", "whe
 class AispecRuntimeError(Exception):
     """Base class of every error the runtime raises for bad input."""
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None,
+                 code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.where = where
         self.hint = hint
+        self.code = code
 
     def __str__(self) -> str:
-        text = self.message
+        text = f"error[{self.code}]: {self.message}" if self.code else self.message
         if self.where:
             text = f"{self.where}: {text}"
         if self.hint:
@@ -32,9 +35,8 @@ class AispecRuntimeError(Exception):
         return text
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.message!r}, where={self.where!r}, hint={self.hint!r})"
-        )
+        code = f", code={self.code!r}" if self.code else ""
+        return f"{type(self).__name__}({self.message!r}, where={self.where!r}, hint={self.hint!r}{code})"
 
 
 class DataError(AispecRuntimeError):

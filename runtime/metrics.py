@@ -22,7 +22,6 @@ Conventions (beyond ``docs/runtime-api.md``):
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ from numpy.typing import NDArray
 from sklearn import metrics as skm  # type: ignore[import-untyped]
 from sklearn.preprocessing import label_binarize  # type: ignore[import-untyped]
 
+from aispec.schemas import expressions
+from aispec.schemas.expressions import Criterion
 from aispec.schemas.labels import label_text
 from aispec.schemas.vocabulary import CLASSIFICATION, METRICS, REGRESSION, Task
 
@@ -695,40 +696,13 @@ def latency(predict_one: Callable[[Any], Any], rows: Sequence[Any], repeat: int 
 
 # ---------------------------------------------------------------------------------------------- gates
 
-_CRITERION = re.compile(
-    r"^\s*(?P<metric>[A-Za-z_][A-Za-z0-9_]*)\s*(?P<op>>=|<=|==|!=|>|<)\s*"
-    r"(?P<value>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(?P<pct>%)?\s*$"
-)
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": lambda a, b: a >= b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-    "<": lambda a, b: a < b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Criterion:
-    metric: str
-    op: str
-    value: float  # exactly the spec's threshold (a percentage divided by 100)
-    shown: str = ""  # the threshold as the spec wrote it (``0.9``, ``80%``)
-
-    def __str__(self) -> str:
-        return f"{self.metric} {self.op} {self.shown or repr(self.value)}"
-
-    def holds(self, observed: float) -> bool:
-        return _OPS[self.op](observed, self.value)
-
-
 def parse_criterion(text: str) -> Criterion:
-    """Parse canonical criterion text ``metric OP number`` (a trailing ``%`` divides by 100). The
-    threshold is kept exactly as written: no rounding between the spec and the gate."""
-    m = _CRITERION.match(text)
-    if m is None:
-        raise _cfg(f"cannot read the criterion '{text}'", "write it like 'f1_macro >= 0.9'")
-    value = float(m["value"])
-    if m["pct"]:
-        value /= 100.0
-    return Criterion(m["metric"], m["op"], value, m["value"].lstrip("+") + ("%" if m["pct"] else ""))
+    """Parse criterion text ``metric OP number`` (a trailing ``%`` divides by 100), as the compiler does.
+    The threshold is kept exactly as written: no rounding between the spec and the gate."""
+    try:
+        return expressions.parse_criterion(text)
+    except expressions.ExpressionError as exc:
+        raise ConfigError(exc.message, hint=exc.hint, code=exc.code) from None
 
 
 def _fmt(value: float, threshold: float | None = None) -> str:
@@ -780,10 +754,10 @@ def check_gates(criteria: Sequence[str], values: Mapping[str, float], *, locatio
         try:
             crit = parse_criterion(text)
         except ConfigError as exc:
-            raise ConfigError(exc.message, where=loc, hint=exc.hint) from None
+            raise ConfigError(exc.message, where=loc, hint=exc.hint, code=exc.code) from None
         observed_raw = values.get(crit.metric)
         observed: float | None
-        threshold = crit.shown or repr(crit.value)
+        threshold = crit.threshold
         if observed_raw is None:
             observed, passed = None, False
             message = f"{crit.metric} was not computed, required {crit.op} {threshold}"

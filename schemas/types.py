@@ -1,9 +1,9 @@
 r"""Annotated field types for values written as expressions inside strings.
 
-Each parses its string with the expression grammar and stores a typed value
-object; it serialises back to canonical text and shows as a string in the
-JSON Schema, with a ``pattern`` that accepts exactly the strings the parser
-accepts (the patterns live beside the parsers in compiler/expressions.py;
+Each parses its string with the shared expression parser (schemas/expressions.py)
+and stores a typed value object; it serialises back to canonical text and shows
+as a string in the JSON Schema, with a ``pattern`` that accepts exactly the
+strings the parser accepts (the patterns live beside the parsers;
 tests/test_schema_agreement.py holds the two to the same verdicts).  A parse
 failure becomes a pydantic error of type ``expression`` whose context carries
 the character offset, so the diagnostic points inside the string.
@@ -17,12 +17,15 @@ and ECMA-262 (editors): explicit ``[0-9]`` classes, never ``\d``/``\s``/``\w``
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BeforeValidator, Field, PlainSerializer, StringConstraints, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from aispec.compiler.expressions import (
+from aispec.compiler.diagnostics import did_you_mean
+
+from .expressions import (
     CRITERION_PATTERN,
     DISTRIBUTION_PATTERN,
     DURATION_PATTERN,
@@ -40,8 +43,7 @@ from aispec.compiler.expressions import (
     parse_size,
     parse_template,
 )
-from aispec.compiler.expressions import anchored as anchored
-
+from .expressions import anchored as anchored
 from .vocabulary import FAMILIES
 
 V = TypeVar("V")
@@ -83,7 +85,7 @@ def _expr(parse: Callable[[str], V], cls: type, what: str, description: str, pat
 CriterionExpr = _expr(parse_criterion, Criterion, "an acceptance criterion",
                       "A metric compared to a threshold, e.g. `f1_macro >= 0.9` or `p95_latency_ms <= 50`.",
                       CRITERION_PATTERN)
-DistributionExpr = _expr(parse_distribution, Distribution, "a search space",
+DistributionExpr = _expr(partial(parse_distribution, suggest=did_you_mean), Distribution, "a search space",
                          "A search space: `int(lo, hi)`, `logint(lo, hi)`, `uniform(lo, hi)`, "
                          "`loguniform(lo, hi)` or `choice(a, b, ...)`.", DISTRIBUTION_PATTERN)
 DurationExpr = _expr(parse_duration, Duration, "a duration",

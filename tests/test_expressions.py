@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from fractions import Fraction
+
 import pytest
 
-from aispec.compiler.expressions import (
+from aispec.compiler.codes import CODES
+from aispec.compiler.diagnostics import did_you_mean
+from aispec.schemas.expressions import (
+    CODE,
     Criterion,
     Distribution,
     ExpressionError,
@@ -86,10 +94,36 @@ def test_distributions(text: str, expected: Distribution) -> None:
 )
 def test_distribution_errors(text: str, fragment: str, hint: str | None) -> None:
     with pytest.raises(ExpressionError) as info:
-        parse_distribution(text)
+        parse_distribution(text, suggest=did_you_mean)
     assert fragment in info.value.message
     if hint:
         assert info.value.hint is not None and hint in info.value.hint
+
+
+def test_without_a_speller_an_unknown_distribution_lists_the_known_ones() -> None:
+    # the runtime has no spelling suggestions (they live in the compiler); the hint still says what to write
+    with pytest.raises(ExpressionError) as info:
+        parse_distribution("intt(2, 3)")
+    assert info.value.hint == "use one of: int, logint, uniform, loguniform, choice"
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        # quoted words that read as keywords stay text (they were written unquoted and read back as booleans)
+        ('choice("true", "null", gini)', 'choice("true", "null", gini)'),
+        # a double quote inside single quotes, a trailing backslash: single quotes carry them as they are
+        ("""choice('say "hi"', 'a\\')""", """choice('say "hi"', 'a\\')"""),
+        ('choice("a \\" b")', 'choice("a \\" b")'),
+        # repr would write 1000000000000000.0 (16 digits) and 1e-114 (three-digit exponent): both refused
+        ("uniform(100000000000000e1, 100000000000000e2)", "uniform(1e15, 1e+16)"),
+        ("loguniform(.000000000000001e-99, 1)", "loguniform(.000000000000001e-99, 1)"),
+    ],
+)
+def test_canonical_text_of_search_spaces_reads_back(text: str, canonical: str) -> None:
+    space = parse_distribution(text)
+    assert str(space) == canonical
+    assert parse_distribution(canonical) == space
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("10m", 600), ("1h30m", 5400), ("500ms", 0.5), ("2d", 172800),
@@ -127,3 +161,30 @@ def test_bad_environment_references(text: str, offset: int) -> None:
     with pytest.raises(ExpressionError) as info:
         parse_template(text)
     assert info.value.offset == offset
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("1.1h", 3960.0), ("9ms", 0.009), ("0.7m", 42.0), ("1d1ms", 86400.001)])
+def test_duration_seconds_are_exact(text: str, seconds: float) -> None:
+    # one rounding of the exact value (summed float products made 1.1h 3960.0000000000005 s)
+    duration = parse_duration(text)
+    assert duration.seconds == seconds
+    assert duration.milliseconds == float(Fraction(str(seconds)) * 1000)
+
+
+def test_errors_carry_the_code_the_compiler_reports() -> None:
+    # the runtime raises ConfigError(code=exc.code) for an expression it cannot read: a registered code
+    with pytest.raises(ExpressionError) as info:
+        parse_size("lots")
+    assert info.value.code == CODE == "AIS104" and CODES[CODE].title == "invalid expression"
+
+
+def test_the_module_imports_only_the_standard_library() -> None:
+    # the runtime and the serving image load it: no pydantic, no Lark, nothing of the compiler
+    code = ("import json, sys; before = set(sys.modules); import aispec.schemas.expressions; "
+            "print(json.dumps(sorted(set(sys.modules) - before)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    loaded = json.loads(out)
+    assert "aispec.schemas.expressions" in loaded
+    outside = [m for m in loaded if m.split(".")[0] not in sys.stdlib_module_names and not m.startswith("aispec")]
+    assert outside == [] and [m for m in loaded if m.startswith("aispec.")] == ["aispec.schemas",
+                                                                                 "aispec.schemas.expressions"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aispec.compiler import dsl, expressions, render
+from aispec.compiler import dsl, render
 from aispec.compiler.api import check_file
 from aispec.compiler.build import build
 
@@ -25,7 +25,7 @@ POSIX_ONLY = ("getuid", "geteuid", "getgid", "getegid", "getgroups", "getpgid", 
 
 
 def _forget_built_parsers_and_templates() -> None:
-    for cached in (expressions._parser, dsl._parser, dsl._lexer, render.environment):
+    for cached in (dsl._parser, dsl._lexer, render.environment):
         cached.cache_clear()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.compiler.expressions import Criterion
+from aispec.schemas.expressions import Criterion
 from aispec.schemas.vocabulary import (
     CLASSIFICATION_TASKS,
     DEFAULT_PRIMARY,

@@ -66,7 +66,6 @@ import hashlib
 import json
 import math
 import os
-import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,8 +74,11 @@ from typing import Annotated, Any, Literal, NotRequired
 from pydantic import Field  # the discriminator of ``reference``: validation errors then name one kind
 from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDicts only, on 3.11
 
+from aispec.schemas import expressions
 from aispec.schemas.labels import label_text
 from aispec.schemas.vocabulary import CLASSIFICATION, TASKS
+
+from ..errors import ConfigError
 
 __all__ = [
     "FORMAT",
@@ -266,39 +268,34 @@ class ServingMetadata(TypedDict):
 
 # ---------------------------------------------------------------------------------------- parsing
 
-_SIZE_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)?\s*$")
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
-_DURATION_MS = {"ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3, "d": 86400e3}
+def _config_error(exc: expressions.ExpressionError) -> ConfigError:
+    return ConfigError(exc.message, hint=exc.hint, code=exc.code)
 
 
 def parse_size(value: Any) -> int:
-    """Bytes of a size: an int (bytes) or text like ``"1MiB"``, ``"512 KB"`` (``SizeExpr`` of the spec)."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a size: {value!r}")
-    if isinstance(value, int | float):
+    """Bytes of a size: an int (bytes) or text as the spec writes it (``SizeExpr``: ``"1MiB"``, ``"512 KB"``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return int(value)
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"not a size: {value!r}")
-    unit = (match.group(2) or "B").upper()
-    if unit not in _SIZE_UNITS:
-        raise ValueError(f"unknown size unit in {value!r}")
-    return math.ceil(float(match.group(1)) * _SIZE_UNITS[unit])  # whole bytes, rounded up as the compiler does
+    if not isinstance(value, str):
+        raise ConfigError(f"expected a size as text (e.g. 2GiB) or a number of bytes, got {value!r}", code="AIS204")
+    try:
+        return expressions.parse_size(value).bytes
+    except expressions.ExpressionError as exc:
+        raise _config_error(exc) from None
 
 
 def parse_duration_ms(value: Any) -> float:
-    """Milliseconds of a duration: a number (ms) or text like ``"50ms"``, ``"1m30s"`` (``DurationExpr``)."""
-    if isinstance(value, bool):
-        raise ValueError(f"not a duration: {value!r}")
-    if isinstance(value, int | float):
+    """Milliseconds of a duration: a number (ms) or text as the spec writes it (``DurationExpr``: ``"50ms"``,
+    ``"1m30s"``)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    text = str(value).strip()
-    parts = _DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"not a duration: {value!r}")
-    return sum(float(n) * _DURATION_MS[u] for n, u in parts)
+    if not isinstance(value, str):
+        raise ConfigError(f"expected a duration as text (e.g. 50ms) or a number of milliseconds, got {value!r}",
+                          code="AIS204")
+    try:
+        return expressions.parse_duration(value).milliseconds
+    except expressions.ExpressionError as exc:
+        raise _config_error(exc) from None
 
 
 def _plain(value: Any) -> Any:

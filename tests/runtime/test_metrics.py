@@ -394,10 +394,13 @@ def test_parse_criterion(text: str, metric: str, op: str, value: float) -> None:
     assert (crit.metric, crit.op, crit.value) == (metric, op, pytest.approx(value))
 
 
-def test_unreadable_criterion_is_a_config_error_with_location() -> None:
-    with pytest.raises(ConfigError, match="cannot read the criterion") as info:
+def test_unreadable_criterion_is_a_config_error_with_location_and_code() -> None:
+    with pytest.raises(ConfigError) as info:
         M.check_gates(["accuracy is high"], {}, locations={"metrics.acceptance.0": "spec.yaml:9:7"})
-    assert info.value.where == "spec.yaml:9:7"
+    assert info.value.where == "spec.yaml:9:7" and info.value.code == "AIS104"
+    # worded as `aispec check` words it
+    assert str(info.value) == ("spec.yaml:9:7: error[AIS104]: unexpected 'is' in acceptance criterion "
+                               "'accuracy is high' (hint: write it like `f1_macro >= 0.9`)")
 
 
 def test_positive_class_given_as_text_matches_numeric_labels() -> None:

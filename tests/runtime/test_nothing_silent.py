@@ -229,7 +229,7 @@ def test_anomaly_label_is_decided_once_from_training_labels() -> None:
 
 
 def test_gate_thresholds_are_exact_and_messages_show_why() -> None:
-    from aispec.compiler.expressions import parse_criterion
+    from aispec.schemas.expressions import parse_criterion
 
     crit = parse_criterion("r2 >= 0.5158513")
     assert str(crit) == "r2 >= 0.5158513"  # compiled into the project as written (it was rounded to 0.515851)

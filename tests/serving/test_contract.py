@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from aispec.runtime.errors import ConfigError
 from aispec.runtime.serving.contract import (
     FORMAT_VERSION,
     KS_SAMPLE,
@@ -176,9 +177,17 @@ def test_parsers() -> None:
     assert parse_size("1MiB") == 1024 * 1024 and parse_size("512 KB") == 512_000 and parse_size(10) == 10
     assert parse_size("2GiB") == 2 * 1024**3
     assert parse_duration_ms("50ms") == 50 and parse_duration_ms("1h30m") == 5_400_000 and parse_duration_ms(2) == 2
-    for bad in ("lots", "5 parsecs", True):
-        with pytest.raises(ValueError):
+    # exact: seconds * 1000 would make 9 ms 9.000000000000002
+    assert [parse_duration_ms(f"{n}ms") for n in (9, 13, 1001)] == [9, 13, 1001] and parse_duration_ms("1.5ms") == 1.5
+    # the spec's language, as `aispec check` reads it: the same refusals, with the compiler's code
+    for bad in ("lots", "5 parsecs", "4gb", "10"):
+        with pytest.raises(ConfigError) as info:
             parse_size(bad)
-    with pytest.raises(ValueError):
+        assert info.value.code == "AIS104" and str(info.value).startswith(f"error[AIS104]: invalid size '{bad}'")
+    with pytest.raises(ConfigError, match="expected a size") as info:
+        parse_size(True)
+    assert info.value.code == "AIS204"
+    with pytest.raises(ConfigError, match="invalid duration 'soon'") as info:
         parse_duration_ms("soon")
+    assert info.value.code == "AIS104"
     assert label_text(1.0) == "1" and label_text(None) == "" and label_text("x") == "x" and label_text(2.5) == "2.5"
