@@ -155,6 +155,10 @@ class Steps:
     def fail(self, error: BaseException) -> None:
         """Report the error that stopped the run (``str(error)``: location, message and hint)."""
         text = for_user(str(error) or type(error).__name__)
+        if getattr(error, "code", None):
+            # A coded error already says ``error[AIS…]`` after its location, as the compiler does.
+            self._print(escape(text) if self.interactive else text)
+            return
         if self.interactive:
             self.console.print(f"[bold red]error:[/bold red] {escape(text)}", highlight=False)
         else:
