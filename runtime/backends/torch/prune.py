@@ -6,10 +6,11 @@ made permanent (``prune.remove``). Biases and normalisation layers are left alon
 fine-tuning afterwards (the share that holds without it is what is served).
 
 The pruned network is compared with the trained one on the validation split when the spec has one,
-else on the test split (as the int8 check does): labels agree on at least 99 % of the rows and the
-primary metric is worse by at most 1 % of its value. When it holds the pruned network is the model (it is
-evaluated, exported and served); otherwise the trained network is, and the report says why. The test
-split's figures of both are in the report either way.
+else on the test split (as the int8 check does): its primary metric may be worse by at most 1 % of the
+trained network's value. (Unlike int8, pruning changes the model by design, so labels of rows near a
+class boundary may flip either way: how many agree is reported, not required.) When it holds the pruned
+network is the model (it is evaluated, exported and served); otherwise the trained network is, and the
+report says why. The test split's figures of both are in the report either way.
 
 The exported file does not shrink (ONNX stores zeros densely); it compresses better, and zeros help an
 int8 model's size no further: the report gives the compressed sizes rather than promise a speed-up.
@@ -86,7 +87,7 @@ def _figures(model: Any, X: Any, y: Any, names: list[str], positive_class: Any) 
 
 def prune_network(model: Any, amount: float, *, decide: tuple[Any, Any, str], test: tuple[Any, Any] | None,
                   metrics: list[str], primary: str | None, positive_class: Any = None,
-                  min_label_agreement: float = 0.99, max_metric_drop: float = 0.01) -> tuple[Any, PruningReport]:
+                  max_metric_drop: float = 0.01) -> tuple[Any, PruningReport]:
     """``model`` with its network pruned by ``amount`` when that holds on ``decide`` (rows, targets, name),
     else ``model`` unchanged; and the report (see the module docstring)."""
     from torch.nn.utils import prune
@@ -123,9 +124,6 @@ def prune_network(model: Any, amount: float, *, decide: tuple[Any, Any, str], te
     if hasattr(model, "classes_"):
         same = np.asarray(model.predict(X_dec)).astype(str) == np.asarray(pruned.predict(X_dec)).astype(str)
         report.label_agreement = float(np.mean(same)) if len(same) else 1.0
-        if report.label_agreement < min_label_agreement:
-            failed.append(f"labels agree on {report.label_agreement:.2%} of the {split} rows "
-                          f"(need {min_label_agreement:.0%})")
     check = primary if primary in report.metrics[split] else next(iter(report.metrics[split]), None)
     if check is not None:
         values = report.metrics[split][check]
@@ -141,5 +139,5 @@ def prune_network(model: Any, amount: float, *, decide: tuple[Any, Any, str], te
         report.reason = "; ".join(failed)
         return model, report
     report.served = "pruned"
-    report.reason = f"it agrees with the trained network on the {split} split within the tolerances"
+    report.reason = f"its {check} on the {split} split is within {max_metric_drop:.0%} of the trained network's"
     return pruned, report

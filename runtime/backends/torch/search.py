@@ -117,7 +117,8 @@ def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, reque
         started = time.perf_counter()
         params = suggest(trial, request.space, grid=grid)
         record: dict[str, Any] = {"number": trial.number, "params": params, "score": None, "score_std": None,
-                                  "duration_s": 0.0, "state": "failed", "error": None, "pruned_at": None}
+                                  "duration_s": 0.0, "state": "failed", "error": None, "pruned_at": None,
+                                  "per_epoch": []}
         records.append(record)
 
         def on_epoch(epoch: int, logs: Mapping[str, float]) -> None:
@@ -125,6 +126,7 @@ def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, reque
             if value is None or not np.isfinite(value):
                 return
             trial.report(float(value), epoch)
+            record["per_epoch"].append(float(value))
             if trial.should_prune():
                 record["pruned_at"] = epoch + 1
                 raise optuna.TrialPruned(f"{request.scoring} {value:.4g} after epoch {epoch + 1}")
