@@ -9,6 +9,7 @@ fraction of a second on the CPU.
 from __future__ import annotations
 
 import importlib
+import itertools
 import math
 import sys
 from collections.abc import Iterator, Mapping
@@ -137,7 +138,7 @@ def test_a_plateau_schedule_lowers_the_rate_when_the_monitored_value_stalls(proj
                             schedule={"kind": "plateau", "gamma": 0.1, "patience": 1}))
     rates = [e["lr"] for e in model.history_["epochs"]]
     assert rates[0] == 0.5 and min(rates) < 0.5
-    assert all(b in (a, pytest.approx(a * 0.1)) for a, b in zip(rates, rates[1:], strict=False))
+    assert all(b in (a, pytest.approx(a * 0.1)) for a, b in itertools.pairwise(rates))
 
 
 def test_batch_size_and_epochs_decide_the_batches_the_loop_sees(project: dict[str, ModuleType]) -> None:

@@ -90,7 +90,7 @@ def test_one_graph_with_the_scikit_learn_projects_inputs_and_outputs(project: di
     from aispec.runtime.export import to_onnx as sklearn_to_onnx
     from aispec.runtime.registry import backend
 
-    model, X_test, y_test = _trained(project, task)
+    model, X_test, _ = _trained(project, task)
     report = backend("torch").export(model, X_test, tmp_path / "model.onnx", task=task)
     graph = onnx.load(str(tmp_path / "model.onnx"))
     # the same columns as a scikit-learn project on the same preprocessing: the service cannot tell them apart
@@ -128,7 +128,7 @@ def test_linear_layers_become_matmul_that_int8_quantizes(project: dict[str, Modu
     from aispec.runtime import quantize
     from aispec.runtime.registry import backend
 
-    model, X_test, y_test = _trained(project, hidden=256)
+    model, X_test, _ = _trained(project, hidden=256)
     report = backend("torch").export(model, X_test, tmp_path / "model.onnx", task="classification")
     ops = [n.op_type for n in onnx.load(str(tmp_path / "model.onnx")).graph.node]
     assert "Gemm" not in ops and quantize.quantizable_ops(tmp_path / "model.onnx") == {"MatMul": 3}
@@ -223,7 +223,8 @@ def test_the_search_scores_on_the_validation_split_and_prunes_bad_trials(project
             earlier = [t["per_epoch"][epoch] for t in result.trials[:i] if t["state"] == "complete"]
             assert len(earlier) >= 3 and trial["per_epoch"][epoch] < np.median(earlier)
     # every trial with the rate that learns nothing was either stopped early or scored as guessing
-    assert all(t["state"] == "pruned" or t["score"] < 0.5 for t in result.trials if t["params"]["learning_rate"] == 1e-7)
+    assert all(t["state"] == "pruned" or t["score"] < 0.5 for t in result.trials
+               if t["params"]["learning_rate"] == 1e-7)
     complete = [t for t in result.trials if t["state"] == "complete"]
     best = max(t["score"] for t in complete)
     assert result.best_params == next(t["params"] for t in complete if t["score"] == best)  # the first best
