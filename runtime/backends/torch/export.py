@@ -33,12 +33,13 @@ from ...errors import ExportError
 
 __all__ = ["OPSET", "to_onnx"]
 
-OPSET = 17  # the scikit-learn projects' opset (runtime/export.py TARGET_OPSET)
+OPSET = 17  # the scikit-learn projects' opset (runtime/export.py TARGET_OPSET): the most a graph uses
+_MIN_OPSET = 13  # softmax over one axis (opset 13's meaning) and what torch exports best
 _NETWORK_INPUT = "features"
 
 
-def _network_graph(model: Any) -> Any:
-    """The trained network (with softmax or rescaling) as an ONNX model, batch dimension dynamic."""
+def _network_graph(model: Any, opset: int = OPSET) -> Any:
+    """The trained network (with softmax or rescaling) as an ONNX model at ``opset``, batch dimension dynamic."""
     import onnx
     import torch
     from torch import nn
@@ -68,7 +69,7 @@ def _network_graph(model: Any) -> Any:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
                 torch.onnx.export(wrapper, (sample,), str(path), dynamo=False, input_names=[_NETWORK_INPUT],
-                                  output_names=[output], opset_version=OPSET,
+                                  output_names=[output], opset_version=opset,
                                   dynamic_axes={_NETWORK_INPUT: {0: "batch"}, output: {0: "batch"}})
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -133,10 +134,17 @@ def _with_labels(model: Any, classes: list[str]) -> Any:
 def combined_graph(model: Any, X_sample: Any) -> tuple[Any, dict[str, str], dict[str, str]]:
     """The front and the network as one ONNX model; with the input contract (``columns``, ``inputs``)."""
     import onnx
+    import onnx.version_converter
     from onnx import compose
 
     front, front_output, columns, inputs = model.inputs_.onnx_front(X_sample)
-    network = gemm_to_matmul(_network_graph(model))
+    # skl2onnx writes the lowest opset its operators need (up to 17): the network is exported at the same
+    # one, since merged graphs must agree on it (and relabelling an opset would change what operators mean)
+    opset = next((entry.version for entry in front.opset_import if entry.domain in ("", "ai.onnx")), OPSET)
+    if opset < _MIN_OPSET:
+        front = onnx.version_converter.convert_version(front, _MIN_OPSET)
+        opset = _MIN_OPSET
+    network = gemm_to_matmul(_network_graph(model, opset))
     front = compose.add_prefix(front, "preprocess/", rename_inputs=False)
     network = compose.add_prefix(network, "network/", rename_outputs=False)
     ir = min(front.ir_version, network.ir_version)
