@@ -326,6 +326,24 @@ _code("AIS352", E, "model cannot label new rows",
       "so they cannot be exported to ONNX, served or used in batch scoring, and `auto` never picks them.",
       "problem:\n  task: clustering\n  target: null\nmodel:\n  family: dbscan\n",
       "Use kmeans or gaussian_mixture, or set `deployment.target: none` to study the clusters only.")
+_code("AIS354", E, "loss does not fit the task",
+      "`training.loss` names the loss a network is trained with: `cross_entropy` for classification; `mse`, "
+      "`mae` or `huber` for regression (`log_loss`, `l1`, `l2`, `smooth_l1` and Keras's names are accepted "
+      "spellings of the same losses). A loss of another task, or an unknown one, would fail the run.",
+      "model:\n  family: mlp\n  backend: torch\ntraining:\n  loss: mse\n",
+      "Use a loss of the task, or leave `loss` out (cross_entropy or mse).")
+_code("AIS355", E, "early stopping watches something the run does not measure",
+      "`training.early_stopping.monitor` must be `val_loss` (the default), `loss` (the training loss) or a "
+      "metric of the task on the validation split, written `val_<metric>` or `<metric>` (`val_accuracy`, "
+      "`f1_macro`, `val_rmse`). Metrics that need a positive class are not watched.",
+      "model:\n  family: mlp\n  backend: torch\ndata:\n  source: {kind: bundled, name: palmerpenguins}\n"
+      "  split: {train: 0.7, validation: 0.1, test: 0.2}\ntraining:\n  early_stopping: {monitor: val_acuracy}\n",
+      "Name the loss or a metric of the task, e.g. `val_accuracy`.")
+_code("AIS356", W, "schedule setting not used by its kind",
+      "`training.schedule` has settings for some kinds only: `gamma` for step, exponential and plateau, "
+      "`step_size` for step, `patience` for plateau. A setting the chosen kind does not read has no effect.",
+      "model:\n  family: mlp\n  backend: torch\ntraining:\n  schedule: {kind: cosine, step_size: 5}\n",
+      "Remove the setting, or choose the kind that uses it.")
 _code("AIS353", W, "scaling has no effect on trees",
       "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
       "numerical precision of the exported model, so it is left out of the pipeline.",

@@ -93,6 +93,9 @@ class Plan:
             ("project/tests/test_data.py.j2", PurePosixPath("tests/test_data.py")),
             ("project/tests/test_model.py.j2", PurePosixPath("tests/test_model.py")),
         ]
+        declared = BACKENDS[self.spec.model.backend or Backend.sklearn]
+        for template, path in declared.files:  # files only this back end's projects have (its training loop)
+            pairs.append((f"backends/{declared.overlay}/{template}", PurePosixPath(path.format(package=self.package))))
         deployment = self.spec.deployment
         if deployment.target == "rest":
             pairs += [
@@ -320,9 +323,17 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     if not needs:
         pins.pop("fairlearn")
     declared = BACKENDS[spec.model.backend or Backend.sklearn]
+    for _, distribution in declared.modules:  # the back end's own libraries (torch), pinned like the rest
+        if distribution not in pins:
+            pins[distribution] = locked_version(distribution)
     return {
         "aispec_version": VERSION,
         "backend": declared.name.value,
+        "backend_title": declared.title,
+        "backend_slug": re.sub(r"[^a-z0-9]+", "_", declared.title.lower()),  # in identifiers: scikit_learn
+        # a training loop in epochs: training settings, checkpoints and `--resume` reach it
+        "training_loop": declared.can("training_options"),
+        "can_prune": declared.can("prune"),
         "overlay": declared.overlay,
         "project": dump["project"],
         "package": package,
@@ -346,6 +357,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "sensitive": list(spec.compliance.sensitive),
         "gate_list": [str(c) for c in (*spec.metrics.acceptance, *spec.compliance.fairness)],
         "requirements": sorted(pins.items(), key=lambda kv: kv[0].lower()),
+        # a CPU build (torch 2.13.0+cpu) is on PyTorch's own index, not on PyPI
+        "index_urls": ["https://download.pytorch.org/whl/cpu"] if any(v.endswith("+cpu") for v in pins.values())
+        else [],
         "data_dir": str(data_dir),
         "deploy": _deploy(spec),
         "lit": {

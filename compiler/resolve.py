@@ -8,7 +8,7 @@ split and features a run will use.
 from __future__ import annotations
 
 from aispec.runtime.registry import BACKENDS
-from aispec.schemas.spec import Spec
+from aispec.schemas.spec import Schedule, Spec
 from aispec.schemas.vocabulary import (
     CLASSIFICATION_TASKS,
     DEFAULT_PRIMARY,
@@ -17,12 +17,13 @@ from aispec.schemas.vocabulary import (
     Backend,
     Task,
     auto_candidates,
+    default_loss,
 )
 
 from .passes.context import Context
 
 DEFAULT_AUTO_BUDGET = "30s"
-_DEEP_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 20}
+_DEEP_DEFAULTS = {"optimizer": "adam", "learning_rate": 1e-3, "batch_size": 32, "epochs": 20, "checkpoint_every": 1}
 
 
 def _scale_invariant(spec: Spec) -> bool:
@@ -68,8 +69,9 @@ def resolve(ctx: Context) -> Spec:
     training = spec.training
     declared = BACKENDS.get(backend)
     if declared is not None and declared.can("training_options"):
+        defaults = {**_DEEP_DEFAULTS, "loss": default_loss(task), "schedule": Schedule()}
         training = training.model_copy(update={k: getattr(training, k) if getattr(training, k) is not None else v
-                                               for k, v in _DEEP_DEFAULTS.items()})
+                                               for k, v in defaults.items()})
 
     return spec.model_copy(update={
         "data": spec.data.model_copy(update=data_update),

@@ -64,6 +64,9 @@ class FitSettings:
     accelerator: str = "auto"
     checkpoint_dir: Path | None = None
     resume: bool = False
+    validation: tuple[Any, Any] | None = None  # the validation split's (rows, targets), for back ends that use one
+    scoring: str | None = None  # the primary metric (what a training loop reports on the validation split)
+    positive_class: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,10 @@ class SearchRequest:
     seed: int
     positive_class: Any = None
     n_jobs: int = 1
+    validation: tuple[Any, Any] | None = None  # the validation split's (rows, targets): a network's search scores on it
+    accelerator: str = "auto"
+    checkpoint_dir: Path | None = None  # where a back end that checkpoints keeps its finished trials
+    resume: bool = False  # --resume: keep the trials an interrupted search finished
 
 
 @runtime_checkable

@@ -320,3 +320,29 @@ def learning_curve(train_sizes: Sequence[float], train_scores: Any, val_scores: 
         ax.set_title(title)
         ax.legend(loc="best")
         return _png(fig)
+
+
+def training_curves(epochs: Sequence[Mapping[str, float]], *, best_epoch: int | None = None,
+                    title: str = "Training curves") -> bytes:
+    """Per-epoch figures of a network's training (``deep.History``): the training and validation loss on the
+    left, the validation metrics on the right when there are any; the best epoch (early stopping's) marked."""
+    numbers = list(range(1, len(epochs) + 1))
+    metrics = sorted({k for logs in epochs for k in logs if k.startswith("val_") and k != "val_loss"})
+    with _figure(10.0 if metrics else 6.4, 4.4, ncols=2 if metrics else 1) as (fig, axes):
+        panels = [(axes[0], ["loss", "val_loss"], "loss")]
+        if metrics:
+            panels.append((axes[1], metrics, "validation metric"))
+        for ax, names, label in panels:
+            for i, name in enumerate(names):
+                values = [logs.get(name, float("nan")) for logs in epochs]
+                if all(np.isnan(v) for v in values):
+                    continue
+                ax.plot(numbers, values, marker="o" if len(numbers) <= 30 else None, markersize=3, linewidth=2,
+                        color=(_BLUE, _ORANGE, _GREY)[i % 3], label=name)
+            if best_epoch is not None:
+                ax.axvline(best_epoch + 1, color="#9ca3af", linewidth=1, linestyle="--", label="best epoch")
+            ax.set_xlabel("Epoch")
+            ax.set_ylabel(label)
+            ax.legend(loc="best")
+        axes[0].set_title(title)
+        return _png(fig)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, is_dataclass
 from os import PathLike
 from pathlib import PurePath
@@ -28,7 +29,16 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from .errors import for_user
 
-__all__ = ["Step", "Steps"]
+__all__ = ["Step", "Steps", "current_console"]
+
+# The console of the step that is running: progress shown inside a step (a training loop's epochs)
+# prints there, below the step's spinner, rather than on a console of its own that would fight it.
+_CONSOLE: ContextVar[Console | None] = ContextVar("aispec_step_console", default=None)
+
+
+def current_console() -> Console:
+    """The running step's console, else a console on standard output."""
+    return _CONSOLE.get() or Console(highlight=False)
 
 
 @dataclass(slots=True)
@@ -107,6 +117,7 @@ class Steps:
             progress.start()
         else:
             self._print(f"{self._start} {name}")
+        token = _CONSOLE.set(self.console)
         try:
             yield current
         except BaseException as exc:
@@ -114,6 +125,8 @@ class Steps:
             current.status = "failed"
             self._finish(current, progress, error=exc)
             raise
+        finally:
+            _CONSOLE.reset(token)
         current.seconds = time.perf_counter() - start
         current.status = "done"
         self._finish(current, progress)

@@ -53,6 +53,9 @@ class BackendInfo:
     capabilities: frozenset[str]
     overlay: str  # templates/backends/<overlay>/ overrides templates/project/ file by file
     built: bool = True  # False: declared (check knows what it will do) but `aispec build` refuses it yet
+    # files only this back end's projects have: (template under templates/backends/<overlay>/, path in the
+    # project, where "{package}" is the package folder), e.g. the torch training loop
+    files: tuple[tuple[str, str], ...] = ()
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
@@ -85,15 +88,18 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         title="PyTorch",
         factory="aispec.runtime.backends.torch:TorchBackend",
         extra="torch",
-        modules=(("torch", "torch"), ("pandas", "pandas"), ("numpy", "numpy"), ("optuna", "optuna"),
-                 ("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
-        tasks=frozenset({Task.classification, Task.regression, Task.text_classification, Task.image_classification,
-                         Task.forecasting}),
-        sources=_TABULAR_SOURCES | {"image_folder"},
+        # scikit-learn and skl2onnx too: the tabular preprocessing is the shared ColumnTransformer, exported
+        # with skl2onnx in front of the network
+        modules=(("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
+                 ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
+                 ("matplotlib", "matplotlib")),
+        # built so far: networks on tabular rows (image, text and series inputs plug into the same loop later)
+        tasks=frozenset({Task.classification, Task.regression}),
+        sources=_TABULAR_SOURCES,
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
                                 "fp16", "torch_ddp"}),
         overlay="torch",
-        built=False,
+        files=(("package/loop.py.j2", "{package}/loop.py"),),
     ),
     BackendInfo(
         name=Backend.keras,

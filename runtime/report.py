@@ -101,6 +101,7 @@ PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix", "confusion_matrix_normalized": "Confusion matrix (normalised)",
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
+    "training_curves": "Training curves (per epoch)",
 }
 
 
@@ -288,6 +289,8 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "onnx": onnx,
         "onnx_inputs": onnx_inputs,
         "quantization": _section(run, "quantization"),
+        "training": _section(run, "training"),
+        "pruning": _section(run, "pruning"),
         "timings": _section(run, "timings"),
         "compliance": _get(spec, "compliance", default={}) or {},
         "data_spec": _get(spec, "data", default={}) or {},
@@ -375,6 +378,8 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "auto": c["auto"],
         "onnx": c["onnx"],
         "quantization": c["quantization"],
+        "training": c["training"],
+        "pruning": c["pruning"],
         "timings": c["timings"],
         "validation": c["validation"],
         "positive_class": c["evaluated_positive"],

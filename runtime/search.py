@@ -344,15 +344,19 @@ class SearchResult:
     greater_is_better: bool = True
     n_failed: int = 0
     grid_size: int | None = None
+    validation: str | None = None  # what scored the trials when not cross-validation (a network's validation split)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict (for metrics.json and the report)."""
-        return {
+        out = {
             "method": self.method, "scoring": self.scoring, "greater_is_better": self.greater_is_better,
             "best_params": _plain(self.best_params), "best_score": _plain(self.best_score),
             "n_trials": self.n_trials, "n_failed": self.n_failed, "grid_size": self.grid_size,
             "elapsed_s": round(self.elapsed_s, 4), "trials": [_plain(t) for t in self.trials],
         }
+        if self.validation is not None:
+            out["validation"] = self.validation
+        return out
 
 
 # -------------------------------------------------------------------------------------- search

@@ -69,6 +69,7 @@ class Trained:
     scoring: str | None = None  # the primary metric (what selection optimised and the learning curve plots)
     split_rules: dict[str, Any] = field(default_factory=dict)  # data.split: groups and time order
     backend: str = "sklearn"  # the back end that fitted it (and exports it)
+    pruning: Any = None  # deployment.optimize.prune: the back end's report (None when not asked)
 
 
 @dataclass
@@ -201,7 +202,8 @@ def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_ty
 
 def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *,
              space: Mapping[str, Any] | None = None, search: SearchSettings | None = None,
-             cpus: int | None = None) -> Any:
+             cpus: int | None = None, validation: tuple[Any, Any] | None = None, accelerator: str = "auto",
+             checkpoint_dir: Path | None = None, resume: bool = False) -> Any:
     from .api import SearchRequest
 
     return SearchRequest(space=dict(space or {}), method=search.method if search else "bayesian",
@@ -209,7 +211,17 @@ def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *
                          cv=cv, scoring=scoring,
                          greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
                          seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
-                         n_jobs=cpus or 1)
+                         n_jobs=cpus or 1, validation=validation, accelerator=accelerator,
+                         checkpoint_dir=checkpoint_dir, resume=resume)
+
+
+def _validation(splits: Split, features: Sequence[str], target: str | None, task: str,
+                positive_class: Any) -> tuple[Any, Any] | None:
+    """The validation split's rows and labels (as a fit sees them), or None when the spec holds none out."""
+    if splits.validation is None or not len(splits.validation):
+        return None
+    X, y = _xy(splits.validation, features, target)
+    return X, _fit_labels(task, y, positive_class)
 
 
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
@@ -217,7 +229,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
           report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
-          backend: str = "sklearn", training: Mapping[str, Any] | None = None) -> Trained:
+          backend: str = "sklearn", training: Mapping[str, Any] | None = None, accelerator: str = "auto",
+          checkpoint_dir: Path | None = None, resume: bool = False, prune: float = 0.0) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
@@ -225,8 +238,14 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     final fit. ``report`` (``data.DataReport``) records the rows outliers and resampling remove or add.
     ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final fit
     uses that many threads; unset, one. ``backend`` (``model.backend``) fits, searches and exports (see
-    ``aispec.runtime.registry``); ``training`` is the spec's ``training`` section, for back ends with a
-    training loop.
+    ``aispec.runtime.registry``).
+
+    For back ends with a training loop (capability ``training_options``): ``training`` is the spec's
+    ``training`` section, ``accelerator`` ``hardware.accelerator``, ``checkpoint_dir`` where checkpoints
+    go and ``resume`` whether to continue from the last one (``--resume``); the validation split (when
+    the spec holds one out) is handed to the fit and the search of back ends that use one
+    (``validation_split``). ``prune`` (``deployment.optimize.prune``): back ends that can prune
+    (``prune``) prune the fitted model and keep it pruned only when it holds.
     """
     from .api import FitSettings
     from .registry import backend as get_backend
@@ -236,6 +255,9 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
+    # the validation split goes only to back ends that use one (the others' check warns, AIS334)
+    held_out = _validation(splits, features, target, task, positive_class) \
+        if engine.info.can("validation_split") else None
     result = None
     params: dict[str, Any] = {}
     validation = None
@@ -248,17 +270,28 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
         result = engine.search(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
                                _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
-                                        cpus=cpus))
+                                        cpus=cpus, validation=held_out, accelerator=accelerator,
+                                        checkpoint_dir=checkpoint_dir, resume=resume))
         params = dict(result.best_params)
+        validation = result.validation or validation
     pipeline = build_pipeline(params or None)
-    settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}))
+    settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
+                           accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume, validation=held_out,
+                           scoring=scoring, positive_class=positive_class)
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
     fit_seconds = time.perf_counter() - start
+    pruning = None
+    if prune > 0 and engine.info.can("prune") and _kind(task) == "supervised":
+        X_test, y_test = _xy(splits.test, features, target)
+        decide = (*held_out, "validation") if held_out is not None else (X_test, y_test, "test")
+        pipeline, pruning = engine.prune(pipeline, prune, decide=decide, test=(X_test, y_test), metrics=[scoring],
+                                         primary=scoring, positive_class=positive_class)
     family = engine.describe(pipeline).split("(")[0]
     return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result,
-                   validation=validation, scoring=scoring, split_rules=dict(split_rules or {}), backend=backend)
+                   validation=validation, scoring=scoring, split_rules=dict(split_rules or {}), backend=backend,
+                   pruning=pruning)
 
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
@@ -416,9 +449,19 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
     ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
-    curve = _learning_curve(pipeline, X_train, y_train, trained, rows)
+    # a learning curve refits the model 15 times: only where refitting is cheap (the back end says so)
+    curve = _learning_curve(pipeline, X_train, y_train, trained, rows) if _cheap_refit(trained) else None
     if curve is not None:
         ev.plots["learning_curve"] = curve
+    history = getattr(pipeline, "history_", None)  # a model trained in epochs keeps its per-epoch figures
+    if isinstance(history, Mapping) and history.get("epochs"):
+        ev.plots["training_curves"] = plots.training_curves(history["epochs"], best_epoch=history.get("best_epoch"))
+
+
+def _cheap_refit(trained: Trained) -> bool:
+    from .registry import backend as get_backend
+
+    return bool(get_backend(trained.backend).info.can("cheap_refit"))
 
 
 def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: int) -> bytes:
@@ -704,7 +747,7 @@ def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[st
     onnx = exported.onnx
     agree = onnx.label_agreement
     shown = f"label agreement {agree:.2%}, " if agree is not None else ""
-    message = (f"onnxruntime vs scikit-learn on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
+    message = (f"onnxruntime vs the trained model on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
                f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
     if not onnx.parity_ok:
         message += (f"; allowed: agreement >= {onnx.min_label_agreement:g}, differences <= {onnx.max_tol:g} "
@@ -844,6 +887,8 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "auto": trained.auto,
         "onnx": onnx,
         "quantization": exported.quantization,
+        "training": _training_section(trained),
+        "pruning": trained.pruning,
         "timings": dict(timings or {}),
         "validation": trained.validation,
         "positive_class": evaluation.positive_class,
@@ -863,6 +908,21 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     float_model = out_dir / "model.fp32.onnx"
     return Outputs(paths.html, paths.metrics_json, card, sheet, model if model.exists() else None, serving,
                    float_model if float_model.exists() else None, predictions)
+
+
+def _training_section(trained: Trained) -> dict[str, Any] | None:
+    """How a model trained in epochs was trained (the settings it used, where, its per-epoch history), or
+    None for a model that has no training loop."""
+    from dataclasses import asdict, is_dataclass
+
+    model = trained.pipeline
+    history = getattr(model, "history_", None)
+    if not isinstance(history, Mapping):
+        return None
+    settings = getattr(model, "settings_", None)
+    return {"device": getattr(model, "device_", None), "mixed_precision": getattr(model, "mixed_precision_", None),
+            "settings": asdict(settings) if is_dataclass(settings) and not isinstance(settings, type) else None,
+            **dict(history)}
 
 
 def _write_predictions(evaluation: Evaluation, out_dir: Path) -> Path | None:

@@ -319,9 +319,12 @@ class ModelSpec(_Model):
 
 
 class EarlyStopping(_Model):
-    patience: PositiveInt = 5
-    monitor: str | None = None
-    min_delta: Annotated[float, Field(ge=0)] = 0.0
+    patience: PositiveInt = Field(5, description="Epochs without improvement before training stops.")
+    monitor: str | None = Field(None, description="What must improve: val_loss (default), loss (the training loss), "
+                                                  "or a metric of the task on the validation split (val_accuracy, "
+                                                  "val_f1_macro, val_rmse, ...).")
+    min_delta: Annotated[float, Field(ge=0)] = Field(0.0, description="The smallest change that counts as an "
+                                                                      "improvement.")
 
 
 class Regularization(_Model):
@@ -330,14 +333,41 @@ class Regularization(_Model):
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
 
 
+class Schedule(_Model):
+    """How the learning rate changes during training (deep-learning back ends)."""
+
+    kind: Literal["constant", "step", "exponential", "cosine", "plateau"] = Field(
+        "constant", description="constant; step (times gamma every step_size epochs); exponential (times gamma "
+                                "every epoch); cosine (annealed to 0 over the epochs); plateau (times gamma when "
+                                "the early-stopping value has not improved for patience epochs).")
+    gamma: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.1, description="step, exponential, plateau: the factor the learning rate is multiplied by.")
+    step_size: PositiveInt = Field(10, description="step: epochs between two decays.")
+    patience: PositiveInt = Field(2, description="plateau: epochs without improvement before a decay.")
+
+
+def _schedule_shorthand(value: Any) -> Any:
+    return {"kind": value} if isinstance(value, str) else value
+
+
+ScheduleSpec = Annotated[Schedule, BeforeValidator(_schedule_shorthand, json_schema_input_type=Schedule | Literal[
+    "constant", "step", "exponential", "cosine", "plateau"])]
+
+
 class Training(_Model):
-    loss: str | None = None
+    loss: str | None = Field(None, description="Deep-learning back ends: cross_entropy (classification), mse, mae, "
+                                               "huber (regression); default: cross_entropy or mse.")
     optimizer: Literal["sgd", "adam", "adamw", "rmsprop", "adagrad"] | None = None
     learning_rate: Annotated[float, Field(gt=0, le=10)] | None = None
+    schedule: ScheduleSpec | None = Field(None, description="Deep-learning back ends: the learning-rate schedule "
+                                                            "(a kind, or a mapping with its settings).")
     batch_size: PositiveInt | None = None
     epochs: PositiveInt | None = None
     early_stopping: EarlyStopping | bool | None = None
     regularization: Regularization | None = None
+    checkpoint_every: Annotated[int, Field(ge=0), WHOLE] | None = Field(
+        None, description="Deep-learning back ends: save a checkpoint every this many epochs (0: never), from which "
+                          "`python -m <package> --resume` continues an interrupted training; default 1.")
     seed: Annotated[int, Field(ge=0), WHOLE] = 0
 
 

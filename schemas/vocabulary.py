@@ -63,6 +63,9 @@ def task_info(task: Task | str) -> TaskInfo:
 _TREE = ("max_depth", "min_samples_split", "min_samples_leaf", "max_features", "max_leaf_nodes", "ccp_alpha",
          "criterion", "class_weight", "min_impurity_decrease")
 _NN = ("hidden_units", "layers", "dropout", "activation", "batch_norm")
+# `training` settings a network family also takes as a parameter, so that a search can tune them
+# (model.params and model.search.space override the `training` section)
+_NN_TRAINING = ("learning_rate", "batch_size", "optimizer")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,16 +135,19 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("naive_bayes", {_CLS, _TXT}, (S,), ("var_smoothing", "alpha", "fit_prior"), "naive Bayes"),
     _f("mlp", {_CLS, _REG, _TXT, _IMG, _FC}, (S, TO, K),
        ("hidden_layer_sizes", "alpha", "learning_rate_init", "activation", "max_iter", "batch_size",
-        "early_stopping", "solver") + _NN,
+        "early_stopping", "solver") + _NN + _NN_TRAINING,
        "multi-layer perceptron", auto=False, quantize_int8=True),
-    _f("cnn", {_IMG, _TXT}, (TO, K), ("filters", "kernel_size", "conv_layers", "dense_units", "pretrained") + _NN,
+    _f("cnn", {_IMG, _TXT}, (TO, K),
+       ("filters", "kernel_size", "conv_layers", "dense_units", "pretrained") + _NN + _NN_TRAINING,
        "convolutional network"),
     _f("lstm", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
-                                              "sequence_length") + _NN, "long short-term memory network"),
+                                              "sequence_length") + _NN + _NN_TRAINING,
+       "long short-term memory network"),
     _f("gru", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
-                                             "sequence_length") + _NN, "gated recurrent unit network"),
+                                             "sequence_length") + _NN + _NN_TRAINING,
+       "gated recurrent unit network"),
     _f("transformer", {_TXT, _IMG, _FC}, (TO, K),
-       ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN,
+       ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN + _NN_TRAINING,
        "transformer encoder (optionally a local pretrained model)"),
     _f("kmeans", {T.clustering}, (S,), ("n_clusters", "init", "n_init", "max_iter", "tol"), "k-means clustering"),
     _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering",
@@ -178,6 +184,40 @@ CLUSTER_COUNT_PARAM = {"kmeans": "n_clusters", "agglomerative": "n_clusters", "g
 # quantized form, or to Gemm (kmeans, gaussian_mixture), which it does not quantize.
 # tests/runtime/test_quantize.py converts every scikit-learn family and checks this set.
 INT8_QUANTIZABLE = frozenset(f.name for f in FAMILIES.values() if f.quantize_int8)
+
+
+# Losses the deep-learning back ends build (`training.loss`), the tasks each fits, and what it is.
+_CLASSIFYING = frozenset(t for t, info in TASKS.items() if info.classification)
+_NUMBERS = frozenset(t for t, info in TASKS.items() if info.kind == "supervised" and not info.classification)
+LOSSES: dict[str, tuple[frozenset[Task], str]] = {
+    "cross_entropy": (_CLASSIFYING, "softmax cross-entropy of the class scores"),
+    "mse": (_NUMBERS, "mean squared error"),
+    "mae": (_NUMBERS, "mean absolute error"),
+    "huber": (_NUMBERS, "Huber loss: squared near 0, absolute beyond 1 standard deviation of the target"),
+}
+# Other spellings users write for the same losses
+LOSS_ALIASES = {"log_loss": "cross_entropy", "categorical_crossentropy": "cross_entropy",
+                "sparse_categorical_crossentropy": "cross_entropy", "nll": "cross_entropy",
+                "l2": "mse", "mean_squared_error": "mse", "l1": "mae", "mean_absolute_error": "mae",
+                "smooth_l1": "huber"}
+
+
+def default_loss(task: Task | str) -> str:
+    """The loss a network is trained with when ``training.loss`` is not given."""
+    return "cross_entropy" if task_info(task).classification else "mse"
+
+
+def monitor_target(monitor: str | None, task: Task | str) -> tuple[str, bool] | None:
+    """What ``training.early_stopping.monitor`` watches, as ``(key, higher_is_better)``: ``val_loss`` (the
+    default), ``loss`` (the training loss), or a quality metric of the task on the validation split,
+    written with or without ``val_`` (``val_accuracy``, ``f1_macro``); None for anything else."""
+    name = monitor or "val_loss"
+    if name in ("loss", "val_loss"):
+        return name, False
+    metric = METRICS.get(name.removeprefix("val_"))
+    if metric is None or metric.kind != "quality" or Task(task) not in metric.tasks or metric.needs:
+        return None
+    return f"val_{metric.name}", metric.higher_is_better
 
 
 def auto_candidates(task: Task | str) -> list[str]:

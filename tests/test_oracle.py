@@ -81,6 +81,13 @@ CASES: dict[str, dict[str, Any]] = {
                                    "split": {"time_ordered": True}, "time_column": "when"},
     "svm-decision-binary": {"labels": ["no", "yes"], "positive": "yes", "family": "svm",
                             "params": {"probability": False}},
+    # networks on the PyTorch back end: the same oracles, the same service
+    "torch-mlp-int-binary": {"labels": [0, 1], "positive": 1, "weights": [0.7, 0.3], "family": "mlp",
+                             "backend": "torch", "params": {"hidden_units": 16},
+                             "training": {"epochs": 15, "early_stopping": {"patience": 4}},
+                             "split": {"train": 0.7, "validation": 0.1, "test": 0.2}},
+    "torch-mlp-numeric-text-multiclass": {"labels": ["1.0", "2.0", "10"], "family": "mlp", "backend": "torch",
+                                          "imbalance": "class_weight", "training": {"epochs": 12}},
 }
 
 
@@ -99,11 +106,14 @@ def _classification_spec(case: dict[str, Any], data: str) -> dict[str, Any]:
                  "drop": ["when"],
                  "cleaning": {"imbalance": case.get("imbalance", "none")},
                  "split": {"seed": 3, **case.get("split", {})}},
-        "model": {"family": case["family"], "params": case.get("params", {})},
+        "model": {"family": case["family"], "params": case.get("params", {}),
+                  **({"backend": case["backend"]} if "backend" in case else {})},
         "metrics": {"primary": "f1_macro", "report": report, "acceptance": ["accuracy >= 0"]},
         "deployment": {"target": "rest"},
         "compliance": {"sensitive": ["grp"]},
     }
+    if "training" in case:
+        spec["training"] = case["training"]
     if "positive" in case:
         spec["problem"]["positive_class"] = case["positive"]
     if "time_column" in case:
@@ -253,7 +263,9 @@ def test_classification_figures_match_the_oracles_and_the_service(case: str, tmp
     _check_served(artifacts, frame, pred)
 
 
-def test_regression_figures_match_the_oracles(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", [{"family": "ridge"},
+                                   {"family": "mlp", "backend": "torch", "params": {"hidden_units": 16}}])
+def test_regression_figures_match_the_oracles(model: dict[str, Any], tmp_path: Path) -> None:
     frame = _dataset(11, labels=[0, 1, 2])
     frame["y"] = frame["x1"] * 3.0 + np.where(frame["cat"] == "NA", 5.0, 0.0) + 100.0
     _write_csv(frame.drop(columns=["label"]), tmp_path / "data.csv")
@@ -262,7 +274,7 @@ def test_regression_figures_match_the_oracles(tmp_path: Path) -> None:
                      "columns": {"x1": "numeric", "x2": {"type": "numeric", "nullable": True}, "cat": "categorical",
                                  "grp": "categorical", "when": "datetime", "y": "numeric"},
                      "drop": ["when"]},
-            "model": {"family": "ridge"},
+            "model": model, **({"training": {"epochs": 30, "learning_rate": 0.01}} if "backend" in model else {}),
             "metrics": {"primary": "r2", "report": ["r2", "rmse", "mae", "mse", "mape", "median_ae",
                                                     "explained_variance"]},
             "deployment": {"target": "rest"}, "compliance": {"sensitive": ["grp"]}}

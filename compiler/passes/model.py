@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, FAMILIES, Backend, Task
+from aispec.schemas.spec import EarlyStopping
+from aispec.schemas.vocabulary import (
+    CLUSTER_COUNT_PARAM,
+    FAMILIES,
+    LOSS_ALIASES,
+    LOSSES,
+    METRICS,
+    Backend,
+    Task,
+    monitor_target,
+)
 
 from ..diagnostics import Diagnostic, choices_hint, did_you_mean
 from ..source import Loc
@@ -188,7 +198,10 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
                          "pick a family to search its parameters", key=True)
 
 
-_DEEP_ONLY = ("loss", "optimizer", "learning_rate", "batch_size", "epochs", "early_stopping")
+_DEEP_ONLY = ("loss", "optimizer", "learning_rate", "schedule", "batch_size", "epochs", "early_stopping",
+              "checkpoint_every")
+# which schedule kinds read which of its settings
+_SCHEDULE_USES = {"gamma": ("step", "exponential", "plateau"), "step_size": ("step",), "patience": ("plateau",)}
 
 
 def check_training(ctx: Context) -> Iterator[Diagnostic]:
@@ -214,6 +227,39 @@ def check_training(ctx: Context) -> Iterator[Diagnostic]:
     if es and declared is not None and declared.can("validation_split") and split.validation == 0:
         yield ctx.report("AIS351", "early stopping watches a validation split, and data.split.validation is 0",
                          ("training", "early_stopping"), "set data.split.validation, e.g. 0.1", key=True)
+    if declared is not None and declared.can("training_options"):
+        yield from _check_deep_training(ctx)
+
+
+def _check_deep_training(ctx: Context) -> Iterator[Diagnostic]:
+    """The training settings a network's loop reads: a loss of the task, something to monitor, a schedule's
+    settings for its kind."""
+    training = ctx.spec.training
+    task = ctx.spec.problem.task
+    if training.loss is not None:
+        name = LOSS_ALIASES.get(training.loss, training.loss)
+        if name not in LOSSES or task not in LOSSES[name][0]:
+            fits = sorted(n for n, (tasks, _) in LOSSES.items() if task in tasks)
+            tasks = ", ".join(sorted(t.value for t in LOSSES[name][0])) if name in LOSSES else ""
+            known = f"a loss for {tasks}" if tasks else "an unknown loss"
+            yield ctx.report("AIS354", f"training.loss '{training.loss}' is {known}, not for {task.value}",
+                             ("training", "loss"), f"use {' or '.join(fits)}" if fits else "remove it")
+    es = training.early_stopping
+    if isinstance(es, EarlyStopping) and monitor_target(es.monitor, task) is None:
+        metrics = sorted(f"val_{n}" for n, m in METRICS.items()
+                         if m.kind == "quality" and task in m.tasks and not m.needs)
+        yield ctx.report("AIS355", f"early stopping cannot watch '{es.monitor}': the run measures val_loss, loss "
+                                   f"and the {task.value} metrics on the validation split",
+                         ("training", "early_stopping", "monitor"),
+                         did_you_mean(str(es.monitor), [*metrics, "val_loss", "loss"])
+                         or f"one of: val_loss, loss, {', '.join(metrics[:6])}, ...")
+    schedule = training.schedule
+    if schedule is not None:
+        for name, kinds in _SCHEDULE_USES.items():
+            if ctx.written(("training", "schedule", name)) and schedule.kind not in kinds:
+                yield ctx.report("AIS356", f"schedule.{name} has no effect on a {schedule.kind} schedule (it is read "
+                                           f"by {', '.join(kinds)})", ("training", "schedule", name),
+                                 "remove it, or choose a kind that uses it", key=True)
 
 
 def check_clusters(ctx: Context) -> Iterator[Diagnostic]:

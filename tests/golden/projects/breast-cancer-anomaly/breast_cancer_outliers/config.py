@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:37e4cc899bb358665957f5067cb50118b4f8334e2ebfa971b66387b86fe1d320"
+SPEC_HASH = "sha256:7b6dca8252b319483dd5493b220c7a9d6004f197a9ccb188b875d1ab72680c8c"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -208,10 +208,12 @@ SPEC: dict[str, Any] = {
         "loss": None,
         "optimizer": None,
         "learning_rate": None,
+        "schedule": None,
         "batch_size": None,
         "epochs": None,
         "early_stopping": None,
         "regularization": None,
+        "checkpoint_every": None,
         "seed": 0,
     },
     "metrics": {

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:647d28cb1dfa0de031b9e7094245c2d117126a0f29e79987948d6ac7cb4958a5"
+SPEC_HASH = "sha256:8a86e14008f6be985655d5f4824b5d342d7a2ee7ae83193fb8c58e6dcfe8936a"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -409,10 +409,12 @@ SPEC: dict[str, Any] = {
         "loss": None,
         "optimizer": None,
         "learning_rate": None,
+        "schedule": None,
         "batch_size": None,
         "epochs": None,
         "early_stopping": None,
         "regularization": None,
+        "checkpoint_every": None,
         "seed": 0,
     },
     "metrics": {

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:902ac6cca38f63a9dcd75f04de9561ff31d94cb8bfd01c5b5e43dc1e27d4abe0"
+SPEC_HASH = "sha256:ef2c3b52526199f2e646fc050c7e7f43b771b264c8d9a9e932889c2843a0797a"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -134,10 +134,12 @@ SPEC: dict[str, Any] = {
         "loss": None,
         "optimizer": None,
         "learning_rate": None,
+        "schedule": None,
         "batch_size": None,
         "epochs": None,
         "early_stopping": None,
         "regularization": None,
+        "checkpoint_every": None,
         "seed": 0,
     },
     "metrics": {

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:2373adafb26149f13e1821f8a35e895b0f9da2de91cc69607499ae5f0d80af3e"
+SPEC_HASH = "sha256:88c6ac4e3b98a66bfcae80881bce855672bd06f00a94b4957e509a3fe639c704"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -178,10 +178,12 @@ SPEC: dict[str, Any] = {
         "loss": None,
         "optimizer": None,
         "learning_rate": None,
+        "schedule": None,
         "batch_size": None,
         "epochs": None,
         "early_stopping": None,
         "regularization": None,
+        "checkpoint_every": None,
         "seed": 0,
     },
     "metrics": {

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:4be4590d653e894290c11bfab5c5870e25457a0bd27b0750f21d43c64921bf64"
+SPEC_HASH = "sha256:006a9aad462dfefedc04d7de4daa6007d3eec5cd06caca3f4598a2212e4ecad1"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -235,10 +235,12 @@ SPEC: dict[str, Any] = {
         "loss": None,
         "optimizer": None,
         "learning_rate": None,
+        "schedule": None,
         "batch_size": None,
         "epochs": None,
         "early_stopping": None,
         "regularization": None,
+        "checkpoint_every": None,
         "seed": 0,
     },
     "metrics": {
