@@ -9,6 +9,11 @@ per-group results need no back-end code.
 
 An export says what its graph's outputs mean as data (:class:`OutputContract`), written into
 ``serving.json``: nothing downstream parses strings to learn what a model outputs.
+
+A model trained by epochs (a back end with the ``training_options`` capability) may also expose
+``history_``: ``{series name: [one value per epoch]}`` (``loss``, ``val_loss``, ...), which the
+evaluation draws as the training curve. Refitting such a model is not cheap, so the learning curve
+(five sizes x three folds of refits) is drawn only for back ends that declare ``cheap_refit``.
 """
 
 from __future__ import annotations
@@ -64,6 +69,9 @@ class FitSettings:
     accelerator: str = "auto"
     checkpoint_dir: Path | None = None
     resume: bool = False
+    # the validation split as (features, labels), None when data.split.validation is 0: back ends with the
+    # `validation_split` capability stop early on it; the others ignore it
+    validation: tuple[Any, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +88,9 @@ class SearchRequest:
     seed: int
     positive_class: Any = None
     n_jobs: int = 1
+    # the validation split as (features, labels), or None: back ends with the `validation_split` capability
+    # score each trial on it rather than on `cv` (which they use only when there is no validation split)
+    validation: tuple[Any, Any] | None = None
 
 
 @runtime_checkable

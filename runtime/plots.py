@@ -30,6 +30,7 @@ __all__ = [
     "pr_curve",
     "residuals",
     "roc_curve",
+    "training_curve",
 ]
 
 DPI = 100
@@ -319,4 +320,30 @@ def learning_curve(train_sizes: Sequence[float], train_scores: Any, val_scores: 
         ax.set_ylabel(metric)
         ax.set_title(title)
         ax.legend(loc="best")
+        return _png(fig)
+
+
+def training_curve(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None,
+                   title: str = "Training curve") -> bytes:
+    """Per-epoch series of a model trained by epochs (``history_``: ``loss``, ``val_loss``, ...) against the
+    epoch (1-based): the loss on the left axis; each other metric on its own panel, training solid and
+    validation (``val_<name>``) dashed. ``best_epoch`` (1-based): the epoch whose weights were kept, marked."""
+    names = [n for n in history if not n.startswith("val_") and len(history[n])]
+    if not names:
+        raise ConfigError("a training curve needs at least one per-epoch series")
+    names = sorted(names, key=lambda n: (n != "loss", n))
+    with _figure(6.4 if len(names) == 1 else 4.2 * len(names), 4.2, ncols=len(names)) as (fig, axes):
+        for ax, name in zip(axes, names, strict=True):
+            for key, style, label in ((name, "-", "training"), (f"val_{name}", "--", "validation")):
+                values = np.asarray(history.get(key) or [], dtype=float)
+                if values.size:
+                    epochs = np.arange(1, values.size + 1)
+                    ax.plot(epochs, values, linestyle=style, linewidth=2, label=label,
+                            color=_BLUE if style == "-" else _ORANGE)
+            if best_epoch is not None:
+                ax.axvline(best_epoch, color=_GREY, linewidth=1, linestyle=":", label=f"kept: epoch {best_epoch}")
+            ax.set_xlabel("Epoch")
+            ax.set_ylabel(name)
+            ax.legend(loc="best")
+        fig.suptitle(title, fontweight="bold")
         return _png(fig)

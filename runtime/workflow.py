@@ -201,7 +201,7 @@ def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_ty
 
 def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *,
              space: Mapping[str, Any] | None = None, search: SearchSettings | None = None,
-             cpus: int | None = None) -> Any:
+             cpus: int | None = None, validation: tuple[Any, Any] | None = None) -> Any:
     from .api import SearchRequest
 
     return SearchRequest(space=dict(space or {}), method=search.method if search else "bayesian",
@@ -209,7 +209,16 @@ def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *
                          cv=cv, scoring=scoring,
                          greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
                          seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
-                         n_jobs=cpus or 1)
+                         n_jobs=cpus or 1, validation=validation)
+
+
+def _validation_rows(splits: Split, features: Sequence[str], target: str | None, task: str,
+                     positive_class: Any) -> tuple[Any, Any] | None:
+    """The validation split's features and labels (as the fit sees labels), or None without one."""
+    if splits.validation is None or len(splits.validation) == 0:
+        return None
+    X, y = _xy(splits.validation, features, target)
+    return X, _fit_labels(task, y, positive_class)
 
 
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
@@ -217,7 +226,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
           report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
-          backend: str = "sklearn", training: Mapping[str, Any] | None = None) -> Trained:
+          backend: str = "sklearn", training: Mapping[str, Any] | None = None, accelerator: str = "auto",
+          checkpoint_dir: Path | None = None, resume: bool = False) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
@@ -225,8 +235,11 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     final fit. ``report`` (``data.DataReport``) records the rows outliers and resampling remove or add.
     ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final fit
     uses that many threads; unset, one. ``backend`` (``model.backend``) fits, searches and exports (see
-    ``aispec.runtime.registry``); ``training`` is the spec's ``training`` section, for back ends with a
-    training loop.
+    ``aispec.runtime.registry``); ``training`` is the spec's ``training`` section, ``accelerator``
+    (``hardware.accelerator``), ``checkpoint_dir`` and ``resume`` (``--resume``) are for back ends with a
+    training loop. The validation split (``data.split.validation``), when there is one, goes to the back
+    end's fit and search (:class:`~aispec.runtime.api.FitSettings` / ``SearchRequest``): back ends with the
+    ``validation_split`` capability stop early and score search trials on it.
     """
     from .api import FitSettings
     from .registry import backend as get_backend
@@ -236,6 +249,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
+    validation_rows = _validation_rows(splits, features, target, task, positive_class)
     result = None
     params: dict[str, Any] = {}
     validation = None
@@ -248,10 +262,14 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
         result = engine.search(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
                                _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
-                                        cpus=cpus))
+                                        cpus=cpus, validation=validation_rows))
         params = dict(result.best_params)
+        # a back end that scored the trials otherwise (e.g. on the validation split) says how
+        validation = getattr(result, "validation", None) or validation
     pipeline = build_pipeline(params or None)
-    settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}))
+    settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
+                           accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume,
+                           validation=validation_rows)
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
@@ -416,9 +434,19 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
     ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
-    curve = _learning_curve(pipeline, X_train, y_train, trained, rows)
+    curve = _learning_curve(pipeline, X_train, y_train, trained, rows) if _cheap_refit(trained) else None
     if curve is not None:
         ev.plots["learning_curve"] = curve
+    history = getattr(pipeline, "history_", None)
+    if history:
+        ev.plots["training_curve"] = plots.training_curve(history, best_epoch=getattr(pipeline, "best_epoch_", None))
+
+
+def _cheap_refit(trained: Trained) -> bool:
+    """Whether the back end declares refits cheap enough for a learning curve (15 refits)."""
+    from .registry import backend as get_backend
+
+    return bool(get_backend(trained.backend).info.can("cheap_refit"))
 
 
 def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: int) -> bytes:
@@ -704,7 +732,7 @@ def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[st
     onnx = exported.onnx
     agree = onnx.label_agreement
     shown = f"label agreement {agree:.2%}, " if agree is not None else ""
-    message = (f"onnxruntime vs scikit-learn on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
+    message = (f"onnxruntime vs {onnx.reference} on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
                f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
     if not onnx.parity_ok:
         message += (f"; allowed: agreement >= {onnx.min_label_agreement:g}, differences <= {onnx.max_tol:g} "
@@ -824,12 +852,14 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     from . import cards, report
     from .registry import backend as get_backend
 
+    engine = get_backend(trained.backend)
     onnx: Any = exported.onnx.to_dict() if exported.onnx is not None else {"skipped": True,
                                                                              "reason": exported.skipped}
     run: dict[str, Any] = {
         "spec": spec,
         "model": {"family": spec["model"]["family"] if trained.auto is None else f"auto → {trained.auto.family}",
-                  "estimator": get_backend(trained.backend).describe(trained.pipeline), "params": trained.params},
+                  "estimator": engine.describe(trained.pipeline), "params": trained.params,
+                  "backend": engine.info.title, "uses_validation": engine.info.can("validation_split")},
         "metrics": {**evaluation.metrics, **exported.operational},
         "train_metrics": evaluation.train_metrics,
         "gates": gates,
