@@ -122,11 +122,13 @@ def _positive_int(value: Any, what: str) -> int:
     return int(value)
 
 
-def _rate(value: Any, what: str, *, upper: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or \
+def _rate(value: Any, what: str, *, upper: float | None = None, positive: bool = False) -> float:
+    low = (value <= 0) if positive else (value < 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or low or \
             (upper is not None and value >= upper):
         bound = f" and below {upper:g}" if upper is not None else ""
-        raise ConfigError(f"{what} must be a number of at least 0{bound}, not {value!r}")
+        raise ConfigError(f"{what} must be a number {'greater than' if positive else 'of at least'} 0{bound}, "
+                          f"not {value!r}")
     return float(value)
 
 
@@ -184,7 +186,7 @@ def resolve_training(training: Mapping[str, Any] | None, params: Mapping[str, An
         batch_size=_positive_int(params.get("batch_size", training.get("batch_size") or 32), "training.batch_size"),
         optimizer=_optimizer(training, params),
         learning_rate=_rate(params.get("learning_rate_init", training.get("learning_rate") or 1e-3),
-                            "training.learning_rate"),
+                            "training.learning_rate", positive=True),
         loss=_loss(training.get("loss"), task),
         metrics=metrics,
         early_stopping=stop,
