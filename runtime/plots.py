@@ -30,7 +30,6 @@ __all__ = [
     "pr_curve",
     "residuals",
     "roc_curve",
-    "training_curve",
 ]
 
 DPI = 100
@@ -323,27 +322,28 @@ def learning_curve(train_sizes: Sequence[float], train_scores: Any, val_scores: 
         return _png(fig)
 
 
-def training_curve(history: Mapping[str, Sequence[float]], *, best_epoch: int | None = None,
-                   title: str = "Training curve") -> bytes:
-    """Per-epoch series of a model trained by epochs (``history_``: ``loss``, ``val_loss``, ...) against the
-    epoch (1-based): the loss on the left axis; each other metric on its own panel, training solid and
-    validation (``val_<name>``) dashed. ``best_epoch`` (1-based): the epoch whose weights were kept, marked."""
-    names = [n for n in history if not n.startswith("val_") and len(history[n])]
-    if not names:
-        raise ConfigError("a training curve needs at least one per-epoch series")
-    names = sorted(names, key=lambda n: (n != "loss", n))
-    with _figure(6.4 if len(names) == 1 else 4.2 * len(names), 4.2, ncols=len(names)) as (fig, axes):
-        for ax, name in zip(axes, names, strict=True):
-            for key, style, label in ((name, "-", "training"), (f"val_{name}", "--", "validation")):
-                values = np.asarray(history.get(key) or [], dtype=float)
-                if values.size:
-                    epochs = np.arange(1, values.size + 1)
-                    ax.plot(epochs, values, linestyle=style, linewidth=2, label=label,
-                            color=_BLUE if style == "-" else _ORANGE)
+
+def training_curves(epochs: Sequence[Mapping[str, float]], *, best_epoch: int | None = None,
+                    title: str = "Training curves") -> bytes:
+    """Per-epoch figures of a network's training (``deep.History``): the training and validation loss on the
+    left, the validation metrics on the right when there are any; the best epoch (early stopping's) marked."""
+    numbers = list(range(1, len(epochs) + 1))
+    metrics = sorted({k for logs in epochs for k in logs if k.startswith("val_") and k != "val_loss"})
+    with _figure(10.0 if metrics else 6.4, 4.4, ncols=2 if metrics else 1) as (fig, axes):
+        panels = [(axes[0], ["loss", "val_loss"], "loss")]
+        if metrics:
+            panels.append((axes[1], metrics, "validation metric"))
+        for ax, names, label in panels:
+            for i, name in enumerate(names):
+                values = [logs.get(name, float("nan")) for logs in epochs]
+                if all(np.isnan(v) for v in values):
+                    continue
+                ax.plot(numbers, values, marker="o" if len(numbers) <= 30 else None, markersize=3, linewidth=2,
+                        color=(_BLUE, _ORANGE, _GREY)[i % 3], label=name)
             if best_epoch is not None:
-                ax.axvline(best_epoch, color=_GREY, linewidth=1, linestyle=":", label=f"kept: epoch {best_epoch}")
+                ax.axvline(best_epoch + 1, color="#9ca3af", linewidth=1, linestyle="--", label="best epoch")
             ax.set_xlabel("Epoch")
-            ax.set_ylabel(name)
+            ax.set_ylabel(label)
             ax.legend(loc="best")
-        fig.suptitle(title, fontweight="bold")
+        axes[0].set_title(title)
         return _png(fig)

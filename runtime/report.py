@@ -101,7 +101,7 @@ PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix", "confusion_matrix_normalized": "Confusion matrix (normalised)",
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
-    "training_curve": "Training curve",
+    "training_curves": "Training curves (per epoch)",
 }
 
 

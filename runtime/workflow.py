@@ -212,10 +212,10 @@ def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *
                          n_jobs=cpus or 1, validation=validation)
 
 
-def _validation_rows(splits: Split, features: Sequence[str], target: str | None, task: str,
-                     positive_class: Any) -> tuple[Any, Any] | None:
-    """The validation split's features and labels (as the fit sees labels), or None without one."""
-    if splits.validation is None or len(splits.validation) == 0:
+def _validation(splits: Split, features: Sequence[str], target: str | None, task: str,
+                positive_class: Any) -> tuple[Any, Any] | None:
+    """The validation split's rows and labels (as a fit sees them), or None when the spec holds none out."""
+    if splits.validation is None or not len(splits.validation):
         return None
     X, y = _xy(splits.validation, features, target)
     return X, _fit_labels(task, y, positive_class)
@@ -249,7 +249,9 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
-    validation_rows = _validation_rows(splits, features, target, task, positive_class)
+    # the validation split goes only to back ends that use one (the others' check warns, AIS334)
+    held_out = _validation(splits, features, target, task, positive_class) \
+        if engine.info.can("validation_split") else None
     result = None
     params: dict[str, Any] = {}
     validation = None
@@ -262,14 +264,14 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
         result = engine.search(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
                                _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
-                                        cpus=cpus, validation=validation_rows))
+                                        cpus=cpus, validation=held_out))
         params = dict(result.best_params)
         # a back end that scored the trials otherwise (e.g. on the validation split) says how
         validation = getattr(result, "validation", None) or validation
     pipeline = build_pipeline(params or None)
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
                            accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume,
-                           validation=validation_rows)
+                           validation=held_out)
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
@@ -434,16 +436,16 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
     ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
+    # a learning curve refits the model 15 times: only where refitting is cheap (the back end says so)
     curve = _learning_curve(pipeline, X_train, y_train, trained, rows) if _cheap_refit(trained) else None
     if curve is not None:
         ev.plots["learning_curve"] = curve
-    history = getattr(pipeline, "history_", None)
-    if history:
-        ev.plots["training_curve"] = plots.training_curve(history, best_epoch=getattr(pipeline, "best_epoch_", None))
+    history = getattr(pipeline, "history_", None)  # a model trained in epochs keeps its per-epoch figures
+    if isinstance(history, Mapping) and history.get("epochs"):
+        ev.plots["training_curves"] = plots.training_curves(history["epochs"], best_epoch=history.get("best_epoch"))
 
 
 def _cheap_refit(trained: Trained) -> bool:
-    """Whether the back end declares refits cheap enough for a learning curve (15 refits)."""
     from .registry import backend as get_backend
 
     return bool(get_backend(trained.backend).info.can("cheap_refit"))

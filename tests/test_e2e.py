@@ -153,7 +153,7 @@ def test_keras_classifier_runs_end_to_end_and_serves_without_keras(tmp_path: Pat
     assert metrics["onnx"]["reference"] == "Keras"
     assert metrics["search"]["validation"].startswith("the validation split")
     assert metrics["quantization"]["quantized_ops"] == {"MatMul": 3}
-    assert (artifacts / "plots" / "training_curve.png").stat().st_size > 1000
+    assert (artifacts / "plots" / "training_curves.png").stat().st_size > 1000
     assert not (artifacts / "plots" / "learning_curve.png").exists()  # 15 refits: only for cheap_refit back ends
     predictions = pd.read_csv(artifacts / "predictions.csv", keep_default_na=False)
     figures = metrics["metrics"]

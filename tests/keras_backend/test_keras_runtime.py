@@ -99,10 +99,10 @@ def test_early_stopping_keeps_the_epoch_the_best_checkpoint_holds(penguins: Proj
     checkpoints = tmp_path / "checkpoints"  # type: ignore[operator]
     pipeline = penguins.fitted(checkpoint_dir=checkpoints)
     history = pipeline.history_
-    assert pipeline.best_epoch_ == int(np.argmin(history["val_loss"])) + 1
+    assert history["best_epoch"] == int(np.argmin([e["val_loss"] for e in history["epochs"]]))
     # Keras restored the best epoch's weights; ModelCheckpoint saved the same epoch on its own
     saved = penguins.model.build_network((pipeline.transform_features(penguins.xy("test")[0]).shape[1],), 3,
-                                         pipeline.params, pipeline.training_)
+                                         pipeline.params, pipeline.settings_)
     saved.load_weights(checkpoints / "best.weights.h5")
     x = pipeline.transform_features(penguins.xy("test")[0])
     assert np.allclose(saved.predict(x, verbose=0), pipeline.network_.predict(x, verbose=0), atol=1e-6)
@@ -126,10 +126,10 @@ def test_an_interrupted_training_resumes_where_it_stopped(diabetes: Project, tmp
     assert (checkpoints / "backup").is_dir()
     resumed = diabetes.model.build_pipeline().set_params(training=training, checkpoint_dir=checkpoints, resume=True)
     resumed.fit(X, y)
-    assert len(resumed.history_["loss"]) == 10 - 4  # epochs 5..10 only
+    assert len(resumed.history_["epochs"]) == 10 - 4 and resumed.history_["resumed_from"] == 4  # epochs 5..10
     fresh = diabetes.model.build_pipeline().set_params(training=training, checkpoint_dir=checkpoints)
     fresh.fit(X, y)
-    assert len(fresh.history_["loss"]) == 10
+    assert len(fresh.history_["epochs"]) == 10 and fresh.history_["resumed_from"] is None
 
 
 def test_class_weight_and_resampling_follow_cleaning_imbalance(penguins: Project) -> None:
@@ -178,7 +178,8 @@ def test_the_final_fit_follows_the_fit_settings(diabetes: Project) -> None:
     settings = FitSettings(seed=7, cpus=1, training={**diabetes.config.SPEC["training"], "epochs": 3},
                            accelerator="cpu", validation=diabetes.xy("validation"))
     fitted = backend("keras").fit(diabetes.model.build_pipeline(), X, y, settings=settings, task="regression")
-    assert len(fitted.history_["loss"]) <= 3 and "val_loss" in fitted.history_ and fitted.device_ == "cpu"
+    epochs = fitted.history_["epochs"]
+    assert len(epochs) <= 3 and all("val_loss" in e for e in epochs) and fitted.device_ == "cpu"
     assert backend("keras").describe(fitted).startswith("mlp(Keras Sequential: Dense")
 
 

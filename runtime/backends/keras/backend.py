@@ -74,10 +74,10 @@ class KerasBackend:
             layers.append(f"{name} {units} {activation}".strip() if units is not None else
                           f"{name} {layer.rate:g}" if name == "Dropout" else name)
         history = getattr(model, "history_", {}) or {}
-        epochs = len(history.get("loss") or [])
-        training = getattr(model, "training_", None)
-        planned = training.epochs if training is not None else epochs
-        kept = getattr(model, "best_epoch_", None)
-        trained = f"{epochs} of {planned} epochs" + (f", kept epoch {kept}" if kept is not None else "")
+        epochs = len(history.get("epochs") or [])
+        settings = getattr(model, "settings_", None)
+        planned = settings.epochs if settings is not None else epochs
+        kept = history.get("best_epoch")
+        trained = f"{epochs} of {planned} epochs" + (f", kept epoch {kept + 1}" if kept is not None else "")
         return (f"{family}(Keras {type(network).__name__}: {', '.join(layers)}; {network.count_params():,} weights; "
                 f"{trained})")

@@ -89,7 +89,7 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
             raise ConfigError("a Keras pipeline needs preprocess, build_network and train_network")
         X_fit, y_fit = self._resample(X, y)
         training = resolve_training(self.training, self.params, task=self.task, has_validation=validation is not None)
-        self.training_ = training
+        self.settings_ = training
         self.device_ = self._device()
         with self._threads(), keras.device(self.device_):
             _seed_everything(self.seed)
@@ -109,8 +109,7 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
             history = self.train_network(network, data, training, checkpoints=self.checkpoint_dir, resume=self.resume)
             self.network_ = network
             self.model_ = self._served(network, x.shape[1])
-        self.history_ = {str(k): [float(v) for v in values] for k, values in (history.history or {}).items()}
-        self.best_epoch_ = _kept_epoch(self.history_, training)
+        self.history_ = _history(history.history or {}, list(history.epoch or []), training)
         self.n_features_in_ = len(getattr(X, "columns", [])) or np.asarray(X).shape[1]
         return self
 
@@ -261,18 +260,32 @@ def _seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _kept_epoch(history: Mapping[str, list[float]], training: Training) -> int | None:
-    """The 1-based epoch whose weights the network keeps: with early stopping, the best epoch by its
-    monitor (Keras restores it at the end of training); without, None (the last epoch's)."""
+def _history(series: Mapping[str, list[Any]], numbers: list[int], training: Training) -> dict[str, Any]:
+    """``history_`` (``aispec.runtime.api``): the per-epoch figures Keras recorded in this run (``loss``,
+    ``val_loss``, ``accuracy``, ...), the 0-based index among them of the epoch whose weights the network
+    keeps, whether early stopping ended the training, and ``resumed_from``: after ``--resume``, the number
+    of epochs an interrupted run had completed (Keras's ``History.epoch`` starts there), else None."""
+    names = [str(name) for name in series]
+    n = max((len(values) for values in series.values()), default=0)
+    epochs = [{name: float(series[name][i]) for name in names if i < len(series[name])} for i in range(n)]
+    offset = numbers[0] if numbers else 0
+    return {"epochs": epochs, "best_epoch": _kept_epoch(epochs, training),
+            "stopped_early": training.early_stopping is not None and offset + n < training.epochs,
+            "resumed_from": offset or None}
+
+
+def _kept_epoch(epochs: list[dict[str, float]], training: Training) -> int | None:
+    """The 0-based epoch whose weights the network keeps: with early stopping, the best epoch by its monitor
+    (Keras restores it at the end of training); without, None (the last epoch's)."""
     stop = training.early_stopping
     if stop is None:
         return None
-    values = history.get(stop.monitor) or []
-    if not values:
+    values = [logs.get(stop.monitor) for logs in epochs]
+    if not values or any(v is None for v in values):
         return None
     best = 0
     for i, value in enumerate(values):
-        gain = values[best] - value if stop.mode == "min" else value - values[best]
+        gain = values[best] - value if stop.mode == "min" else value - values[best]  # type: ignore[operator]
         if gain > stop.min_delta:  # Keras's rule: an improvement beats the best by more than min_delta
             best = i
-    return best + 1
+    return best
