@@ -445,8 +445,9 @@ _code("AIS401", E, "task not buildable yet",
       "the other tasks are checked but not built yet.",
       "problem:\n  task: forecasting\n", "Check the spec now; build it when its back end lands.")
 _code("AIS402", E, "back end not buildable yet",
-      "Only the scikit-learn back end generates projects today; torch and keras come later.",
-      "model:\n  family: cnn\n", "Use a scikit-learn family.")
+      "The back end is declared but `aispec build` does not generate projects for it yet, or it does not "
+      "build this family yet (each back end declares the families it builds in the runtime's registry).",
+      "model:\n  family: cnn\n", "Use a family of a back end that is built (scikit-learn, or `mlp` on Keras).")
 _code("AIS403", E, "data source not buildable yet",
       "Image folders are checked but not built yet.",
       "data:\n  source: {kind: image_folder, path: images}\n", "Use a tabular source.")

@@ -20,13 +20,13 @@ from aispec.schemas.catalog import DATASETS
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
 from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
-from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
+from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, CLUSTER_COUNT_PARAM, FAMILIES, METRICS, Backend, Task
 
 from .api import CheckResult
 from .buildable import unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
-from .lockfile import locked_version
+from .lockfile import locked_version, normalize
 from .pyliteral import package_name, py_literal, py_scalar
 from .source import Loc
 from .version import VERSION
@@ -310,7 +310,11 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     kind = _task_kind(task)
     needs = {"fairlearn"} if spec.compliance.sensitive else set()
     source_kind = spec.data.source.kind
+    declared = BACKENDS[spec.model.backend or Backend.sklearn]
     pins = {**AISPEC_PINS, **PINS}
+    for _, distribution in declared.modules:  # what the back end itself needs (keras, torch, ...)
+        if normalize(distribution) not in {normalize(name) for name in pins}:
+            pins[distribution] = locked_version(distribution)
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") == "palmerpenguins"):
         pins.pop("palmerpenguins")
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")):
@@ -322,19 +326,21 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         pins.pop("pyarrow")
     if not needs:
         pins.pop("fairlearn")
-    declared = BACKENDS[spec.model.backend or Backend.sklearn]
-    for _, distribution in declared.modules:  # the back end's own libraries (torch), pinned like the rest
-        if distribution not in pins:
-            pins[distribution] = locked_version(distribution)
     return {
         "aispec_version": VERSION,
         "backend": declared.name.value,
         "backend_title": declared.title,
-        "backend_slug": re.sub(r"[^a-z0-9]+", "_", declared.title.lower()),  # in identifiers: scikit_learn
-        # a training loop in epochs: training settings, checkpoints and `--resume` reach it
-        "training_loop": declared.can("training_options"),
+        "backend_slug": re.sub(r"[^a-z0-9]+", "_", declared.title.lower()).strip("_"),  # in identifiers
         "can_prune": declared.can("prune"),
         "overlay": declared.overlay,
+        # a back end that trains by epochs: the training section, checkpoints and --resume
+        "training_loop": declared.can("training_options"),
+        "backend_modules": [module for module, _ in declared.modules],
+        # the files only this back end's projects have, by template name (e.g. "package/loop.py.j2")
+        "backend_files": [template for template, _ in declared.files],
+        "is_classification": task in CLASSIFICATION_TASKS,
+        "family_description": FAMILIES[spec.model.family].description if spec.model.family in FAMILIES else "",
+        "torch_version": pins.get("torch", ""),
         "project": dump["project"],
         "package": package,
         "spec_file": spec_file,

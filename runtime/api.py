@@ -9,6 +9,12 @@ per-group results need no back-end code.
 
 An export says what its graph's outputs mean as data (:class:`OutputContract`), written into
 ``serving.json``: nothing downstream parses strings to learn what a model outputs.
+
+A model trained by epochs (a back end with the ``training_options`` capability) may also expose
+``history_``: ``{"epochs": [{"loss": ..., "val_loss": ..., ...} per epoch], "best_epoch": the 0-based
+epoch whose weights it keeps or None}``, which the evaluation draws as training curves. Refitting such
+a model is not cheap, so the learning curve (five sizes x three folds of refits) is drawn only for back
+ends that declare ``cheap_refit``.
 """
 
 from __future__ import annotations

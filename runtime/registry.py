@@ -56,6 +56,8 @@ class BackendInfo:
     # files only this back end's projects have: (template under templates/backends/<overlay>/, path in the
     # project, where "{package}" is the package folder), e.g. the torch training loop
     files: tuple[tuple[str, str], ...] = ()
+    # the families it builds today; None: every family whose record names this back end
+    built_families: frozenset[str] | None = None
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
@@ -66,6 +68,11 @@ class BackendInfo:
     def families(self) -> frozenset[str]:
         """The families this back end builds (those whose record lists it)."""
         return frozenset(name for name, family in FAMILIES.items() if self.name in family.backends)
+
+    def builds(self, family: str) -> bool:
+        """Whether `aispec build` generates a ``family`` model on this back end today."""
+        return self.built and family in self.families and (self.built_families is None
+                                                          or family in self.built_families)
 
 
 _TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
@@ -106,14 +113,16 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         title="Keras",
         factory="aispec.runtime.backends.keras:KerasBackend",
         extra="keras",
-        modules=(("keras", "keras"), ("torch", "torch"), ("pandas", "pandas"), ("numpy", "numpy"),
-                 ("onnx", "onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
-        tasks=frozenset({Task.classification, Task.regression, Task.text_classification, Task.image_classification,
-                         Task.forecasting}),
-        sources=_TABULAR_SOURCES | {"image_folder"},
+        # Keras 3 on its PyTorch back end; the preprocessing is scikit-learn's (features.py), exported
+        # with skl2onnx in front of the network
+        modules=(("keras", "keras"), ("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"),
+                 ("numpy", "numpy"), ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"),
+                 ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
+        tasks=frozenset({Task.classification, Task.regression}),
+        sources=_TABULAR_SOURCES,
         capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split"}),
         overlay="keras",
-        built=False,
+        built_families=frozenset({"mlp"}),
     ),
 )}
 

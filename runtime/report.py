@@ -249,6 +249,9 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "family": given_model.get("family", _get(spec, "model", "family")),
         "estimator": given_model.get("estimator"),
         "params": given_model.get("params", _get(spec, "model", "params", default={})) or {},
+        "backend": given_model.get("backend") or "scikit-learn",  # the back end's title
+        # whether the back end trains on the validation split (early stopping, model selection)
+        "uses_validation": bool(given_model.get("uses_validation")),
     }
     onnx = _section(run, "onnx")
     onnx_inputs: list[dict[str, Any]] = []

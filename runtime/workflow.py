@@ -747,7 +747,7 @@ def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[st
     onnx = exported.onnx
     agree = onnx.label_agreement
     shown = f"label agreement {agree:.2%}, " if agree is not None else ""
-    message = (f"onnxruntime vs the trained model on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
+    message = (f"onnxruntime vs {onnx.reference} on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
                f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
     if not onnx.parity_ok:
         message += (f"; allowed: agreement >= {onnx.min_label_agreement:g}, differences <= {onnx.max_tol:g} "
@@ -867,12 +867,14 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
     from . import cards, report
     from .registry import backend as get_backend
 
+    engine = get_backend(trained.backend)
     onnx: Any = exported.onnx.to_dict() if exported.onnx is not None else {"skipped": True,
                                                                              "reason": exported.skipped}
     run: dict[str, Any] = {
         "spec": spec,
         "model": {"family": spec["model"]["family"] if trained.auto is None else f"auto → {trained.auto.family}",
-                  "estimator": get_backend(trained.backend).describe(trained.pipeline), "params": trained.params},
+                  "estimator": engine.describe(trained.pipeline), "params": trained.params,
+                  "backend": engine.info.title, "uses_validation": engine.info.can("validation_split")},
         "metrics": {**evaluation.metrics, **exported.operational},
         "train_metrics": evaluation.train_metrics,
         "gates": gates,

@@ -115,6 +115,27 @@ def test_compiler_commands_ran_in_the_import_check(compiler_report: dict[str, ob
         assert report[command] == 0, (command, report[command])
 
 
+BUILD_PATH = r"""
+import json, sys, tempfile
+from pathlib import Path
+HEAVY = set(json.loads(sys.argv[1]))
+from aispec.compiler.build import build
+results = {}
+with tempfile.TemporaryDirectory() as tmp:
+    for i, spec in enumerate(sys.argv[2:]):
+        results[Path(spec).name] = build(Path(spec), Path(tmp) / str(i)).ok
+print(json.dumps({"built": results, "heavy": sorted(m for m in sys.modules if m.split(".")[0] in HEAVY)}))
+"""
+
+
+def test_build_imports_no_heavy_library_for_any_back_end() -> None:
+    # the Keras example names keras and torch in its requirements and template: build must not import them
+    specs = [ROOT / "specs" / "examples" / name for name in ("diabetes-mlp-keras.yaml", "penguins-classification.yaml")]
+    report = run_python(BUILD_PATH, json.dumps(HEAVY), *map(str, specs))
+    assert report["built"] == {spec.name: True for spec in specs}
+    assert report["heavy"] == [], f"`aispec build` imported {report['heavy']}"
+
+
 # ---------------------------------------------------------------- the runtime stays independent
 
 RUNTIME_IMPORTS = r"""

@@ -240,5 +240,5 @@ def to_onnx(model: Any, X_sample: Any, path: Path, *, tol: float = 1e-4, max_tol
         scale=scale, compared=compared, inputs=inputs, columns=columns, outputs=outputs,
         opset={entry.domain or "": entry.version for entry in graph.opset_import}, size_bytes=len(data), tol=tol,
         max_tol=max_tol, min_label_agreement=min_label_agreement, parity_ok=bool(ok), warnings=notes,
-        contract=contract.to_dict(),
+        contract=contract.to_dict(), reference="PyTorch",
     )

@@ -27,10 +27,15 @@ FEATURE_TYPES: dict[str, str] = {
 }
 
 
-def build_preprocessor() -> ColumnTransformer:
-    """Impute, clip outliers, scale and encode, per `data.cleaning`."""
+def build_preprocessor(scale: bool = True) -> ColumnTransformer:
+    """Impute, clip outliers, scale and encode, per `data.cleaning`.
+
+    ``scale=False`` leaves scaling out: trees see the features unscaled (scaling changes nothing for
+    them but the exported model's precision).
+    """
     return preprocess.build_preprocessor(
         column_types=FEATURE_TYPES,
         cleaning=SPEC["data"]["cleaning"],
         task=TASK,
+        scale=scale,
     )

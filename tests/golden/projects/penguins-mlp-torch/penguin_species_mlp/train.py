@@ -78,10 +78,13 @@ def train(splits: Split, report: DataReport, resume: bool = False) -> workflow.T
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__}", description=__doc__.split("\n")[0]
+        prog="python -m penguin_species_mlp",
+        description=f"Train, evaluate, gate, export and document {PROJECT_NAME}.",
     )
     parser.add_argument(
-        "--resume", action="store_true", help="continue an interrupted training from checkpoints/"
+        "--resume",
+        action="store_true",
+        help="continue an interrupted training from its last checkpoint (checkpoints/)",
     )
     args = parser.parse_args([] if argv is None else argv)
     steps = Steps(PROJECT_NAME)
