@@ -101,6 +101,7 @@ PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix", "confusion_matrix_normalized": "Confusion matrix (normalised)",
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
+    "examples": "Test images: mistakes first, with the true and predicted class",
 }
 
 

@@ -33,6 +33,23 @@ def _kind(task: str) -> str:
     return task_info(task).kind
 
 
+def _augment(task: str, X: Any, y: Any, augmentation: Mapping[str, Any] | None, seed: int,
+             report: Any) -> tuple[Any, Any]:
+    """The final fit's training rows with ``data.augmentation`` of the task's modality applied (images:
+    ``runtime.images.augment``), recorded in the row ledger; model selection never sees the copies."""
+    settings = dict(augmentation or {})
+    if task_info(task).modality != "image" or not settings.get("image"):
+        return X, y
+    from .images.augment import augment_rows, describe
+
+    factor = float(settings.get("factor", 1.0))
+    X_out, y_out = augment_rows(X, y, settings["image"], factor=factor, seed=seed)
+    if report is not None and X_out is not X:
+        report.record("augmentation", len(X), len(X_out), describe(settings["image"], factor) +
+                      ": altered copies of training images, for the final fit only", part="train")
+    return X_out, y_out
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """``model.search`` of the spec: the space and how to explore it."""
@@ -217,7 +234,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
           report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
-          backend: str = "sklearn", training: Mapping[str, Any] | None = None) -> Trained:
+          backend: str = "sklearn", training: Mapping[str, Any] | None = None,
+          augmentation: Mapping[str, Any] | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
@@ -226,7 +244,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     ``cpus`` (``hardware.cpus``): the search cross-validates that many folds at once, and the final fit
     uses that many threads; unset, one. ``backend`` (``model.backend``) fits, searches and exports (see
     ``aispec.runtime.registry``); ``training`` is the spec's ``training`` section, for back ends with a
-    training loop.
+    training loop. ``augmentation`` (``data.augmentation``) adds altered copies of training images to the
+    final fit (the search cross-validates on the images as they are).
     """
     from .api import FitSettings
     from .registry import backend as get_backend
@@ -252,6 +271,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         params = dict(result.best_params)
     pipeline = build_pipeline(params or None)
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}))
+    X, labels = _augment(task, X, labels, augmentation, seed, report)
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
@@ -267,9 +287,10 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                feature_types: Mapping[str, str] | None = None,
                locations: Mapping[str, str] | None = None, rebalance: str = "none", report: Any = None,
                split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
-               backend: str = "sklearn") -> Trained:
+               backend: str = "sklearn", augmentation: Mapping[str, Any] | None = None) -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
-    folds and resampling as in :func:`train`)."""
+    folds and resampling as in :func:`train`); with ``augmentation``, the chosen model is fitted again on
+    the augmented training split."""
     from .preprocess import Resampled
     from .registry import backend as get_backend
 
@@ -290,6 +311,16 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
             report.record(rebalance, estimator.rows_in_, estimator.rows_out_,
                           "cleaning.imbalance: classes balanced for the fit", part="train")
         estimator = estimator.pipeline_
+        result.estimator = estimator
+    X_aug, y_aug = _augment(task, X, labels, augmentation, seed, report)
+    if X_aug is not X:
+        from sklearn.base import clone  # type: ignore[import-untyped]
+
+        from .api import FitSettings
+
+        estimator = engine.fit(clone(estimator), X_aug, y_aug if _kind(task) == "supervised" else None,
+                               settings=FitSettings(seed=seed, cpus=cpus, rebalance=rebalance), task=task,
+                               report=report)
         result.estimator = estimator
     return Trained(estimator, result.family, dict(result.params), task, target, list(features),
                    positive_class, elapsed, auto=result, validation=validation, scoring=scoring,
@@ -415,7 +446,13 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
             ev.plots["pr_curve"] = plots.pr_curve(y_test, y_score, classes, positive_class=trained.positive_class)
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
-    ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
+    if task_info(trained.task).modality == "image":
+        # permuting the one image column says nothing; the report shows test images with their labels instead
+        from .images.plots import examples
+
+        ev.plots["examples"] = examples(X_test, y_test, y_pred)
+    else:
+        ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
     curve = _learning_curve(pipeline, X_train, y_train, trained, rows)
     if curve is not None:
         ev.plots["learning_curve"] = curve
