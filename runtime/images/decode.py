@@ -71,8 +71,10 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
             # our own limit is checked below, on the header, before any pixel is decoded
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=[kind])
-    except Image.DecompressionBombError as exc:
-        raise ImageRejected("pixels", f"the {kind} declares too many pixels ({exc})") from None
+    except Image.DecompressionBombError:
+        raise ImageRejected("pixels", f"the {kind} declares more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} "
+                                      f"pixels (a decompression bomb); at most {max_pixels:,} are accepted "
+                                      "(image.max_pixels)") from None
     except Exception as exc:  # Pillow raises UnidentifiedImageError, SyntaxError, ValueError, OSError, ...
         raise ImageRejected("unreadable", f"cannot read the {kind} header: {_reason(exc)}") from None
     width, height = image.size

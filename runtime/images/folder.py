@@ -13,8 +13,9 @@ What was read and removed travels with the frame as ``frame.attrs["aispec.images
   cannot be decoded is removed (counted, with a few paths);
 - a class folder with no image left is named in a warning (the class cannot be learnt);
 - images of another size than ``image_size`` (default: the most common size) are resized, counted;
-- the channels are 1 (grey) when every image is stored grey, else 3 (RGB): a colour image in a grey
-  set is converted to grey, a grey image in a colour set to RGB, the same way the service does.
+- the channels are 1 (grey) when most images are stored grey, else 3 (RGB): a colour image in a grey
+  set is converted to grey, a grey image in a colour set to RGB (counted), as the service converts a
+  request's image.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 
 from ..errors import DataError, where
 from . import IMAGE_COLUMN
-from .decode import ImageRejected, is_grey, open_image, to_array
+from .decode import ImageRejected, is_grey, open_image, sniff, to_array
 
 __all__ = ["ATTRS_KEY", "FolderReport", "load_digits", "load_folder"]
 
@@ -123,7 +124,8 @@ def load_folder(source: Mapping[str, Any], *, target: str, locations: Mapping[st
             except OSError:
                 report.removed.setdefault("unreadable", []).append(rel)
                 continue
-            report.formats[str(image.format)] = report.formats.get(str(image.format), 0) + 1
+            kind = sniff(data) or "?"
+            report.formats[kind] = report.formats.get(kind, 0) + 1
             headers.append((rel, label, path, (image.size[1], image.size[0]), is_grey(image)))
             image.close()
     if not headers:
@@ -137,7 +139,8 @@ def load_folder(source: Mapping[str, Any], *, target: str, locations: Mapping[st
         size = Counter(h[3] for h in headers).most_common(1)[0][0]
         report.size_source = "the most common size"
     report.size = [size[0], size[1]]
-    report.channels = 1 if all(h[4] for h in headers) else 3
+    grey = sum(1 for h in headers if h[4])
+    report.channels = 1 if grey > len(headers) - grey else 3  # like the size: what most images are
 
     # pass 2: decode, convert and resize
     index: list[str] = []

@@ -71,7 +71,7 @@ def install_routes(app: FastAPI, state: Any, paths: Mapping[str, str], *, record
     async def images(request: Request, *, many: bool) -> list[NDArray[np.uint8]]:
         field = BATCH_FIELD if many else "image"
         if _is_multipart(request):
-            parts = await _multipart(request, field, many=many, max_batch=api["max_batch"] if many else 1,
+            parts = await _multipart(request, field, many=many, max_batch=api["max_batch"],
                                      max_body=api["max_body"])
         else:
             body = await request.body()
