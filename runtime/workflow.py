@@ -471,7 +471,7 @@ def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: i
 def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained, rows: Any) -> bytes | None:
     """Training and cross-validated scores of the primary metric at five training sizes (skipped on
     tiny data); folds follow the split's rules like model selection's."""
-    from sklearn.base import clone  # type: ignore[import-untyped]
+    from sklearn.base import clone
     from sklearn.model_selection import learning_curve
 
     from . import plots

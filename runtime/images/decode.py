@@ -57,7 +57,7 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
+def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:  # a PIL.Image.Image
     """The decoded Pillow image of ``data`` (PNG or JPEG by its bytes, at most ``max_pixels`` pixels)."""
     from PIL import Image, ImageOps
 
@@ -70,7 +70,7 @@ def open_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
         with warnings.catch_warnings():
             # our own limit is checked below, on the header, before any pixel is decoded
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=[kind])
+            image: Any = Image.open(io.BytesIO(data), formats=[kind])
     except Image.DecompressionBombError:
         raise ImageRejected("pixels", f"the {kind} declares more than {2 * (Image.MAX_IMAGE_PIXELS or 0):,} "
                                       f"pixels (a decompression bomb); at most {max_pixels:,} are accepted "

@@ -31,7 +31,8 @@ def tensor_of(X: Any, column: str = IMAGE_COLUMN) -> NDArray[np.float32]:
     """The ``N×C×H×W`` float32 tensor of ``X``: a frame with an image column, a series of images, a
     sequence of ``(H, W, C)`` arrays, or a tensor already (returned as float32)."""
     if isinstance(X, np.ndarray) and X.ndim == 4 and X.dtype != np.uint8:
-        return X.astype(np.float32, copy=False)
+        as32: NDArray[np.float32] = X.astype(np.float32, copy=False)
+        return as32
     if hasattr(X, "columns"):
         X = X[column]
     if hasattr(X, "tolist"):
@@ -60,7 +61,7 @@ class Standardize(TransformerMixin, BaseEstimator):  # type: ignore[misc]
         tensor = tensor_of(X, self.column)
         if tuple(tensor.shape[1:]) != self.shape_:
             raise ValueError(f"images of shape {tuple(tensor.shape[1:])} (C, H, W); the model takes {self.shape_}")
-        out = (tensor - self.mean_[None, :, None, None]) / self.std_[None, :, None, None]
+        out: NDArray[np.float32] = (tensor - self.mean_[None, :, None, None]) / self.std_[None, :, None, None]
         return out.reshape(len(out), -1) if self.flatten else out
 
     def get_feature_names_out(self, input_features: Any = None) -> NDArray[Any]:
@@ -107,7 +108,7 @@ def register_converter() -> None:
     global _registered
     if _registered:
         return
-    from skl2onnx import update_registered_converter
+    from skl2onnx import update_registered_converter  # type: ignore[import-untyped]
 
     update_registered_converter(Standardize, "AispecImageStandardize", _shape, _convert)
     _registered = True

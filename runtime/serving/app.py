@@ -709,8 +709,9 @@ def _load_challenger(artifacts: Path, meta: ServingMetadata, champion: ServingMe
             raise ConfigError(f"the A/B challenger needs column '{column['name']}' ({column['dtype']}), which the "
                               "champion's request does not provide in that type")
     geometry = ("input", "channels", "height", "width")
-    if {k: (champion.get("image") or {}).get(k) for k in geometry} != \
-            {k: (challenger_meta.get("image") or {}).get(k) for k in geometry}:
+    ours: dict[str, Any] = dict(champion.get("image") or {})
+    theirs: dict[str, Any] = dict(challenger_meta.get("image") or {})
+    if {k: ours.get(k) for k in geometry} != {k: theirs.get(k) for k in geometry}:
         raise ConfigError("the A/B challenger takes other images (input, channels or size) than the champion")
     if challenger_meta["model"]["scores"] != champion["model"]["scores"]:
         raise ConfigError("the A/B challenger's outputs differ from the champion's (probabilities vs scores)")

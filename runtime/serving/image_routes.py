@@ -79,7 +79,7 @@ def install_routes(app: FastAPI, state: Any, paths: Mapping[str, str], *, record
                 item = (batch_model if many else row_model).model_validate_json(body)
             except ValidationError as exc:
                 raise invalid(exc) from None
-            parts = list(getattr(item, BATCH_FIELD)) if many else [item.image]  # type: ignore[attr-defined]
+            parts = list(getattr(item, BATCH_FIELD)) if many else [item.image]
         return decode_parts(reader, parts, field, many)
 
     async def answer(request: Request, *, many: bool) -> Response:

@@ -67,9 +67,10 @@ def image_contract(*, onnx: Mapping[str, Any], features: Sequence[str], frame: A
     overall = brightness.mean(axis=1)
     typical = int(np.argmin(np.abs(overall - np.median(overall))))
     contract = ImageContract(field="image", input=str(input_name), channels=1 if channels == 1 else 3,
-                             mode="L" if channels == 1 else "RGB", height=height, width=width, resize=RESAMPLE,
-                             formats=list(FORMATS), max_pixels=DEFAULT_MAX_PIXELS, scale=255.0, pixels=pixels,
+                             mode="L" if channels == 1 else "RGB", height=height, width=width, resize="bilinear",
+                             formats=["PNG", "JPEG"], max_pixels=DEFAULT_MAX_PIXELS, scale=255.0, pixels=pixels,
                              reference=reference)
+    assert RESAMPLE == "bilinear" and tuple(contract["formats"]) == FORMATS  # what images.decode does
     example = {"image": base64.b64encode(encode_png(arrays[typical])).decode("ascii")}
     return contract, example
 
