@@ -213,3 +213,26 @@ def test_drift_watches_brightness_and_the_documents_describe_uploads(client: Tes
     assert set(content) == {"application/json", "multipart/form-data"}
     assert openapi["paths"]["/v1/predict/batch"]["post"]["requestBody"]["content"]["multipart/form-data"][
         "schema"]["properties"]["images"]["maxItems"] == 8
+
+
+def test_batch_scoring_reads_a_folder_of_images(artifacts: Path, tmp_path: Path, digits: tuple[Any, Any]) -> None:
+    import pandas as pd
+
+    from aispec.runtime.serving.batch import main
+
+    images = digits[1]["image"].tolist()[:5]
+    folder = tmp_path / "inbox"
+    (folder / "sub").mkdir(parents=True)
+    for i, pixels in enumerate(images[:4]):
+        (folder / f"{i}.png").write_bytes(encode_png(pixels))
+    (folder / "sub" / "4.jpg").write_bytes(_jpeg(images[4]))
+    (folder / "notes.png").write_text("not an image")
+    (folder / "big.png").write_bytes(bomb_png(50_000, 50_000))
+    assert main([str(artifacts), str(folder), str(tmp_path / "out.csv")]) == 0
+    out = pd.read_csv(tmp_path / "out.csv", dtype={"label": str}, keep_default_na=False)
+    by_row = dict(zip(out["row"], out["label"], strict=True))
+    expected = _onnx_labels(artifacts, images[:4])
+    assert [by_row[f"{i}.png"] for i in range(4)] == expected and by_row["sub/4.jpg"] != ""
+    errors = dict(zip(out["row"], out["error"], strict=True))
+    assert "not a PNG or JPEG" in errors["notes.png"] and "pixels" in errors["big.png"]
+    assert by_row["notes.png"] == "" and errors["0.png"] == ""
