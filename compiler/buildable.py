@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from aispec.runtime.registry import BACKENDS, BackendInfo
-from aispec.schemas.spec import Spec
-from aispec.schemas.vocabulary import FAMILIES, Backend
+from aispec.schemas.catalog import DATASETS
+from aispec.schemas.spec import BundledSource, Spec
+from aispec.schemas.vocabulary import FAMILIES, Backend, task_info
 
 from .source import Loc
 
@@ -72,6 +73,20 @@ def unbuildable(spec: Spec) -> Iterator[Gap]:
     if spec.data.source.kind not in BUILDABLE_SOURCES:
         yield Gap(("data", "source"), f"{spec.data.source.kind} data sources are not built yet",
                   f"use one of: {', '.join(sorted(BUILDABLE_SOURCES))}", "AIS403", key=True)
+    elif task_info(task).modality == "image" and _images_in_a_table(spec):
+        yield Gap(("data", "source"), f"images in a {spec.data.source.kind} table (paths or encoded bytes) are "
+                  "not built yet", "use 'source: {kind: image_folder, path: ...}', one sub-folder of images per "
+                  "class", "AIS403", key=True)
+
+
+def _images_in_a_table(spec: Spec) -> bool:
+    """Whether the spec declares an image column in a table the image loader does not read (it reads an
+    image folder or a bundled image data set); a source without any image is AIS321's."""
+    source = spec.data.source
+    if source.kind == "image_folder" or (isinstance(source, BundledSource) and source.name in DATASETS
+                                         and "image" in dict(DATASETS[source.name].columns).values()):
+        return False
+    return any(column.type.value == "image" for column in (spec.data.columns or {}).values())
 
 
 def _written_augmentation(spec: Spec) -> Iterator[Gap]:

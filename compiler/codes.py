@@ -270,6 +270,17 @@ _code("AIS334", W, "validation split not used",
       "model trains on fewer rows.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, validation: 0.1, test: 0.2}\n",
       "Set `validation: 0` and give the rows to training, or use a torch / keras model with early stopping.")
+_code("AIS336", E, "image folder for a task without images",
+      "An `image_folder` source reads one image per row; only `image_classification` takes images.",
+      "problem:\n  task: classification\n  target: label\ndata:\n  source: {kind: image_folder, path: images}\n",
+      "Use `task: image_classification`, or a tabular source.")
+_code("AIS337", W, "image augmentation that adds nothing",
+      "Image augmentation adds `round(n × (factor - 1))` altered copies of the training images to the final "
+      "fit (never to the test split or to the folds model selection scores). With `factor: 1`, or with no "
+      "flip, rotation, crop or colour jitter, no image is added.",
+      "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
+      "  columns: {image: image, digit: categorical}\n  augmentation:\n    image: {rotate: 10}\n",
+      "Set `factor` above 1 (e.g. 2) and at least one alteration.")
 _code("AIS340", E, "unknown model family",
       "The model family is not one aispec can build. `aispec explain AIS340` and the hint list them.",
       "model:\n  family: random_forrest\n", "Fix the spelling.")
@@ -449,8 +460,11 @@ _code("AIS402", E, "back end not buildable yet",
       "build this family yet (each back end declares the families it builds in the runtime's registry).",
       "model:\n  family: cnn\n", "Use a family of a back end that is built (scikit-learn, or `mlp` on Keras).")
 _code("AIS403", E, "data source not buildable yet",
-      "Image folders are checked but not built yet.",
-      "data:\n  source: {kind: image_folder, path: images}\n", "Use a tabular source.")
+      "The back end cannot read this source for this task yet: images are read from an `image_folder` (or the "
+      "bundled `digits_images`), not from a column of a table (paths or encoded bytes in a CSV).",
+      "problem:\n  task: image_classification\n  target: label\ndata:\n  source: {kind: csv, path: images.csv}\n"
+      "  columns: {image: image, label: categorical}\n",
+      "Use `source: {kind: image_folder, path: ...}`, one sub-folder of images per class.")
 _code("AIS490", E, "rendering failed",
       "A template failed to render. This is a bug in aispec, not in the spec.",
       "", "Report it; `--debug` shows the traceback.")

@@ -19,14 +19,23 @@ from aispec.runtime.registry import BACKENDS
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
-from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
-from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, CLUSTER_COUNT_PARAM, FAMILIES, METRICS, Backend, Task
+from aispec.schemas.spec import IMAGE_REF, BundledSource, ImageFolderSource, Spec
+from aispec.schemas.vocabulary import (
+    CLASSIFICATION_TASKS,
+    CLUSTER_COUNT_PARAM,
+    FAMILIES,
+    METRICS,
+    Backend,
+    Task,
+    task_info,
+)
 
 from .api import CheckResult
 from .buildable import unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
 from .lockfile import locked_version, normalize
+from .passes.context import image_folder_columns
 from .pyliteral import package_name, py_literal, py_scalar
 from .source import Loc
 from .version import VERSION
@@ -49,6 +58,11 @@ AISPEC_PINS: dict[str, str] = {name: locked_version(name) for name in
 SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in
                               ("fastapi", "uvicorn", "httptools", "uvloop", "prometheus-client", "onnxruntime",
                                "numpy")}
+
+# What an image project's service adds (runtime.images.decode reads PNG and JPEG with Pillow; Starlette
+# parses multipart file uploads with python-multipart); its training needs Pillow too.
+IMAGE_SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in ("pillow", "python-multipart")}
+IMAGE_PINS: dict[str, str] = {"pillow": locked_version("pillow")}
 
 
 # Packages that exist only on some platforms: their requirement line carries an environment marker.
@@ -215,6 +229,8 @@ def _column_types(spec: Spec) -> dict[str, str]:
     src = spec.data.source
     if isinstance(src, BundledSource) and src.name in DATASETS:
         return dict(DATASETS[src.name].columns)
+    if isinstance(src, ImageFolderSource):
+        return image_folder_columns(spec)
     return {}
 
 
@@ -241,6 +257,7 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     if dep.image.registry:
         repo = f"{dep.image.registry.rstrip('/')}/{repo}"
     image = f"{repo}:{tag}"
+    serve = {**SERVE_PINS, **(IMAGE_SERVE_PINS if task_info(spec.problem.task).modality == "image" else {})}
     base = dep.image.base
     if not _IMAGE_REF.match(base):  # validated by the schema: reaching here is a bug
         raise ValueError(f"unvalidated base image reference: {base!r}")
@@ -251,9 +268,9 @@ def _deploy(spec: Spec) -> dict[str, Any]:
         "name": name,
         "image": image,  # validated parts (schema patterns, sanitised tag): safe in text
         "base_image": base,
-        "serve_requirements": [_requirement(name, version) for name, version in SERVE_PINS.items()],
+        "serve_requirements": [_requirement(name, version) for name, version in serve.items()],
         # requirements.txt adds those training does not pin already
-        "serve_pins": [(name, _requirement(name, version)) for name, version in SERVE_PINS.items()],
+        "serve_pins": [(name, _requirement(name, version)) for name, version in serve.items()],
         "aispec_requirement": f"aispec=={VERSION}",
         "y": {
             "name": json.dumps(name),
@@ -326,6 +343,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         pins.pop("pyarrow")
     if not needs:
         pins.pop("fairlearn")
+    modality = task_info(task).modality
+    if modality == "image":
+        pins.update(IMAGE_PINS)
     return {
         "aispec_version": VERSION,
         "backend": declared.name.value,
@@ -346,6 +366,8 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "spec_file": spec_file,
         "task": task.value,
         "kind": kind,
+        "modality": modality,
+        "source_kind": source_kind,
         "target": spec.problem.target,
         "family": spec.model.family,
         "is_auto": spec.model.family == "auto" and ensemble is None,

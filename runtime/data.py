@@ -81,7 +81,8 @@ def substitute_env(text: str, *, where_: str | None = None, what: str = "value")
 
 def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_LOCATIONS,
                base_dir: Path = Path("."), column_names: Sequence[str] | None = None,
-               columns: Mapping[str, Mapping[str, Any]] | None = None, memory: str | int | None = None) -> Any:
+               columns: Mapping[str, Mapping[str, Any]] | None = None, memory: str | int | None = None,
+               target: str | None = None) -> Any:
     """Read ``source`` (a resolved ``data.source`` dict) into a ``pandas.DataFrame``.
 
     Paths are relative to ``base_dir``; ``${VAR}`` in paths and SQL URLs is filled from the
@@ -99,6 +100,9 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
 
     ``memory`` (``hardware.memory``, e.g. ``"2GiB"``): the data's estimated size in memory must fit,
     checked before the file is read.
+
+    An ``image_folder`` source becomes one row per image (``runtime.images.folder``): an ``image``
+    column and the class in ``target`` (``problem.target``, default ``label``).
     """
     kind = source.get("kind")
     declared = dict(columns or {})
@@ -111,8 +115,9 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
 
         frame = load_bundled(str(source.get("name")), where=where(locations, "data.source.name"))
     elif kind == "image_folder":
-        raise DataError("image folders are loaded by the image back end, not as a table",
-                        where=where(locations, "data.source.kind"))
+        from .images.folder import load_folder
+
+        return load_folder(source, target=target or "label", locations=locations, base_dir=base_dir)
     else:
         raise DataError(f"unknown data source kind {kind!r}", where=where(locations, "data.source.kind"),
                         hint="use csv, parquet, jsonl, sql or bundled")
@@ -638,7 +643,13 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
     if problems:
         raise DataValidationError(problems)
     report = _report(frame, declared, private)
-    report.record("read", n_rows, n_rows, f"{len(frame.columns)} columns, validated against the declared schema")
+    images = frame.attrs.get("aispec.images")
+    if images:
+        from .images.ledger import record_loading
+
+        record_loading(report, images, n_rows, locations)
+    else:
+        report.record("read", n_rows, n_rows, f"{len(frame.columns)} columns, validated against the declared schema")
     for warning in personal_data_warnings(frame, exclude=private):
         report.warn(warning)
     return report
@@ -765,6 +776,11 @@ def _report(frame: Any, declared: Mapping[str, Mapping[str, Any]],
             summaries[str(name)] = ColumnSummary(name=str(name), dtype=str(series.dtype), declared_type=kind,
                                                  missing=int(missing.sum()), unique=None, pii=True)
             continue
+        if kind == "image" or _holds_arrays(series):
+            from .images.ledger import image_summary
+
+            summaries[str(name)] = image_summary(str(name), series, missing=int(missing.sum()))
+            continue
         try:
             unique = int(series[~missing].nunique(dropna=True))
         except TypeError:  # unhashable cells (lists, dicts)
@@ -823,7 +839,9 @@ def prepare_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None
         series = out[name]
         kind = declared.get(str(name), {}).get("type") if declared else None
         if kind is None:
-            if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            if _holds_arrays(series):
+                kind = "image"
+            elif pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
                 kind = "numeric"
             elif pd.api.types.is_datetime64_any_dtype(series):
                 kind = "datetime"
@@ -899,14 +917,37 @@ def pd_any(masks: Sequence[Any], n: int) -> Any:
     return out
 
 
-def _row_keys(frame: Any) -> Any:
-    """A hash per row over every column (cells compared by their text when they cannot be hashed)."""
+def _holds_arrays(series: Any) -> bool:
+    """Whether a column holds arrays (images) rather than scalars."""
+    import numpy as np
+
+    if str(getattr(series, "dtype", "")) != "object" or len(series) == 0:
+        return False
+    return isinstance(series.iloc[0], np.ndarray)
+
+
+def row_keys(frame: Any) -> Any:
+    """A hash per row over every column: cells compared by their text when they cannot be hashed, and
+    arrays (images) by a digest of their shape and bytes (their text elides most pixels)."""
+    import hashlib
+
+    import numpy as np
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+    arrays = [c for c in frame.columns if _holds_arrays(frame[c])]
+    if arrays:
+        frame = frame.copy()
+        for column in arrays:
+            frame[column] = [hashlib.blake2b(repr(np.shape(v)).encode() + np.ascontiguousarray(v).tobytes(),
+                                             digest_size=16).hexdigest() if isinstance(v, np.ndarray) else str(v)
+                             for v in frame[column].tolist()]
     try:
         return pd.util.hash_pandas_object(frame, index=False)
     except TypeError:
         return pd.util.hash_pandas_object(frame.astype(str), index=False)
+
+
+_row_keys = row_keys
 
 
 def _deduplicate(frame: Any, remove: bool, report: DataReport | None) -> Any:

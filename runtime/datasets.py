@@ -26,23 +26,29 @@ _SMS_FILE = ("data", "spam_collection.csv")
 
 
 def available() -> tuple[str, ...]:
-    """Names of the bundled datasets this module can load (image datasets excluded)."""
-    return tuple(name for name in DATASETS if name != "digits_images")
+    """Names of the bundled datasets this module can load."""
+    return tuple(DATASETS)
 
 
 def load_bundled(name: str, *, where: str | None = None) -> Any:
     """Load the bundled dataset ``name`` as a ``pandas.DataFrame``.
 
     ``where`` (optional) is the spec location to put on errors. Raises :class:`DataError` for an
-    unknown name, an image dataset, or a provider package that is not installed.
+    unknown name or a provider package that is not installed. ``digits_images`` holds one ``(8, 8, 1)``
+    uint8 array per row (``runtime.images``), not pixel columns.
     """
     dataset = DATASETS.get(name)
     if dataset is None:
         raise DataError(f"unknown bundled dataset '{name}'", where=where,
                         hint="choose one of: " + ", ".join(sorted(DATASETS)))
     if name == "digits_images":
-        raise DataError("the 'digits_images' dataset holds images; image datasets come with the image back end",
-                        where=where, hint="use 'digits' for the same data as 64 numeric pixel columns")
+        from .images.folder import load_digits
+
+        try:
+            return load_digits()
+        except ImportError as exc:
+            raise DataError("bundled dataset 'digits_images' needs scikit-learn and Pillow", where=where,
+                            hint="pip install 'aispec[sklearn]'") from exc
     loader = _LOADERS[name]
     try:
         frame = loader()

@@ -115,7 +115,10 @@ def onnx_inputs(X: pd.DataFrame, double: set[str] | frozenset[str] = frozenset()
     types: list[tuple[str, Any]] = []
     for col in X.columns:
         dtype = X[col].dtype
-        if str(col) in double:
+        shape = _image_shape(X[col])
+        if shape is not None:  # an image column: one N×C×H×W input of pixels in [0, 1] (runtime.images)
+            types.append((str(col), FloatTensorType([None, *shape])))
+        elif str(col) in double:
             types.append((str(col), DoubleTensorType([None, 1])))
         elif pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
             types.append((str(col), FloatTensorType([None, 1])))
@@ -131,9 +134,28 @@ def onnx_inputs(X: pd.DataFrame, double: set[str] | frozenset[str] = frozenset()
 _INPUT_KIND = {"FloatTensorType": "float", "DoubleTensorType": "double", "StringTensorType": "string"}
 
 
+def _image_shape(values: pd.Series) -> tuple[int, int, int] | None:
+    """``(C, H, W)`` when ``values`` holds images (``(H, W, C)`` arrays), else None."""
+    first = values.iloc[0] if len(values) else None
+    if isinstance(first, np.ndarray) and first.ndim == 3:
+        return int(first.shape[2]), int(first.shape[0]), int(first.shape[1])
+    return None
+
+
+def _kind(onnx_type: Any) -> str:
+    """``float`` | ``double`` | ``string``, or ``image`` for an N×C×H×W float input."""
+    shape = getattr(onnx_type, "shape", None) or []
+    return "image" if len(shape) == 4 else _INPUT_KIND[type(onnx_type).__name__]
+
+
 def _column_feed(values: pd.Series, kind: str) -> NDArray[Any]:
     """One ``[N, 1]`` input as the service builds it: ``float`` float32 / ``double`` float64 with NaN for
-    missing numbers; ``string`` text with ``""`` for a missing category (never the string ``"nan"``)."""
+    missing numbers; ``string`` text with ``""`` for a missing category (never the string ``"nan"``);
+    ``image`` the N×C×H×W tensor of the images (``images.decode.to_tensor``)."""
+    if kind == "image":
+        from .images.decode import to_tensor
+
+        return to_tensor(values.tolist())
     if kind == "string":
         arr = np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
                         for v in values.tolist()], dtype=object)
@@ -143,7 +165,7 @@ def _column_feed(values: pd.Series, kind: str) -> NDArray[Any]:
 
 
 def _feeds(X: pd.DataFrame, inputs: list[tuple[str, Any]], names: list[str]) -> dict[str, NDArray[Any]]:
-    return {name: _column_feed(X[col], _INPUT_KIND[type(kind).__name__])
+    return {name: _column_feed(X[col], _kind(kind))
             for (_, kind), name, col in zip(inputs, names, X.columns, strict=True)}
 
 
@@ -288,6 +310,10 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
         raise ExportError(f"step 'model' ({type(final).__name__}) has no predict(), so it cannot be exported",
                           hint="clustering with dbscan/agglomerative assigns labels only to the training rows")
     inputs = onnx_inputs(X_sample, _double_columns(pipeline))
+    if any(_kind(t) == "image" for _, t in inputs):
+        from .images.standardize import register_converter
+
+        register_converter()
     try:
         with warnings.catch_warnings():
             # skl2onnx writes booleans into int attributes; protobuf 6 only warns (protobuf 7 refuses: keep <7)
@@ -391,7 +417,7 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
         contract=contract.to_dict(),
         path=path.name, n_rows=len(X_sample), label_agreement=label_agreement, max_abs_diff=max_diff,
         mean_abs_diff=mean_diff, scale=scale, compared=compared,
-        inputs={name: _INPUT_KIND[type(t).__name__] for name, (_, t) in zip(onnx_names, inputs, strict=True)},
+        inputs={name: _kind(t) for name, (_, t) in zip(onnx_names, inputs, strict=True)},
         columns={str(col): name for col, name in zip(X_sample.columns, onnx_names, strict=True)},
         outputs=outputs, opset=dict(TARGET_OPSET), size_bytes=len(data), tol=tol, max_tol=max_tol,
         min_label_agreement=min_label_agreement, parity_ok=ok, warnings=notes,

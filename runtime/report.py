@@ -102,6 +102,7 @@ PLOT_TITLES = {
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
     "training_curves": "Training curves (per epoch)",
+    "examples": "Test images: mistakes first, with the true and predicted class",
 }
 
 

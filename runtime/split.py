@@ -110,17 +110,12 @@ def _account(result: Split, report: Any, n: int, asked: dict[str, float], *, mod
 
 def _test_copies(result: Split) -> int:
     """Test rows whose every value equals a training row's."""
-    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    from .data import row_keys
 
     if len(result.test) == 0 or len(result.train) == 0:
         return 0
-    try:
-        train_keys = set(pd.util.hash_pandas_object(result.train, index=False).tolist())
-        test_keys = pd.util.hash_pandas_object(result.test, index=False).tolist()
-    except TypeError:
-        train_keys = set(pd.util.hash_pandas_object(result.train.astype(str), index=False).tolist())
-        test_keys = pd.util.hash_pandas_object(result.test.astype(str), index=False).tolist()
-    return sum(1 for key in test_keys if key in train_keys)
+    train_keys = set(row_keys(result.train).tolist())
+    return sum(1 for key in row_keys(result.test).tolist() if key in train_keys)
 
 
 def _split_frame(frame: Any, *, target: str | None, task: str, train: float, validation: float, test: float,

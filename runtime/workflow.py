@@ -33,6 +33,23 @@ def _kind(task: str) -> str:
     return task_info(task).kind
 
 
+def _augment(task: str, X: Any, y: Any, augmentation: Mapping[str, Any] | None, seed: int,
+             report: Any) -> tuple[Any, Any]:
+    """The final fit's training rows with ``data.augmentation`` of the task's modality applied (images:
+    ``runtime.images.augment``), recorded in the row ledger; model selection never sees the copies."""
+    settings = dict(augmentation or {})
+    if task_info(task).modality != "image" or not settings.get("image"):
+        return X, y
+    from .images.augment import augment_rows, describe
+
+    factor = float(settings.get("factor", 1.0))
+    X_out, y_out = augment_rows(X, y, settings["image"], factor=factor, seed=seed)
+    if report is not None and X_out is not X:
+        report.record("augmentation", len(X), len(X_out), describe(settings["image"], factor) +
+                      ": altered copies of training images, for the final fit only", part="train")
+    return X_out, y_out
+
+
 @dataclass(frozen=True)
 class SearchSettings:
     """``model.search`` of the spec: the space and how to explore it."""
@@ -230,7 +247,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           feature_types: Mapping[str, str] | None = None, locations: Mapping[str, str] | None = None,
           report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
           backend: str = "sklearn", training: Mapping[str, Any] | None = None, accelerator: str = "auto",
-          checkpoint_dir: Path | None = None, resume: bool = False, prune: float = 0.0) -> Trained:
+          checkpoint_dir: Path | None = None, resume: bool = False, prune: float = 0.0,
+          augmentation: Mapping[str, Any] | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
@@ -245,7 +263,9 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     go and ``resume`` whether to continue from the last one (``--resume``); the validation split (when
     the spec holds one out) is handed to the fit and the search of back ends that use one
     (``validation_split``). ``prune`` (``deployment.optimize.prune``): back ends that can prune
-    (``prune``) prune the fitted model and keep it pruned only when it holds.
+    (``prune``) prune the fitted model and keep it pruned only when it holds. ``augmentation``
+    (``data.augmentation``) adds altered copies of training images to the final fit (the search
+    cross-validates on the images as they are).
     """
     from .api import FitSettings
     from .registry import backend as get_backend
@@ -278,6 +298,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
                            accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume, validation=held_out,
                            scoring=scoring, positive_class=positive_class)
+    X, labels = _augment(task, X, labels, augmentation, seed, report)
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
@@ -300,9 +321,10 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                feature_types: Mapping[str, str] | None = None,
                locations: Mapping[str, str] | None = None, rebalance: str = "none", report: Any = None,
                split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
-               backend: str = "sklearn") -> Trained:
+               backend: str = "sklearn", augmentation: Mapping[str, Any] | None = None) -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
-    folds and resampling as in :func:`train`)."""
+    folds and resampling as in :func:`train`); with ``augmentation``, the chosen model is fitted again on
+    the augmented training split."""
     from .preprocess import Resampled
     from .registry import backend as get_backend
 
@@ -323,6 +345,16 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
             report.record(rebalance, estimator.rows_in_, estimator.rows_out_,
                           "cleaning.imbalance: classes balanced for the fit", part="train")
         estimator = estimator.pipeline_
+        result.estimator = estimator
+    X_aug, y_aug = _augment(task, X, labels, augmentation, seed, report)
+    if X_aug is not X:
+        from sklearn.base import clone  # type: ignore[import-untyped]
+
+        from .api import FitSettings
+
+        estimator = engine.fit(clone(estimator), X_aug, y_aug if _kind(task) == "supervised" else None,
+                               settings=FitSettings(seed=seed, cpus=cpus, rebalance=rebalance), task=task,
+                               report=report)
         result.estimator = estimator
     return Trained(estimator, result.family, dict(result.params), task, target, list(features),
                    positive_class, elapsed, auto=result, validation=validation, scoring=scoring,
@@ -448,7 +480,13 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
             ev.plots["pr_curve"] = plots.pr_curve(y_test, y_score, classes, positive_class=trained.positive_class)
     else:
         ev.plots["residuals"] = plots.residuals(y_test, y_pred)
-    ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
+    if task_info(trained.task).modality == "image":
+        # permuting the one image column says nothing; the report shows test images with their labels instead
+        from .images.plots import examples
+
+        ev.plots["examples"] = examples(X_test, y_test, y_pred)
+    else:
+        ev.plots["feature_importance"] = _importance_plot(pipeline, X_test, y_test, trained, repeats)
     # a learning curve refits the model 15 times: only where refitting is cheap (the back end says so)
     curve = _learning_curve(pipeline, X_train, y_train, trained, rows) if _cheap_refit(trained) else None
     if curve is not None:
@@ -477,7 +515,7 @@ def _importance_plot(pipeline: Any, X: Any, y: Any, trained: Trained, repeats: i
 def _learning_curve(pipeline: Any, X: Any, y: Any, trained: Trained, rows: Any) -> bytes | None:
     """Training and cross-validated scores of the primary metric at five training sizes (skipped on
     tiny data); folds follow the split's rules like model selection's."""
-    from sklearn.base import clone  # type: ignore[import-untyped]
+    from sklearn.base import clone
     from sklearn.model_selection import learning_curve
 
     from . import plots

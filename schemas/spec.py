@@ -161,8 +161,11 @@ class SqlSource(_SourceBase):
 class ImageFolderSource(_SourceBase):
     kind: Literal["image_folder"]
     path: TemplateStr = Field(description="A folder with one sub-folder of images per class.")
-    image_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = None
-    extensions: list[str] = Field(default_factory=lambda: [".png", ".jpg", ".jpeg"])
+    image_size: Annotated[list[PositiveInt], Field(min_length=2, max_length=2)] | None = Field(
+        None, description="[height, width] every image is resized to; default: the most common size.")
+    extensions: list[str] = Field(default_factory=lambda: [".png", ".jpg", ".jpeg"], description=(
+        "File name endings read as images (case-insensitive); a file's format is then judged by its bytes: "
+        "PNG or JPEG."))
 
 
 class BundledSource(_SourceBase):

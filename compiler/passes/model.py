@@ -291,3 +291,15 @@ def check_augmentation(ctx: Context) -> Iterator[Diagnostic]:
         if getattr(aug, modality) is not None and task not in tasks:
             yield ctx.report("AIS328", f"{modality} augmentation does not apply to a {task.value} task",
                              ("data", "augmentation", modality), "remove it", key=True)
+    image = aug.image
+    if image is not None and task is Task.image_classification:
+        # the final fit gets round(n × (factor - 1)) altered copies of the training images (runtime.images)
+        neutral = image.flip == "none" and image.rotate == 0 and image.crop == 0 and image.color_jitter == 0
+        if neutral:
+            yield ctx.report("AIS337", "augmentation.image alters nothing (no flip, rotation, crop or colour "
+                                       "jitter): no image is added", ("data", "augmentation", "image"),
+                             "set flip, rotate, crop or color_jitter, or remove it", key=True)
+        elif aug.factor == 1.0:
+            yield ctx.report("AIS337", "augmentation.factor is 1: the training split keeps its size and no altered "
+                                       "image is added", ("data", "augmentation", "image"),
+                             "set factor above 1 (2 adds one altered copy of every training image)", key=True)

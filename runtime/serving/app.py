@@ -161,7 +161,11 @@ class ServedModel:
             if kind != wanted:
                 raise ConfigError(f"serving.json: columns[{i}].dtype: the ONNX input '{column['input']}' is "
                                   f"{kind}, not {wanted}")
-        if len(meta["columns"]) != len(graph_inputs):
+        if meta.get("image") is not None:  # one N×C×H×W input instead of columns
+            from .images import check_graph_input
+
+            check_graph_input({i.name: i for i in self.session.get_inputs()}, meta["image"], path.name)
+        elif len(meta["columns"]) != len(graph_inputs):
             unfed = sorted(set(graph_inputs) - {c["input"] for c in meta["columns"]})
             raise ConfigError(f"serving.json: columns: the ONNX graph also needs {', '.join(unfed)}")
         classes = list(meta["classes"] or [])
@@ -495,6 +499,7 @@ class ServingState:
     ab_mode: str | None = None  # "split" | "shadow" when a challenger is served
     ab_weight: float = 0.0
     ab_note: str | None = None
+    image: Any = None  # images.ImageReader of an image model (requests carry an image, not columns)
     rng: random.Random = field(default_factory=random.Random)
     counts: dict[str, int] = field(default_factory=lambda: {"champion": 0, "challenger": 0})
     feedback: dict[str, FeedbackStats] = field(default_factory=dict)
@@ -516,7 +521,8 @@ class ServingMiddleware:
     """Pure ASGI: API key, body size limit, request metrics. One pass over the headers."""
 
     def __init__(self, app: ASGIApp, *, state: ServingState, routes: dict[str, str], secured: set[str],
-                 predict_routes: set[str], api_key: str | None, max_body: int) -> None:
+                 predict_routes: set[str], api_key: str | None, max_body: int,
+                 multipart_routes: frozenset[str] | set[str] = frozenset()) -> None:
         self.app = app
         self.state = state
         self.routes = routes
@@ -524,6 +530,7 @@ class ServingMiddleware:
         self.predict_routes = predict_routes
         self.api_key = api_key.encode("utf-8") if api_key else None
         self.max_body = max_body
+        self.multipart_routes = multipart_routes  # an image model's predict routes also take file uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -564,7 +571,8 @@ class ServingMiddleware:
                              [{"field": "body" if status == 413 else "content-length", "problem": message,
                                "type": "too_large" if status == 413 else "invalid_header"}])(scope, receive, send)
                 return
-            if scope["method"] == "POST" and route != "other" and not _is_json(content_type):
+            if scope["method"] == "POST" and route != "other" and not _is_json(content_type) and not (
+                    route in self.multipart_routes and _is_multipart(content_type)):
                 # Only JSON bodies: a browser can POST text/plain or a form to any site without a CORS
                 # preflight, so accepting them would let any web page feed predictions and feedback.
                 status = 415
@@ -607,6 +615,13 @@ class ServingMiddleware:
             return message
 
         return limited
+
+
+def _is_multipart(content_type: bytes | None) -> bool:
+    """multipart/form-data (a file upload). Accepted only on an image model's predict routes: a web page
+    can post a form to them without a CORS preflight, but all it gets is a prediction (with
+    ``api.auth: api_key`` it cannot send the key header at all)."""
+    return content_type is not None and content_type.split(b";", 1)[0].strip().lower() == b"multipart/form-data"
 
 
 def _is_json(content_type: bytes | None) -> bool:
@@ -693,6 +708,11 @@ def _load_challenger(artifacts: Path, meta: ServingMetadata, champion: ServingMe
         if mine is None or mine["dtype"] != column["dtype"]:
             raise ConfigError(f"the A/B challenger needs column '{column['name']}' ({column['dtype']}), which the "
                               "champion's request does not provide in that type")
+    geometry = ("input", "channels", "height", "width")
+    ours: dict[str, Any] = dict(champion.get("image") or {})
+    theirs: dict[str, Any] = dict(challenger_meta.get("image") or {})
+    if {k: ours.get(k) for k in geometry} != {k: theirs.get(k) for k in geometry}:
+        raise ConfigError("the A/B challenger takes other images (input, channels or size) than the champion")
     if challenger_meta["model"]["scores"] != champion["model"]["scores"]:
         raise ConfigError("the A/B challenger's outputs differ from the champion's (probabilities vs scores)")
     return ServedModel(directory, challenger_meta, "challenger", threads=threads), None
@@ -750,14 +770,24 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
         problems = "; ".join(f"{p['field']}: {p['problem']}" for p in _problems(exc.errors(), set(meta["pii"])))
         raise ConfigError(f"serving.json: example: {problems}") from None
     drift_cfg = meta["monitoring"]["drift"]
-    drift = DriftMonitor(meta["columns"], method=drift_cfg["method"], threshold=drift_cfg["threshold"],
+    image = meta.get("image")
+    drifting: Any = meta["columns"]
+    if image is not None:  # an image's mean brightness per channel drifts like a numeric column
+        from .images import drift_columns
+
+        drifting = drift_columns(meta)
+    drift = DriftMonitor(drifting, method=drift_cfg["method"], threshold=drift_cfg["threshold"],
                          window=drift_cfg["window"]) if drift_cfg else None
     metrics = Metrics()
     if drift is not None:
         metrics.registry.register(_DriftCollector(drift))
-    feeder = Feeder(schemas.fields, drift)
+    feeder = Feeder(schemas.fields, drift if image is None else None)
     state = ServingState(meta=meta, schemas=schemas, metrics=metrics, feeder=feeder, drift=drift,
                          recent=RecentPredictions(recent_capacity), rng=random.Random(seed))
+    if image is not None:
+        from .images import ImageReader
+
+        state.image = ImageReader(image)
     logs = Path(log_dir) if log_dir is not None else Path(os.environ.get("AISPEC_LOG_DIR") or artifacts / "logs")
     max_bytes = _env_int("AISPEC_LOG_MAX_BYTES", 64 * 1024 * 1024)
     if meta["monitoring"]["log_predictions"]:
@@ -824,9 +854,14 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
                                           paths["feedback"]: (schemas.feedback, schemas.feedback_response)},
                     secured=sorted(secured), auth=api_key is not None, description=description,
                     text=[paths["metrics"]])
+    if image is not None:
+        from .image_routes import add_multipart
+
+        add_multipart(app, paths, api["max_batch"])
     app.add_middleware(ServingMiddleware, state=state, routes={p: p for p in paths.values()}, secured=secured,
                        predict_routes={paths["predict"], paths["batch"]}, api_key=api_key,
-                       max_body=api["max_body"])
+                       max_body=api["max_body"],
+                       multipart_routes={paths["predict"], paths["batch"]} if image is not None else set())
     _warm_up(state, warmup_rows)
     return app
 
@@ -863,6 +898,16 @@ def _warm_up(state: ServingState, rows: int) -> None:
         state.metrics.ready.set(0)
         return
     try:
+        if state.image is not None:
+            from .images import warm_up
+
+            warm_up(state, rows)
+            _check_scores(state.champion, state.champion.run(state.image.feeds([np.zeros(
+                (state.image.size[0], state.image.size[1], state.image.channels), dtype=np.uint8)])))
+            state.ready = True
+            state.not_ready_reason = None
+            state.metrics.ready.set(1)
+            return
         example = state.schemas.row.model_validate(state.meta["example"])
         values = example.__dict__
         drift, state.feeder.drift = state.feeder.drift, None  # warm-up rows are not traffic
@@ -954,7 +999,6 @@ def _routes(app: FastAPI, state: ServingState, paths: dict[str, str]) -> None:
     row_model: type[BaseModel] = schemas.row
     batch_model: type[BaseModel] = schemas.batch
     feedback_model: type[BaseModel] = schemas.feedback
-    feeder = state.feeder
     metrics = state.metrics
     recent = state.recent
     ids = state.ids
@@ -1022,6 +1066,24 @@ def _routes(app: FastAPI, state: ServingState, paths: dict[str, str]) -> None:
                 state.log.append({"type": "shadow", "prediction_id": pid, "timestamp": now,
                                   "variant": "challenger", "model_version": challenger.meta["project"]["version"],
                                   "latency_ms": elapsed * 1e3 / max(1, len(decoded)), "outputs": answer})
+
+    if state.image is not None:  # an image model: the request carries images, not columns
+        from .image_routes import install_routes
+
+        install_routes(app, state, paths, record=record, shadow=shadow, invalid=_invalid, error=_error,
+                       not_ready=_not_ready)
+    else:
+        _row_routes(app, state, paths, row_model, batch_model, record, routing_key, shadow)
+    _other_routes(app, state, paths, feedback_model, regression)
+
+
+def _row_routes(app: FastAPI, state: ServingState, paths: dict[str, str], row_model: type[BaseModel],
+                batch_model: type[BaseModel], record: Callable[..., str],
+                routing_key: Callable[[dict[str, Any], str | None], str | None],
+                shadow: Callable[..., None]) -> None:
+    """``POST /predict`` and ``/predict/batch`` of a model that takes rows of columns."""
+    feeder = state.feeder
+    metrics = state.metrics
 
     @app.post(paths["predict"], summary="Score one row", response_model=None)
     async def predict(request: Request) -> Response:
@@ -1091,6 +1153,14 @@ def _routes(app: FastAPI, state: ServingState, paths: dict[str, str]) -> None:
         if state.ab_mode == "shadow" and state.challenger is not None:
             response.background = BackgroundTask(shadow, state.challenger.feeds(arrays), decoded_all, pids)
         return response
+
+
+
+def _other_routes(app: FastAPI, state: ServingState, paths: dict[str, str], feedback_model: type[BaseModel],
+                  regression: bool) -> None:
+    """Feedback, model information, monitoring, probes and metrics: the same for every model."""
+    metrics = state.metrics
+    recent = state.recent
 
     @app.post(paths["feedback"], summary="Report the true outcome of a prediction", response_model=None)
     async def feedback(request: Request) -> Response:
@@ -1173,6 +1243,8 @@ def _model_info(state: ServingState, paths: dict[str, str]) -> dict[str, Any]:
         "gates": meta.get("gates"),
     }
     info["api"].pop("api_key_env", None)
+    if meta.get("image") is not None:  # what an image request must be (the drift reference is in /monitoring)
+        info["image"] = {k: v for k, v in meta["image"].items() if k != "reference"}
     quantization = meta["model"].get("quantization")
     if quantization is not None:  # int8 or float32 served, and why (deployment.optimize.quantize)
         info["model"]["quantization"] = quantization

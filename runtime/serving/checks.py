@@ -122,7 +122,13 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
     if data["task"] not in SERVABLE_TASKS:
         problems.append(f"task: {data['task']!r} cannot be served (servable: {', '.join(SERVABLE_TASKS)})")
     columns = data["columns"]
-    if not columns:
+    if data.get("image") is not None:
+        from .images import image_problems
+
+        problems.extend(image_problems(data["image"]))
+        if columns:
+            problems.append("columns: an image model takes the image only, not columns")
+    elif not columns:
         problems.append("columns: no columns: the model needs at least one input")
     pii = set(data["pii"])
     names: set[str] = set()

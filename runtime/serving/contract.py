@@ -76,7 +76,7 @@ from typing_extensions import TypedDict  # pydantic validates typing_extensions'
 
 from aispec.schemas import expressions
 from aispec.schemas.labels import label_text
-from aispec.schemas.vocabulary import CLASSIFICATION, TASKS
+from aispec.schemas.vocabulary import CLASSIFICATION, TASKS, Task
 
 from ..errors import ConfigError
 
@@ -92,6 +92,7 @@ __all__ = [
     "DriftContract",
     "GateContract",
     "GatesContract",
+    "ImageContract",
     "ModelContract",
     "MonitoringContract",
     "NumericReference",
@@ -112,8 +113,8 @@ FORMAT_VERSION = 1
 N_BINS = 10
 KS_SAMPLE = 500
 DEFAULT_MAX_BODY = 1024 * 1024
-# the inputs the service takes today: one row of tabular (and text) columns per request
-SERVED_MODALITIES = frozenset({"tabular", "text"})
+# the inputs the service takes today: one row of tabular (and text) columns, or one image, per request
+SERVED_MODALITIES = frozenset({"tabular", "text", "image"})
 SERVABLE_TASKS = tuple(t.value for t, info in TASKS.items() if info.modality in SERVED_MODALITIES)
 CLASSIFICATION_TASKS = tuple(sorted(CLASSIFICATION))
 
@@ -157,6 +158,33 @@ class ColumnContract(TypedDict):
     unit: str | None
     # training statistics (None: text)
     reference: Annotated[NumericReference | CategoricalReference, Field(discriminator="kind")] | None
+
+
+class PixelStatistics(TypedDict):
+    """Per-channel mean and standard deviation of the training split's pixels (in [0, 1])."""
+
+    mean: list[float]
+    std: list[float]
+
+
+class ImageContract(TypedDict):
+    """An image model's input (``runtime.serving.images``): how a request's PNG or JPEG becomes the graph's
+    ``N×C×H×W`` float32 input, exactly as training read its files (``runtime.images.decode``)."""
+
+    field: str  # the request field: JSON {"image": base64} / multipart part "image" (batch: "images")
+    input: str  # the ONNX input
+    channels: Literal[1, 3]
+    mode: Literal["L", "RGB"]  # grey or RGB (colour images are converted to grey for a grey model, ...)
+    height: int
+    width: int
+    resize: Literal["bilinear"]
+    formats: list[Literal["PNG", "JPEG"]]  # accepted by their first bytes
+    max_pixels: int  # width × height declared in the header above this: 413, before any pixel is decoded
+    scale: float  # pixels are divided by this (255): the graph's input lies in [0, 1]
+    # the training split's pixel statistics; the graph standardises with those of the rows it was fitted on
+    pixels: PixelStatistics
+    # per channel, the training images' mean brightness (in [0, 1]): the drift reference
+    reference: list[NumericReference]
 
 
 class ProjectContract(TypedDict):
@@ -264,6 +292,8 @@ class ServingMetadata(TypedDict):
     monitoring: MonitoringContract
     # the training run's gates (files written before them have none: read with .get; None = unknown)
     gates: NotRequired[GatesContract]
+    # image models only: the request's image and how it is read (``columns`` is then empty)
+    image: NotRequired[ImageContract]
 
 
 # ---------------------------------------------------------------------------------------- parsing
@@ -476,7 +506,12 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     declared = dict(columns or {})
     out_columns: list[ColumnContract] = []
     example: dict[str, Any] = {}
-    for index, name in enumerate(features):
+    image: ImageContract | None = None
+    if TASKS[Task(task)].modality == "image":  # one image per request, no columns
+        from .images import image_contract
+
+        image, example = image_contract(onnx=onnx, features=features, frame=frame, seed=seed)
+    for index, name in enumerate(features if image is None else ()):
         if name in pii_set:
             raise ValueError(f"feature '{name}' is listed in compliance.pii: personal data is never a model input")
         if name not in onnx_columns:
@@ -571,6 +606,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
     )
     if gates is not None:
         meta["gates"] = _gates(gates)
+    if image is not None:
+        meta["image"] = image
     return meta
 
 

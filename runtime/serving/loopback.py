@@ -159,6 +159,16 @@ def request_rows(meta: ServingMetadata, records: Sequence[Mapping[str, Any]], va
     left out, so that only accepted requests are timed. Falls back to the reference example row.
     """
     bodies: list[bytes] = []
+    if meta.get("image") is not None:  # an image model: each record's image as a client sends it, a PNG in base64
+        import base64
+
+        from ..images.decode import encode_png
+
+        field = meta["image"]["field"]
+        for record in records:
+            png = base64.b64encode(encode_png(record[field])).decode("ascii")
+            bodies.append(json.dumps({field: png}).encode("utf-8"))
+        return bodies or [json.dumps(meta["example"]).encode("utf-8")]
     for record in records:
         row = {c["name"]: _value(c, record.get(c["name"])) for c in meta["columns"]}
         row = {k: v for k, v in row.items() if v is not None}

@@ -127,16 +127,20 @@ def build_schemas(meta: ServingMetadata, *, variants: bool) -> Schemas:
         fields[sticky_field] = (Optional[str | int], Field(  # noqa: UP045
             None, alias=sticky, description="A/B routing key: requests with the same value go to the same model "
                                             "variant. Not a model input, never logged."))
-    row = create_model(
-        "PredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
-        __doc__="One row to score: one field per model input.", **fields)
-    # typed as Any: pydantic's create_model stubs reject an Annotated built at run time (mypy TypeForm)
-    rows_type: Any = Annotated[list[row], Field(min_length=1, max_length=api["max_batch"])]  # type: ignore[valid-type, unused-ignore]
-    batch = create_model(
-        "BatchPredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
-            {"rows": [example]}]}),
-        __doc__=f"Up to {api['max_batch']} rows to score.",
-        rows=(rows_type, ...))
+    image = meta.get("image")
+    if image is not None:  # one image per request (runtime.serving.images), base64 in JSON
+        row, batch = _image_requests(image, example, api["max_batch"])
+    else:
+        row = create_model(
+            "PredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
+            __doc__="One row to score: one field per model input.", **fields)
+        # typed as Any: pydantic's create_model stubs reject an Annotated built at run time (mypy TypeForm)
+        rows_type: Any = Annotated[list[row], Field(min_length=1, max_length=api["max_batch"])]  # type: ignore[valid-type, unused-ignore]
+        batch = create_model(
+            "BatchPredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
+                {"rows": [example]}]}),
+            __doc__=f"Up to {api['max_batch']} rows to score.",
+            rows=(rows_type, ...))
 
     task = meta["task"]
     out: dict[str, Any] = {"prediction_id": (str, Field(description="Quote it in POST /feedback."))}
@@ -185,6 +189,24 @@ def build_schemas(meta: ServingMetadata, *, variants: bool) -> Schemas:
         error=(Optional[float], Field(None, description="Regression: prediction - label.")))  # noqa: UP045
     return Schemas(row, batch, feedback, prediction, batch_prediction, feedback_response, mapping, sticky_field,
                    score_key)
+
+
+def _image_requests(image: Any, example: dict[str, Any], max_batch: int) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The JSON requests of an image model: ``{"image": base64}`` and ``{"images": [base64, ...]}``."""
+    shape = f"{image['width']}×{image['height']} {'grey' if image['channels'] == 1 else 'RGB'}"
+    text: Any = Annotated[str, Field(strict=True, min_length=1, description=(
+        f"A PNG or JPEG file in base64 (read by its bytes; resized to {shape})."))]
+    row = create_model(
+        "PredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [example]}),
+        __doc__="One image to score, as base64 (or send the file as multipart/form-data, part 'image').",
+        image=(text, ...))
+    many: Any = Annotated[list[text], Field(min_length=1, max_length=max_batch)]
+    batch = create_model(
+        "BatchPredictRequest", __config__=ConfigDict(extra="forbid", json_schema_extra={"examples": [
+            {"images": [example.get("image", "")]}]}),
+        __doc__=f"Up to {max_batch} images to score (or multipart/form-data, one part 'images' per file).",
+        images=(many, ...))
+    return row, batch
 
 
 _ERRORS = {
