@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
 GOLDEN = Path(__file__).parent / "golden" / "projects"
 BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
-             "iris-clustering", "breast-cancer-anomaly"]
+             "iris-clustering", "breast-cancer-anomaly", "sms-spam-text"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 

@@ -245,3 +245,14 @@ def check_augmentation(ctx: Context) -> Iterator[Diagnostic]:
         if getattr(aug, modality) is not None and task not in tasks:
             yield ctx.report("AIS328", f"{modality} augmentation does not apply to a {task.value} task",
                              ("data", "augmentation", modality), "remove it", key=True)
+    text = aug.text
+    if text is not None and task in _MODALITY["text"]:
+        if aug.factor <= 1:
+            yield ctx.report("AIS335", "text augmentation adds no row: data.augmentation.factor is 1 (copies added: "
+                             "round((factor - 1) x training rows))", ("data", "augmentation", "text"),
+                             "set data.augmentation.factor above 1", key=True)
+        elif not text.synonym_swap and not text.random_deletion:
+            yield ctx.report("AIS335", "text augmentation would add unchanged copies: synonym_swap and "
+                             "random_deletion are 0", ("data", "augmentation", "text"),
+                             "set synonym_swap or random_deletion above 0, or remove data.augmentation.text",
+                             key=True)

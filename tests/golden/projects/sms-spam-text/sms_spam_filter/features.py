@@ -1,0 +1,24 @@
+"""The model's inputs and how they are cleaned, encoded and scaled.
+
+One scikit-learn ColumnTransformer, fitted on the training split only (no leakage), exported to ONNX
+together with the model.
+"""
+
+from __future__ import annotations
+
+from aispec.runtime import preprocess
+from sklearn.compose import ColumnTransformer
+
+from sms_spam_filter.config import SPEC, TASK
+
+FEATURES: list[str] = ["text"]
+FEATURE_TYPES: dict[str, str] = {"text": "text"}
+
+
+def build_preprocessor() -> ColumnTransformer:
+    """Impute, clip outliers, scale and encode, per `data.cleaning`."""
+    return preprocess.build_preprocessor(
+        column_types=FEATURE_TYPES,
+        cleaning=SPEC["data"]["cleaning"],
+        task=TASK,
+    )
