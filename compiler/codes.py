@@ -270,6 +270,13 @@ _code("AIS334", W, "validation split not used",
       "model trains on fewer rows.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, validation: 0.1, test: 0.2}\n",
       "Set `validation: 0` and give the rows to training, or use a torch / keras model with early stopping.")
+_code("AIS335", W, "text augmentation adds nothing",
+      "Text augmentation adds round((factor - 1) x n) perturbed copies of the n training rows. With "
+      "`data.augmentation.factor` at 1 no copy is added; with `synonym_swap` and `random_deletion` both 0 "
+      "the copies are unchanged duplicates.",
+      "problem:\n  task: text_classification\n  target: label\ndata:\n  source: {kind: bundled, name: sms_spam}\n"
+      "  augmentation:\n    text: {random_deletion: 0.1}\n",
+      "Set `data.augmentation.factor` above 1 (1.5 adds a copy of every second row) and a probability above 0.")
 _code("AIS336", E, "image folder for a task without images",
       "An `image_folder` source reads one image per row; only `image_classification` takes images.",
       "problem:\n  task: classification\n  target: label\ndata:\n  source: {kind: image_folder, path: images}\n",

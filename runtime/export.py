@@ -12,9 +12,11 @@
   ``scores`` = scikit-learn's ``decision_function`` (higher = more normal). KMeans outputs
   ``label`` and ``scores`` (= ``transform``, distances to the centres); GaussianMixture ``label``
   and ``probabilities``.
-* TF-IDF / count vectorizers get ``locale="C.UTF-8"`` (the only UTF-8 locale on slim images) and,
-  for the default token pattern, an equivalent ``tokenexp`` (``[a-zA-Z0-9_]{2,}``): parity holds
-  for ASCII text; accents and other scripts may tokenise differently.
+* Text columns: the :class:`~aispec.runtime.text.tfidf.TextVectorizer` of ``preprocess`` converts with
+  its own converter, exact on any text (see that module). A plain TF-IDF / count vectorizer gets
+  ``locale="C.UTF-8"`` (the only UTF-8 locale on slim images) and, for the default token pattern,
+  the exact RE2 form of Python's ``\\w`` as ``tokenexp``; its lower-casing (``İ``, a final ``Σ``),
+  ``sublinear_tf`` and n-grams can still diverge, which the parity check reports.
 """
 
 from __future__ import annotations
@@ -36,7 +38,6 @@ __all__ = ["TARGET_OPSET", "OnnxReport", "onnx_feeds", "onnx_inputs", "to_onnx"]
 
 TARGET_OPSET: dict[str, int] = {"": 17, "ai.onnx.ml": 3}
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
-_ONNX_TOKENEXP = "[a-zA-Z0-9_][a-zA-Z0-9_]+"
 
 
 @dataclass(slots=True)
@@ -194,15 +195,19 @@ def _options(pipeline: Any) -> dict[int, dict[str, Any]]:
     from sklearn.base import is_classifier  # type: ignore[import-untyped]
     from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped]
 
+    from .text.tfidf import TextVectorizer, onnx_tokenexp
+
     options: dict[int, dict[str, Any]] = {}
     final = _final(pipeline)
     if is_classifier(final):
         options[id(final)] = {"zipmap": False}
     for _, comp in _components(pipeline):
+        if isinstance(comp, TextVectorizer):  # its own converter writes the whole graph: no options
+            continue
         if isinstance(comp, CountVectorizer):  # TfidfVectorizer is a CountVectorizer
             opts: dict[str, Any] = {"locale": "C.UTF-8"}
             if comp.analyzer == "word" and comp.token_pattern == _DEFAULT_TOKEN_PATTERN and comp.tokenizer is None:
-                opts["tokenexp"] = _ONNX_TOKENEXP
+                opts["tokenexp"] = onnx_tokenexp(comp.token_pattern)
             options[id(comp)] = opts
     return options
 

@@ -45,8 +45,6 @@ __all__ = [
 
 OTHER = "other"
 _CLASSIFICATION_TASKS = CLASSIFICATION
-# ASCII equivalent of scikit-learn's default token pattern (?u)\b\w\w+\b for ONNX's Tokenizer (RE2)
-ONNX_TOKEN_PATTERN = "[a-zA-Z0-9_][a-zA-Z0-9_]+"
 _SKLEARN_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
@@ -312,7 +310,8 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
       ``max_categories`` is set -> one-hot (unknown categories ignored), ordinal (unknown -> -1)
       or target encoding (scikit-learn ``TargetEncoder``, seeded cross-fitting; skl2onnx converts
       it for binary and continuous targets only, not multiclass);
-    - text: one ``TfidfVectorizer`` per column (output stays sparse when there is text);
+    - text: one :class:`~aispec.runtime.text.tfidf.TextVectorizer` per column (scikit-learn's TF-IDF,
+      lower-cased as its ONNX graph does; output stays sparse when there is text);
     - datetime: :class:`DatetimeFeatures` (not ONNX-convertible).
 
     ``scale=False`` leaves scaling to the model: an ensemble scales inside the members that need it
@@ -322,7 +321,6 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
     ``text_<column>``; output columns follow that order and the order of ``column_types``.
     """
     from sklearn.compose import ColumnTransformer  # type: ignore[import-untyped, unused-ignore]
-    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped, unused-ignore]
     from sklearn.impute import SimpleImputer  # type: ignore[import-untyped, unused-ignore]
 
     impute = dict(cleaning.get("impute") or {})
@@ -359,8 +357,11 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
         ]), groups["categorical"]))
     if groups["datetime"]:
         transformers.append(("datetime", DatetimeFeatures(), groups["datetime"]))
-    for name in groups["text"]:
-        transformers.append((f"text_{name}", TfidfVectorizer(), name))
+    if groups["text"]:
+        from .text.tfidf import TextVectorizer
+
+        for name in groups["text"]:
+            transformers.append((f"text_{name}", TextVectorizer(), name))
     if not transformers:
         raise ConfigError("no feature columns to preprocess", hint="declare columns or features")
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=1.0 if groups["text"] else 0.0)
@@ -369,21 +370,27 @@ def build_preprocessor(*, column_types: Mapping[str, str], cleaning: Mapping[str
 def onnx_options(model: Any) -> dict[int, dict[str, Any]]:
     """skl2onnx conversion options for the text vectorizers inside ``model``.
 
-    ``{id(vectorizer): {"locale": "C.UTF-8", "tokenexp": ...}}`` for every ``TfidfVectorizer``
+    ``{id(vectorizer): {"locale": "C.UTF-8", "tokenexp": ...}}`` for every plain ``TfidfVectorizer``
     / ``CountVectorizer`` found in pipelines and column transformers; pass it as
     ``skl2onnx.to_onnx(..., options=onnx_options(pipeline))``. With the default token pattern the
-    ONNX tokenizer gets :data:`ONNX_TOKEN_PATTERN` (equal for ASCII text; non-ASCII letters,
-    ``strip_accents``, ``sublinear_tf`` and ``char_wb`` analyzers can diverge).
+    ONNX tokenizer gets the exact RE2 form of Python's ``\\w`` (:func:`~aispec.runtime.text.tfidf.onnx_tokenexp`);
+    lower-casing, ``sublinear_tf`` and n-grams can still diverge there. The
+    :class:`~aispec.runtime.text.tfidf.TextVectorizer` that :func:`build_preprocessor` uses needs no
+    options: its own converter writes a graph that agrees on any text.
     """
     from sklearn.feature_extraction.text import CountVectorizer  # type: ignore[import-untyped, unused-ignore]
+
+    from .text.tfidf import TextVectorizer, onnx_tokenexp
 
     options: dict[int, dict[str, Any]] = {}
 
     def visit(obj: Any) -> None:
+        if isinstance(obj, TextVectorizer):
+            return
         if isinstance(obj, CountVectorizer):  # TfidfVectorizer is a CountVectorizer
             entry: dict[str, Any] = {"locale": "C.UTF-8"}
             if obj.analyzer == "word" and obj.token_pattern == _SKLEARN_TOKEN_PATTERN:
-                entry["tokenexp"] = ONNX_TOKEN_PATTERN
+                entry["tokenexp"] = onnx_tokenexp(obj.token_pattern)
             options[id(obj)] = entry
             return
         for attr in ("steps", "transformers_", "transformers"):

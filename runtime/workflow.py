@@ -241,6 +241,28 @@ def _validation(splits: Split, features: Sequence[str], target: str | None, task
     return X, _fit_labels(task, y, positive_class)
 
 
+def _augmentation(augmentation: Mapping[str, Any] | None, feature_types: Mapping[str, str] | None,
+                  seed: int) -> Any:
+    """``data.augmentation``'s text part (``text.augment.TextAugmentation``), or None when it asks for none."""
+    if not augmentation or not augmentation.get("text"):
+        return None
+    from .text import augment
+
+    return augment.from_spec(augmentation, feature_types or {}, seed)
+
+
+def _augmented_rows(X: Any, y: Any, settings: Any, report: Any) -> tuple[Any, Any]:
+    """The final fit's training rows with their perturbed copies (recorded in the data report)."""
+    if settings is None:
+        return X, y
+    from .text import augment
+
+    X_out, y_out, counts = augment.augment(X, y, settings)
+    if report is not None:
+        report.record("augmentation", len(X), len(X_out), f"{settings.describe()}: {counts.describe()}", part="train")
+    return X_out, y_out
+
+
 def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split, *, features: Sequence[str],
           target: str | None, task: str, scoring: str, seed: int, search: SearchSettings | None = None,
           rebalance: str = "none", positive_class: Any = None, outliers: Mapping[str, Any] | None = None,
@@ -265,12 +287,14 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     (``validation_split``). ``prune`` (``deployment.optimize.prune``): back ends that can prune
     (``prune``) prune the fitted model and keep it pruned only when it holds. ``augmentation``
     (``data.augmentation``) adds altered copies of training images to the final fit (the search
-    cross-validates on the images as they are).
+    cross-validates on the images as they are); its text part adds perturbed copies of training rows to
+    every training fold of the search and to the final fit (``text.augment``).
     """
     from .api import FitSettings
     from .registry import backend as get_backend
 
     engine = get_backend(backend)
+    text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
@@ -288,7 +312,12 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
                               hint="set problem.target to a label column (used for evaluation only), or "
                                    "remove model.search")
         cv, validation = _cv(task, search.folds, seed, labels, rows=rows, rules=split_rules)
-        result = engine.search(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
+        make = engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed)
+        if text_augmentation is not None:
+            from .text.augment import wrap
+
+            make = wrap(make, text_augmentation)
+        result = engine.search(make, X, labels,
                                _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
                                         cpus=cpus, validation=held_out, accelerator=accelerator,
                                         checkpoint_dir=checkpoint_dir, resume=resume))
@@ -298,7 +327,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
                            accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume, validation=held_out,
                            scoring=scoring, positive_class=positive_class)
-    X, labels = _augment(task, X, labels, augmentation, seed, report)
+    X, labels = _augment(task, X, labels, augmentation, seed, report)  # images: the final fit only
+    X, labels = _augmented_rows(X, labels, text_augmentation, report)  # text: the folds above and the final fit
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
@@ -323,23 +353,37 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
                backend: str = "sklearn", augmentation: Mapping[str, Any] | None = None) -> Trained:
     """`family: auto`: a budgeted selection over ``candidates`` (cross-validated on the training split,
-    folds and resampling as in :func:`train`); with ``augmentation``, the chosen model is fitted again on
-    the augmented training split."""
+    folds, resampling and text augmentation as in :func:`train`); with image augmentation, the chosen
+    model is fitted again on the augmented training split."""
     from .preprocess import Resampled
     from .registry import backend as get_backend
 
     engine = get_backend(backend)
+    text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
     cv, validation = _cv(task, folds, seed, labels, rows=rows, rules=split_rules)
+    make = engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed)
+    if text_augmentation is not None:
+        from .text.augment import wrap
+
+        make = wrap(make, text_augmentation)
     start = time.perf_counter()
-    result = engine.auto(engine.prepare(build_pipeline, task=task, rebalance=rebalance, seed=seed), X, labels,
-                         task=task, candidates=candidates, budget_s=budget_s,
+    result = engine.auto(make, X, labels, task=task, candidates=candidates, budget_s=budget_s,
                          request=_request(task, scoring, seed, positive_class, cv, cpus=cpus))
     elapsed = time.perf_counter() - start
     estimator = result.estimator
+    if text_augmentation is not None:  # the selection refit on augmented rows: keep the estimator it fitted
+        from .text.augment import Augmented
+
+        assert isinstance(estimator, Augmented)
+        if report is not None:
+            report.record("augmentation", len(X), len(X) + estimator.counts_.copies,
+                          f"{text_augmentation.describe()}: {estimator.counts_.describe()}", part="train")
+        estimator = estimator.estimator_
+        result.estimator = estimator
     if isinstance(estimator, Resampled):  # the selection refit on resampled rows: keep the fitted pipeline
         if report is not None:
             report.record(rebalance, estimator.rows_in_, estimator.rows_out_,

@@ -303,3 +303,14 @@ def check_augmentation(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.report("AIS337", "augmentation.factor is 1: the training split keeps its size and no altered "
                                        "image is added", ("data", "augmentation", "image"),
                              "set factor above 1 (2 adds one altered copy of every training image)", key=True)
+    text = aug.text
+    if text is not None and task in _MODALITY["text"]:
+        if aug.factor <= 1:
+            yield ctx.report("AIS335", "text augmentation adds no row: data.augmentation.factor is 1 (copies added: "
+                             "round((factor - 1) x training rows))", ("data", "augmentation", "text"),
+                             "set data.augmentation.factor above 1", key=True)
+        elif not text.synonym_swap and not text.random_deletion:
+            yield ctx.report("AIS335", "text augmentation would add unchanged copies: synonym_swap and "
+                             "random_deletion are 0", ("data", "augmentation", "text"),
+                             "set synonym_swap or random_deletion above 0, or remove data.augmentation.text",
+                             key=True)

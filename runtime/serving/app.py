@@ -152,6 +152,11 @@ class ServedModel:
         self.output_names = named
         graph_inputs = {i.name: str(i.type) for i in self.session.get_inputs()}
         self.input_of = {c["name"]: c["input"] for c in meta["columns"]}
+        # a graph that reads token ids (serving/text.py): the service tokenises the text column
+        self.tokenizer: Any = None
+        self.text_input = ""
+        if meta["model"].get("tokenizer") is not None:
+            graph_inputs = self._tokenizer(meta, directory, graph_inputs)
         for i, column in enumerate(meta["columns"]):  # serving.json and the graph must agree: refuse at start
             kind = graph_inputs.get(column["input"])
             if kind is None:
@@ -183,6 +188,20 @@ class ServedModel:
         self._positive = self._labels.get(classes[1]) if self.binary_decision else None
         self.feed1: dict[str, NDArray[Any]] = {}
 
+    def _tokenizer(self, meta: ServingMetadata, directory: Path, graph_inputs: dict[str, str]) -> dict[str, str]:
+        from .text import TokenizerFeeds
+
+        contract = meta["model"]["tokenizer"]
+        if contract["column"] not in self.input_of:
+            raise ConfigError(f"serving.json: model.tokenizer.column: '{contract['column']}' is not a column")
+        try:
+            self.tokenizer = TokenizerFeeds(contract, directory)
+            self.text_input = self.input_of[contract["column"]]
+            feeds: dict[str, str] = self.tokenizer.graph_inputs(graph_inputs, self.text_input)
+            return feeds
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+
     def bind(self, arrays: dict[str, NDArray[Any]]) -> None:
         """Use ``arrays`` (column -> pre-allocated ``(1, 1)`` array) as this model's single-row feed."""
         self.feed1 = {self.input_of[name]: arrays[name] for name in self.input_of}
@@ -193,6 +212,8 @@ class ServedModel:
         return {self.input_of[name]: arrays[name][index] for name in self.input_of}
 
     def run(self, feeds: dict[str, NDArray[Any]]) -> list[NDArray[Any]]:
+        if self.tokenizer is not None:
+            feeds = self.tokenizer.feeds(feeds, self.text_input)
         results: list[NDArray[Any]] = self.session.run(self.output_names, feeds)
         return results
 

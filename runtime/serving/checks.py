@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from .contract import CLASSIFICATION_TASKS, SERVABLE_TASKS, ServingMetadata
+from .text import check_tokenizer_contract
 
 __all__ = ["check_metadata", "format_path"]
 
@@ -152,6 +153,12 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
         problems.append(f"model.file: {model['file']!r} must be a file name inside the artifacts folder")
     if not model["outputs"]:
         problems.append("model.outputs: the model has at least one output")
+    tokenizer = model.get("tokenizer")
+    if tokenizer is not None:
+        problems.extend(check_tokenizer_contract(tokenizer))
+        kinds = {c["name"]: c["type"] for c in columns}
+        if kinds.get(tokenizer.get("column")) != "text":
+            problems.append(f"model.tokenizer.column: {tokenizer.get('column')!r} is not a text column")
     api = data["api"]
     if not _VERSION.match(api["version"]):
         problems.append(f"api.version: {api['version']!r} is not a URL path segment (letters, digits, . _ -)")

@@ -79,6 +79,7 @@ from aispec.schemas.labels import label_text
 from aispec.schemas.vocabulary import CLASSIFICATION, TASKS, Task
 
 from ..errors import ConfigError
+from .text import TokenizerContract
 
 __all__ = [
     "FORMAT",
@@ -218,6 +219,8 @@ class ModelContract(TypedDict):
     # what the outputs mean, as the back end's export says it (api.OutputContract.to_dict(); absent in
     # files written before it: read with .get)
     output: NotRequired[dict[str, Any]]
+    # a graph that reads token ids: how the service makes them from the text column (serving/text.py)
+    tokenizer: NotRequired[TokenizerContract]
 
 
 class ApiContract(TypedDict):
@@ -578,6 +581,8 @@ def serving_metadata(*, onnx: Mapping[str, Any], features: Sequence[str],
                           size_bytes=int(onnx.get("size_bytes") or 0), parity_ok=bool(onnx.get("parity_ok", True)))
     if output:
         model["output"] = output
+    if onnx.get("tokenizer"):
+        model["tokenizer"] = TokenizerContract(**onnx["tokenizer"])  # type: ignore[typeddict-item]
     if quantization is not None:
         model["quantization"] = QuantizationContract(
             requested=quantization["requested"], served=quantization["served"], status=quantization["status"],

@@ -5,7 +5,7 @@ Request rows (``PredictRequest``):
 * numeric -> ``float`` (JSON numbers only, finite, ``ge``/``le`` from the declared range);
 * boolean -> ``bool`` (``true`` / ``false`` only);
 * categorical with ``allowed`` -> ``Literal[...]`` of the declared values (and their text form, e.g.
-  ``1`` and ``"1"``); without -> ``str``; text -> ``str``;
+  ``1`` and ``"1"``); without -> ``str``; text -> ``str`` of at most ``TEXT_MAX_CHARS`` characters;
 * nullable columns are optional (``null`` or absent = missing); the others are required;
 * PII columns are never fields; unknown fields are rejected (``extra="forbid"``);
 * the A/B ``sticky_key``, when it is not a feature (nor PII), is an optional extra field that only
@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from .contract import CLASSIFICATION_TASKS, ColumnContract, Scalar, ServingMetadata, label_text
+from .text import TEXT_MAX_CHARS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -75,12 +76,17 @@ def _unique(values: list[Any]) -> tuple[Any, ...]:
     return tuple(seen)
 
 
-def _describe(column: ColumnContract) -> str:
+def _describe(column: ColumnContract, tokens: int | None = None) -> str:
     parts = [column["description"] or f"{column['type'].capitalize()} feature."]
     if column["unit"]:
         parts.append(f"Unit: {column['unit']}.")
     if column["nullable"]:
         parts.append("Optional: null or absent when unknown.")
+    if column["type"] == "text":
+        parts.append(f"At most {TEXT_MAX_CHARS:,} characters; an empty text is answered like training answered a "
+                     "missing one.")
+        if tokens is not None:
+            parts.append(f"The model reads the first {tokens} tokens, as in training: the rest is cut.")
     return " ".join(parts)
 
 
@@ -94,6 +100,8 @@ def _field_type(column: ColumnContract) -> Any:
     if kind == "categorical" and column["allowed"]:
         values = _unique([*column["allowed"], *(label_text(v) for v in column["allowed"])])
         return Literal[values]
+    if kind == "text":
+        return Annotated[str, Field(strict=True, max_length=TEXT_MAX_CHARS)]
     return Annotated[str, Field(strict=True)]
 
 
@@ -113,10 +121,13 @@ def build_schemas(meta: ServingMetadata, *, variants: bool) -> Schemas:
             raise ValueError(f"column '{column['name']}' is PII and cannot be a model input")
         attr = f"c{i}"
         typ = _field_type(column)
+        tokenizer = meta["model"].get("tokenizer")
+        cut = tokenizer["max_length"] if tokenizer is not None and tokenizer["column"] == column["name"] else None
+        described = _describe(column, cut)
         if column["nullable"]:
-            fields[attr] = (Optional[typ], Field(None, alias=column["name"], description=_describe(column)))  # noqa: UP045
+            fields[attr] = (Optional[typ], Field(None, alias=column["name"], description=described))  # noqa: UP045
         else:
-            fields[attr] = (typ, Field(alias=column["name"], description=_describe(column)))
+            fields[attr] = (typ, Field(alias=column["name"], description=described))
         mapping.append((attr, column))
         names.add(column["name"])
     sticky_field: str | None = None

@@ -1,0 +1,9 @@
+"""`python -m sms_spam_filter` trains, evaluates, gates, exports and documents the model."""
+
+from __future__ import annotations
+
+import sys
+
+from sms_spam_filter.train import main
+
+sys.exit(main())
