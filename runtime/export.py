@@ -67,6 +67,8 @@ class OnnxReport:
     parity_ok: bool
     warnings: list[str] = field(default_factory=list)
     contract: dict[str, Any] = field(default_factory=dict)  # api.OutputContract.to_dict(): what the outputs mean
+    framework: str = "scikit-learn"  # whose answers the served model is compared with
+    runtime: str = "onnxruntime"  # what computes the served answers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
