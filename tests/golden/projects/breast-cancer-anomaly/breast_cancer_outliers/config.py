@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:37e4cc899bb358665957f5067cb50118b4f8334e2ebfa971b66387b86fe1d320"
+SPEC_HASH = "sha256:c90e750373fa387444cdb9e86fe51027c44a78e6de10892e43ae9aa9187feaf8"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": 0.35,
     },

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:647d28cb1dfa0de031b9e7094245c2d117126a0f29e79987948d6ac7cb4958a5"
+SPEC_HASH = "sha256:902e20b4212477755e1ade0fc271a69789e9f52557cbe4978407460dfa17eb4d"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },

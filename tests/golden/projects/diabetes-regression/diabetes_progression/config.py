@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:5a2632632405f9782974d409f32340ef8a958a6c8434280ff37b785b8c427751"
+SPEC_HASH = "sha256:338a99f6865dff2bf01fcd364eb029acd5f39ba1a96de0624ab4deab512c689c"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },

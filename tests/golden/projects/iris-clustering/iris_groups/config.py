@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:902ac6cca38f63a9dcd75f04de9561ff31d94cb8bfd01c5b5e43dc1e27d4abe0"
+SPEC_HASH = "sha256:758eb120f432a7faf9dc545c70004d741837d48f6eb8fc72be91fdda5f345c5c"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": 3,
         "contamination": None,
     },

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:2373adafb26149f13e1821f8a35e895b0f9da2de91cc69607499ae5f0d80af3e"
+SPEC_HASH = "sha256:f09d84799fdd4537619e8183c827d8927eb204e9610efef8083d0c85abdcc64b"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },

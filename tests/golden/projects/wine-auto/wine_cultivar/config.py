@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:4be4590d653e894290c11bfab5c5870e25457a0bd27b0750f21d43c64921bf64"
+SPEC_HASH = "sha256:7578157f89b7f9b80b5946a7b65148b2118482a9383aa2491642af564d2e609d"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },
