@@ -21,7 +21,7 @@ from aispec.compiler.build import build
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
 RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
-            "iris-clustering", "breast-cancer-anomaly"]
+            "iris-clustering", "breast-cancer-anomaly", "co2-forecasting"]
 
 pytestmark = pytest.mark.slow
 
