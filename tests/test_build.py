@@ -262,7 +262,8 @@ def test_specs_that_cannot_be_built_yet_say_so(tmp_path: Path) -> None:
     co2 = (EXAMPLES / "co2-forecasting.yaml").read_text(encoding="utf-8")
     spec = tmp_path / "co2.yaml"
     head, rest = co2.split("\nmodel:\n", 1)
-    spec.write_text(head + "\nmodel:\n  family: lstm\n\nmetrics:\n" + rest.split("\nmetrics:\n", 1)[1], encoding="utf-8")
+    tail = rest.split("\nmetrics:\n", 1)[1]
+    spec.write_text(head + "\nmodel:\n  family: lstm\n\nmetrics:\n" + tail, encoding="utf-8")
     result = build(spec, tmp_path / "co2")
     assert "AIS402" in [d.code for d in result.diagnostics if d.is_error]  # the torch back end is not built yet
     assert not (tmp_path / "co2").exists()

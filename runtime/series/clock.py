@@ -20,9 +20,9 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["DAYS", "Frequency", "parse", "parse_timestamp", "format_timestamp"]
+__all__ = ["DAYS", "Frequency", "format_timestamp", "parse", "parse_timestamp"]
 
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 _FIXED = {"D": timedelta(days=1), "h": timedelta(hours=1), "min": timedelta(minutes=1), "s": timedelta(seconds=1),
@@ -116,7 +116,7 @@ def parse_timestamp(text: str) -> datetime:
     UTC datetime, the form training used; ValueError when it is not one."""
     value = datetime.fromisoformat(text.strip())
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 

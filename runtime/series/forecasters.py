@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import ConfigError, ExportError
+from ..errors import ConfigError
 from . import kernels
 from .windows import lag_windows
 
-__all__ = ["STATISTICAL", "BASELINES", "Forecast", "SeriesExport", "SeriesSettings", "make_forecaster"]
+__all__ = ["BASELINES", "STATISTICAL", "Forecast", "SeriesExport", "SeriesSettings", "make_forecaster"]
 
 BASELINES = ("naive", "seasonal_naive")
 STATISTICAL = ("ets", "arima")
@@ -194,7 +194,7 @@ def _save_npz(path: Path, arrays: Mapping[str, NDArray[Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with tmp.open("wb") as handle:
-        np.savez(handle, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})
+        np.savez(handle, **{k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()})  # type: ignore[arg-type]
     tmp.replace(path)
 
 

@@ -30,7 +30,7 @@ def forecast_vs_actual(frame: Any, *, history: Any = None, title: str = "Forecas
             ax.plot(times, frame["seasonal_naive"].to_numpy(), color=_ORANGE, linewidth=1.0, linestyle="--",
                     label="seasonal naive")
         for origin in sorted(set(frame["origin"].tolist())):
-            ax.axvline(np.datetime64(origin, "ns"), color="#dddddd", linewidth=0.8, zorder=0)
+            ax.axvline(np.datetime64(origin, "ns"), color="#dddddd", linewidth=0.8, zorder=0)  # type: ignore[arg-type]
         ax.set_xlabel("time")
         ax.set_ylabel("value")
         ax.set_title(title)

@@ -61,7 +61,8 @@ def train(make: Callable[[dict[str, Any] | None], Forecaster], splits: Any, *, t
           scoring: str, seed: int, search: Any = None, backend: str = "sklearn") -> Any:
     """Fit ``make(params)`` on the training part; with ``search`` (``workflow.SearchSettings``) the
     parameters are chosen first by rolling-origin backtests on the training part (``search.folds`` origins)."""
-    from ..metrics import METRICS
+    from aispec.schemas.vocabulary import METRICS
+
     from ..workflow import Trained
 
     probe = make(None)
@@ -90,10 +91,9 @@ def train_auto(make_for: Callable[[str], Callable[[dict[str, Any] | None], Forec
                candidates: Sequence[str], budget_s: float, task: str, target: str | None, scoring: str, folds: int,
                backend: str = "sklearn") -> Any:
     """``family: auto``: every candidate's defaults backtested on the training part, the best refitted."""
-    from ..metrics import METRICS
-    from ..workflow import Trained
+    from aispec.schemas.vocabulary import FAMILIES, METRICS
 
-    from aispec.schemas.vocabulary import FAMILIES
+    from ..workflow import Trained
 
     candidates = sorted(candidates, key=lambda name: (FAMILIES[name].cost if name in FAMILIES else 9, name))
     probe = make_for(candidates[0])(None)
@@ -180,9 +180,9 @@ def export(trained: Any, splits: Any, *, out_dir: Path, latency_rows: int = 50) 
     from .. import metrics as metric_fns
     from ..errors import ExportError
     from ..export import OnnxReport
+    from ..serving.forecaster import ServedForecaster
     from ..workflow import Exported
     from .forecasters import MODEL_FILE, PARAMETERS_FILE
-    from ..serving.forecaster import ServedForecaster
 
     forecaster: Forecaster = trained.pipeline
     _, values, n_train, origins = _origins(splits, forecaster)
@@ -254,7 +254,7 @@ def serving_metadata(spec: Mapping[str, Any], trained: Any, splits: Any, evaluat
     if exported.onnx is None or splits is None or getattr(exported, "series", None) is None:
         return None
     forecaster: Forecaster = trained.pipeline
-    frame, values, n_train, origins = _origins(splits, forecaster)
+    frame, values, n_train, _ = _origins(splits, forecaster)
     onnx = exported.onnx.to_dict()
     meta = build(onnx=onnx, features=[], columns={}, frame=None, task=trained.task, target=trained.target,
                  classes=None, project_name=spec["project"]["name"], project_version=spec["project"]["version"],
@@ -264,7 +264,7 @@ def serving_metadata(spec: Mapping[str, Any], trained: Any, splits: Any, evaluat
     contract = forecast_contract(trained, exported.series, values[:n_train])
     frequency = parse(contract["frequency"])
     times = frame[forecaster.settings.time_column].iloc[n_train - forecaster.context:n_train]
-    meta["forecast"] = contract
+    meta["forecast"] = contract  # type: ignore[typeddict-item]
     meta["example"] = {"timestamps": [format_timestamp(t.to_pydatetime(), frequency) for t in times],
                        "values": [float(v) for v in values[n_train - forecaster.context:n_train]]}
     return meta

@@ -197,7 +197,8 @@ def _forecast_problems(data: Mapping[str, Any]) -> list[str]:
     if forecast["intervals"] is not None and not (_finite(forecast["intervals"]) and 0 < forecast["intervals"] < 1):
         problems.append(f"forecast.intervals: a coverage between 0 and 1, not {forecast['intervals']}")
     for i, column in enumerate(forecast["drift"]):
-        problems.extend(p.replace(f"columns[{i}]", f"forecast.drift[{i}]", 1) for p in _column_problems(i, column, set()))
+        found = _column_problems(i, column, set())
+        problems.extend(p.replace(f"columns[{i}]", f"forecast.drift[{i}]", 1) for p in found)
     return problems
 
 

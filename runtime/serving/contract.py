@@ -81,7 +81,6 @@ from aispec.schemas.vocabulary import CLASSIFICATION, TASKS
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
-    "ForecastContract",
     "KS_SAMPLE",
     "N_BINS",
     "AbTestContract",
@@ -89,6 +88,7 @@ __all__ = [
     "CategoricalReference",
     "ColumnContract",
     "DriftContract",
+    "ForecastContract",
     "GateContract",
     "GatesContract",
     "ModelContract",

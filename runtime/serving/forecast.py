@@ -31,7 +31,7 @@ import logging
 import math
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -214,8 +214,9 @@ def create_forecast_app(artifacts: Path, meta: ServingMetadata, *, api_key: str 
     install_openapi(app, state.schemas, bodies={paths["predict"]: (ForecastRequest, ForecastResponse)},  # type: ignore[arg-type]
                     secured=sorted(secured), auth=api_key is not None, description=description,
                     text=[paths["metrics"]])
-    app.add_middleware(ServingMiddleware, state=state, routes={p: p for p in paths.values()}, secured=secured,
-                       predict_routes={paths["predict"]}, api_key=api_key, max_body=meta["api"]["max_body"])
+    app.add_middleware(ServingMiddleware, state=state, routes={p: p for p in paths.values()},  # type: ignore[arg-type]
+                       secured=secured, predict_routes={paths["predict"]}, api_key=api_key,
+                       max_body=meta["api"]["max_body"])
     _warm_up(state)
     return app
 
@@ -255,7 +256,8 @@ def _warm_up(state: ForecastState) -> None:
             raise ConfigError("serving.json: example: " + "; ".join(f"{p['field']}: {p['problem']}" for p in problems))
         answer = state.forecaster.forecast(request.values)
         if len(answer.mean) != state.forecaster.horizon or not np.all(np.isfinite(answer.mean)):
-            raise RuntimeError(f"the forecaster returned {len(answer.mean)} finite values for {state.forecaster.horizon}")
+            raise RuntimeError(f"the forecaster returned {len(answer.mean)} values (finite: "
+                               f"{int(np.isfinite(answer.mean).sum())}) for {state.forecaster.horizon} steps")
     except ConfigError:
         raise
     except Exception as exc:
@@ -272,7 +274,7 @@ def _rounded(values: Any) -> list[float]:
     return [float(f"{v:.10g}") for v in np.asarray(values, dtype=np.float64).tolist()]
 
 
-def _routes(app: FastAPI, state: ForecastState, paths: dict[str, str], error: Any) -> None:
+def _routes(app: FastAPI, state: ForecastState, paths: dict[str, str], error: Callable[..., Response]) -> None:
     contract = state.meta["forecast"]
     change_lag = int(contract["change_lag"])
 

@@ -3,7 +3,6 @@ windows, a known linear process, statsmodels' own filters and forecasts."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import numpy as np

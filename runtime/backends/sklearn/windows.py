@@ -59,5 +59,6 @@ def export_windows(model: Any, *, n_lags: int, outputs: int, path: Path) -> dict
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(onx.SerializeToString())
     tmp.replace(path)
-    return {"outputs": [o.name for o in onx.graph.output], "opset": {o.domain: int(o.version) for o in onx.opset_import},
+    return {"outputs": [o.name for o in onx.graph.output],
+            "opset": {o.domain: int(o.version) for o in onx.opset_import},
             "framework": "scikit-learn"}
