@@ -159,14 +159,25 @@ _code("AIS302", W, "field belongs to another task",
       "A task-specific field (horizon, n_clusters, contamination, positive_class, ...) is set for a task that "
       "does not use it; it is ignored.",
       "problem:\n  n_clusters: 3\n", "Remove the field or change the task.")
-_code("AIS303", E, "forecasting needs a time column and a horizon",
-      "A forecast orders observations by time and predicts a number of steps ahead.",
-      "problem:\n  task: forecasting\n  target: body_mass_g\n", "Add `time_column:` and `horizon:`.")
+_code("AIS303", E, "forecasting needs a time column, a horizon and a frequency",
+      "A forecast orders observations by time, on a regular grid of one step per `frequency` (which also "
+      "sets the default season and the timestamps the service answers with), and predicts a number of "
+      "steps ahead.",
+      "problem:\n  task: forecasting\n  target: body_mass_g\n", "Add `time_column:`, `horizon:` and `frequency:`.")
 _code("AIS304", W, "horizon longer than the series",
       "The forecast horizon is more than half of the series' length: there is too little history to learn "
       "from and to test on.",
       "problem:\n  task: forecasting\n  target: co2\n  time_column: date\n  horizon: 5000\n"
       "data:\n  source: {kind: bundled, name: co2}\n", "Forecast fewer steps ahead.")
+_code("AIS305", W, "setting with no effect on a forecast",
+      "A forecast here reads only the series' own history, on its regular time grid: other columns "
+      "(`data.features`) are not model inputs, gaps are always filled by linear interpolation (so "
+      "`cleaning.impute`, `outliers`, `encoding`, `max_categories` and `imbalance` change nothing), and "
+      "`problem.lags` / `problem.multi_step` only concern lag models (not `ets`, `arima` or the naive "
+      "baselines).",
+      "problem:\n  task: forecasting\n  target: co2\n  time_column: date\n  horizon: 12\n  frequency: W\n"
+      "data:\n  source: {kind: bundled, name: co2}\n  cleaning:\n    impute: {numeric: mean}\n"
+      "model:\n  family: ridge\n", "Remove the setting.")
 _code("AIS310", E, "unknown bundled dataset",
       "`source.kind: bundled` names a dataset that no installed package carries. `aispec datasets` lists them.",
       "data:\n  source: {kind: bundled, name: pengiuns}\n", "Use a listed name, e.g. `palmerpenguins`.")

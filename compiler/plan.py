@@ -99,8 +99,8 @@ class Plan:
             ("project/package/__init__.py.j2", pkg / "__init__.py"),
             ("project/package/config.py.j2", pkg / "config.py"),
             ("project/package/data.py.j2", pkg / "data.py"),
-            ("project/package/features.py.j2", pkg / "features.py"),
-            ("project/package/model.py.j2", pkg / "model.py"),
+            (f"project/package/{self.context.get('features_template', 'features')}.py.j2", pkg / "features.py"),
+            (f"project/package/{self.context.get('model_template', 'model')}.py.j2", pkg / "model.py"),
             ("project/package/train.py.j2", pkg / "train.py"),
             ("project/package/__main__.py.j2", pkg / "__main__.py"),
             ("project/tests/__init__.py.j2", PurePosixPath("tests/__init__.py")),
@@ -223,6 +223,28 @@ def _params(spec: Spec) -> dict[str, Any]:
     return params
 
 
+def _family_requirements(spec: Spec) -> set[str]:
+    """Distributions the model's families need beyond the back end's (``Family.requires``); for ``auto``, its
+    candidates'."""
+    names = [spec.model.family, *(spec.model.candidates or [])]
+    if spec.model.ensemble is not None:
+        names += [m.family for m in spec.model.ensemble.members]
+    return {dist for name in names if name in FAMILIES for dist in FAMILIES[name].requires}
+
+
+def _series_literals(spec: Spec) -> dict[str, str]:
+    """The forecasting settings of ``problem`` as literals for the generated ``features.py``."""
+    problem = spec.problem
+    return {
+        "time_column": py_scalar(problem.time_column),
+        "horizon": py_scalar(problem.horizon),
+        "frequency": py_scalar(problem.frequency),
+        "season": py_scalar(problem.season),
+        "lags": py_literal(tuple(problem.lags or ()), 0, len("    lags=")),
+        "multi_step": py_scalar(problem.multi_step or "recursive"),
+    }
+
+
 def _column_types(spec: Spec) -> dict[str, str]:
     if spec.data.columns is not None:
         return {name: col.type.value for name, col in spec.data.columns.items()}
@@ -334,7 +356,8 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
             pins[distribution] = locked_version(distribution)
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") == "palmerpenguins"):
         pins.pop("palmerpenguins")
-    if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")):
+    if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")) \
+            and "statsmodels" not in _family_requirements(spec):
         pins.pop("statsmodels")
     if source_kind != "sql":
         pins.pop("SQLAlchemy")
@@ -346,7 +369,10 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     modality = task_info(task).modality
     if modality == "image":
         pins.update(IMAGE_PINS)
+    series = modality == "series"
     return {
+        "features_template": "series" if series else "features",
+        "model_template": "forecaster" if series else "model",
         "aispec_version": VERSION,
         "backend": declared.name.value,
         "backend_title": declared.title,
@@ -417,5 +443,6 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
             "ensemble_kind": py_scalar(ensemble.kind if ensemble else None),
             "ensemble_voting": py_scalar(ensemble.voting if ensemble else "soft"),
             "ensemble_final": py_scalar(ensemble.final_estimator if ensemble else None),
+            **(_series_literals(spec) if series else {}),
         },
     }

@@ -33,6 +33,17 @@ def _scale_invariant(spec: Spec) -> bool:
     return all(name in FAMILIES and FAMILIES[name].scale_invariant for name in names)
 
 
+def _forecasting(spec: Spec) -> dict[str, object]:
+    """A series' season (from the frequency when the spec gives none; without either, the run reads the
+    frequency from the data and its season then), lags (one season, at least 3) and multi-step strategy."""
+    from aispec.runtime.series.clock import season_of
+
+    problem = spec.problem
+    season = problem.season or (season_of(problem.frequency) if problem.frequency else None)
+    lags = problem.lags or (list(range(1, max(season, 3) + 1)) if season is not None else None)
+    return {"season": season, "lags": lags, "multi_step": problem.multi_step or "recursive"}
+
+
 def resolve(ctx: Context) -> Spec:
     """A new Spec with derived defaults filled in (the input is not changed)."""
     spec = ctx.spec
@@ -56,6 +67,8 @@ def resolve(ctx: Context) -> Spec:
         # trees split on thresholds: scaling changes nothing but the exported model's precision (AIS353)
         data_update["cleaning"] = spec.data.cleaning.model_copy(update={"scaling": "none"})
     features = ctx.features
+    if task is Task.forecasting:
+        features = []  # a forecast reads the series' own history only (AIS305 when features are written)
     if features is not None:
         data_update["features"] = features
 
@@ -73,7 +86,11 @@ def resolve(ctx: Context) -> Spec:
         training = training.model_copy(update={k: getattr(training, k) if getattr(training, k) is not None else v
                                                for k, v in defaults.items()})
 
+    problem = spec.problem
+    if task is Task.forecasting:
+        problem = problem.model_copy(update=_forecasting(spec))
     return spec.model_copy(update={
+        "problem": problem,
         "data": spec.data.model_copy(update=data_update),
         "model": spec.model.model_copy(update=model_update),
         "metrics": spec.metrics.model_copy(update={"primary": primary, "report": report}),

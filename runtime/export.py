@@ -69,6 +69,7 @@ class OnnxReport:
     warnings: list[str] = field(default_factory=list)
     contract: dict[str, Any] = field(default_factory=dict)  # api.OutputContract.to_dict(): what the outputs mean
     reference: str = "scikit-learn"  # whose predictions the ONNX outputs were compared with (the back end's title)
+    runtime: str = "onnxruntime"  # what computes the served answers
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -49,6 +49,7 @@ __all__ = [
     "compute",
     "fairness",
     "latency",
+    "mase_scale",
     "merge_gates",
     "parse_criterion",
     "per_class",
@@ -83,7 +84,7 @@ def _f(value: Any) -> float:
 
 def compute(task: str, names: Sequence[str], *, y_true: Any, y_pred: Any, y_score: Any = None,
             labels: Sequence[Any] | None = None, positive_class: Any = None, X: Any = None,
-            notes: dict[str, str] | None = None) -> dict[str, float]:
+            notes: dict[str, str] | None = None, mase_scale: float | None = None) -> dict[str, float]:
     """Compute the quality metrics ``names`` (from ``vocabulary.METRICS``) for ``task``.
 
     Returns ``{name: value}`` in the order asked. Unknown names, names of another task, operational
@@ -91,7 +92,9 @@ def compute(task: str, names: Sequence[str], *, y_true: Any, y_pred: Any, y_scor
     (``roc_auc`` without ``y_score``, ``silhouette`` without ``X``, ``nmi`` without ``y_true``)
     raise :class:`~aispec.runtime.errors.ConfigError`. A metric that has no value for these inputs
     (``mape`` with a zero target, ``log_loss`` with a class the model has no score for) is ``nan``, and
-    ``notes`` (when given) receives why, by metric name.
+    ``notes`` (when given) receives why, by metric name. ``mase_scale`` (forecasting): the denominator of
+    ``mase``, the in-sample MAE of the seasonal-naive forecast on the training part of the series
+    (:func:`mase_scale`); ``mase`` has no value without it.
     """
     task = str(getattr(task, "value", task))
     if task not in _TASKS:
@@ -110,7 +113,7 @@ def compute(task: str, names: Sequence[str], *, y_true: Any, y_pred: Any, y_scor
     if task in _CLASSIFICATION:
         ctx: _Ctx = _ClassificationCtx(y_true, y_pred, y_score, labels, positive_class)
     elif task in _REGRESSION:
-        ctx = _RegressionCtx(y_true, y_pred)
+        ctx = _RegressionCtx(y_true, y_pred, mase_scale)
     elif task == _CLUSTERING:
         ctx = _ClusteringCtx(y_true, y_pred, X)
     else:
@@ -310,12 +313,24 @@ class _ClassificationCtx(_Ctx):
         return _f(skm.brier_score_loss(self.y_true == pos, self._pos_score("brier")))
 
 
+def mase_scale(train: Any, season: int = 1) -> float:
+    """The MASE denominator (Hyndman & Koehler 2006; the M4 competition's): the mean absolute difference
+    between each training value and the value one season (``season``; 1 without one) before it, i.e. the
+    in-sample MAE of the seasonal-naive forecast on the training part. nan when there are too few values."""
+    y = _arr(train).astype(float).ravel()
+    m = max(1, int(season))
+    if len(y) <= m:
+        return math.nan
+    return _f(np.mean(np.abs(y[m:] - y[:-m])))
+
+
 class _RegressionCtx(_Ctx):
-    def __init__(self, y_true: Any, y_pred: Any) -> None:
+    def __init__(self, y_true: Any, y_pred: Any, mase_scale: float | None = None) -> None:
         if y_true is None:
             raise _cfg("regression metrics need y_true")
         self.y_true = _arr(y_true).astype(float)
         self.y_pred = _arr(y_pred).astype(float)
+        self.mase_scale = mase_scale
 
     def m_mse(self) -> float:
         return _f(skm.mean_squared_error(self.y_true, self.y_pred))
@@ -349,12 +364,14 @@ class _RegressionCtx(_Ctx):
         return _f(np.mean(ratio))
 
     def m_mase(self) -> float:
-        """MAE scaled by the in-sample MAE of the naive (seasonal-1) forecast on ``y_true``."""
-        if len(self.y_true) < 2:
-            return math.nan
-        scale = _f(np.mean(np.abs(np.diff(self.y_true))))
-        if scale == 0.0:
-            return math.nan
+        """MAE over ``mase_scale``: the in-sample MAE of the seasonal-naive forecast on the training part
+        (:func:`mase_scale`), so below 1 beats what repeating last season did on the training data."""
+        scale = self.mase_scale
+        if scale is None:
+            raise _Undefined("'mase' is undefined without the training series: its scale is the seasonal-naive "
+                             "forecast's MAE on the training part")
+        if not math.isfinite(scale) or scale == 0.0:
+            raise _Undefined("'mase' is undefined: the training series does not change from one season to the next")
         return _f(np.mean(np.abs(self.y_true - self.y_pred))) / scale
 
 

@@ -86,7 +86,7 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"), ("optuna", "optuna"),
                  ("skl2onnx", "skl2onnx"), ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
         tasks=frozenset({Task.classification, Task.regression, Task.clustering, Task.anomaly_detection,
-                         Task.image_classification, Task.text_classification}),
+                         Task.image_classification, Task.text_classification, Task.forecasting}),
         sources=_TABULAR_SOURCES | {"image_folder"},
         capabilities=frozenset({"search", "auto", "ensemble", "export", "int8", "cheap_refit"}),
         overlay="sklearn",

@@ -103,6 +103,7 @@ PLOT_TITLES = {
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
     "training_curves": "Training curves (per epoch)",
     "examples": "Test images: mistakes first, with the true and predicted class",
+    "forecast_vs_actual": "Forecast vs actual",
 }
 
 
@@ -209,6 +210,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
                                                                            "passed", "message", "where"}}}
         for g in gates.get("gates") or []]}
     primary = _get(spec, "metrics", "primary")
+    baselines = {str(k): v for k, v in (plain(run.get("baselines") or {}) or {}).items() if isinstance(v, Mapping)}
     gate_by_metric: dict[str, bool] = {}
     for gate in gates.get("gates", []):
         metric = gate.get("metric")
@@ -226,6 +228,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
             "gate": gate_by_metric.get(name),
             "meaning": _EXTRA_MEANINGS.get(name, "") if info is None else info.description,
             "note": (plain(run.get("metric_notes") or {}) or {}).get(name),
+            "baselines": {family: values.get(name) for family, values in baselines.items()},
         })
     has_gates = bool(gates.get("gates"))
     status = "none" if not has_gates else ("pass" if gates.get("passed") else "fail")
@@ -307,6 +310,9 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "warnings": list(run.get("warnings") or []),
         "rows": list((data or {}).get("rows") or []) if isinstance(data, Mapping) else [],
         "selected": bool(search) or bool(run.get("auto")),
+        # reference models scored on the same rows (forecasting: naive, seasonal_naive), by metric
+        "baselines": baselines,
+        "forecast": plain(run.get("forecast")) or None,
     }
 
 
@@ -393,6 +399,10 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "predictions": run.get("predictions"),  # the file of the evaluated rows' predictions, in artifacts/
         "environment": c["environment"],
     }
+    if c["baselines"]:  # forecasting: the naive baselines' figures on the same forecast steps
+        doc["baselines"] = c["baselines"]
+    if c["forecast"]:  # forecasting: how the test split was forecast (origins, horizon, season, MASE scale)
+        doc["forecast"] = c["forecast"]
     return plain(doc)  # type: ignore[no-any-return]
 
 

@@ -48,6 +48,9 @@ def _augment(task: str, X: Any, y: Any, augmentation: Mapping[str, Any] | None, 
         report.record("augmentation", len(X), len(X_out), describe(settings["image"], factor) +
                       ": altered copies of training images, for the final fit only", part="train")
     return X_out, y_out
+def _series(task: str) -> bool:
+    """Whether ``task`` forecasts a series (its steps are ``runtime.series.workflow``'s)."""
+    return task_info(task).modality == "series"
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ class Evaluation:
     notes: dict[str, str] = field(default_factory=dict)  # metric -> why it has no value (nan)
     predictions: Any = None  # the test rows' truth, prediction and scores (saved as predictions.csv)
     scored_on: str = "test"  # "test", or "train" for a family that labels only the rows it was fitted on
+    baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # reference models on the same rows
+    forecast: dict[str, Any] | None = None  # forecasting: origins, horizon, season, MASE scale, ...
 
 
 @dataclass
@@ -293,6 +298,11 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     from .api import FitSettings
     from .registry import backend as get_backend
 
+    if _series(task):
+        from .series import workflow as series_flow
+
+        return series_flow.train(build_pipeline, splits, task=task, target=target, scoring=scoring, seed=seed,  # type: ignore[no-any-return]
+                                 search=search, backend=backend)
     engine = get_backend(backend)
     text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
@@ -358,6 +368,14 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
     from .preprocess import Resampled
     from .registry import backend as get_backend
 
+    if _series(task):
+        from .series import workflow as series_flow
+
+        def make_for(family: str) -> Callable[[dict[str, Any] | None], Any]:
+            return lambda params: build_pipeline(family, params)  # type: ignore[call-arg]
+
+        return series_flow.train_auto(make_for, splits, candidates=candidates, budget_s=budget_s,  # type: ignore[no-any-return]
+                                      task=task, target=target, scoring=scoring, folds=folds, backend=backend)
     engine = get_backend(backend)
     text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
@@ -426,6 +444,10 @@ def evaluate(trained: Trained, splits: Split, *, metrics: Sequence[str], sensiti
     """Metrics, per-class and per-group results and plots on the test split, and the test rows'
     predictions (``Evaluation.predictions``, saved as ``predictions.csv``) from which every figure can
     be recomputed. A sensitive attribute that is also PII appears only as pseudonymous group names."""
+    if _series(trained.task):
+        from .series import workflow as series_flow
+
+        return series_flow.evaluate(trained, splits, metrics=metrics)  # type: ignore[no-any-return]
     kind = _kind(trained.task)
     X_test, y_test = _xy(splits.test, trained.features, trained.target)
     X_train, y_train = _xy(splits.train, trained.features, trained.target)
@@ -634,6 +656,10 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     from . import quantize as quantize_mod
     from .registry import backend as get_backend
 
+    if _series(trained.task):
+        from .series import workflow as series_flow
+
+        return series_flow.export(trained, splits, out_dir=out_dir, latency_rows=latency_rows)  # type: ignore[no-any-return]
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in (quantize_mod.FLOAT_FILE, "model.int8.onnx"):
         (out_dir / stale).unlink(missing_ok=True)
@@ -704,6 +730,11 @@ def measure_service(trained: Trained, splits: Split, exported: Exported, *, spec
     if spec["deployment"]["target"] != "rest" or exported.onnx is None:
         return exported
     require_serving(spec, locations=locations)
+    if _series(trained.task):
+        from .series import workflow as series_flow
+
+        return series_flow.measure_service(trained, splits, exported, spec=spec, evaluation=evaluation,  # type: ignore[no-any-return]
+                                           spec_hash=spec_hash, requests=requests, warmup=warmup)
     meta = _serving_metadata(spec, trained, splits, evaluation, exported, spec_hash, gates=None)
     if meta is None:
         return exported
@@ -829,7 +860,8 @@ def _deployment_gates(exported: Exported, deployment: str, locations: Mapping[st
     onnx = exported.onnx
     agree = onnx.label_agreement
     shown = f"label agreement {agree:.2%}, " if agree is not None else ""
-    message = (f"onnxruntime vs {onnx.reference} on {onnx.n_rows} test rows ({onnx.compared}): {shown}"
+    rows = "forecast values" if _series(str((onnx.contract or {}).get("task") or "regression")) else "test rows"
+    message = (f"{onnx.runtime} vs {onnx.reference} on {onnx.n_rows} {rows} ({onnx.compared}): {shown}"
                f"largest difference {onnx.max_abs_diff:.3g} (mean {onnx.mean_abs_diff:.3g}) at scale {onnx.scale:.3g}")
     if not onnx.parity_ok:
         message += (f"; allowed: agreement >= {onnx.min_label_agreement:g}, differences <= {onnx.max_tol:g} "
@@ -895,6 +927,14 @@ def _serving_metadata(spec: Mapping[str, Any], trained: Trained, splits: Split |
     """The `serving.json` dict, or None (no ONNX model, or not servable: `exported.skipped` says why)."""
     from .serving.contract import serving_metadata
 
+    if _series(trained.task):
+        from .series import workflow as series_flow
+
+        try:
+            return series_flow.serving_metadata(spec, trained, splits, evaluation, exported, spec_hash, gates=gates)
+        except ValueError as error:
+            exported.skipped = f"not servable: {error}"
+            return None
     if exported.onnx is None or splits is None:
         return None
     onnx = exported.onnx.to_dict()
@@ -979,6 +1019,8 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "metric_notes": dict(evaluation.notes),
         "scored_on": evaluation.scored_on,
         "warnings": warnings(data_report, evaluation, exported),
+        "baselines": evaluation.baselines,
+        "forecast": evaluation.forecast,
     }
     predictions = _write_predictions(evaluation, out_dir)
     run["predictions"] = predictions.name if predictions is not None else None

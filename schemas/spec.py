@@ -71,7 +71,14 @@ class Problem(_Model):
     time_column: ColumnName | None = Field(None, description="Forecasting: the column that orders observations.")
     frequency: Annotated[str, Field(pattern=_FREQUENCY)] | None = Field(
         None, description="Forecasting: the series frequency as a pandas alias (D, W, M, Q, Y, H, 15min, ...).")
-    lags: list[PositiveInt] | None = Field(None, description="Forecasting: lagged values to use as features.")
+    lags: list[PositiveInt] | None = Field(None, description="Forecasting: lagged values to use as features "
+                                                             "(lag 1 = the last observation); default: one season.")
+    season: PositiveInt | None = Field(None, description="Forecasting: steps in one seasonal cycle (1: none); "
+                                                         "default from the frequency (W: 52, D: 7, M: 12, Q: 4, "
+                                                         "H: 24).")
+    multi_step: Literal["recursive", "direct"] | None = Field(
+        None, description="Forecasting with a lag model: one one-step model fed its own forecasts (recursive, the "
+                          "default) or one output per step (direct).")
     n_clusters: PositiveInt | None = Field(None, description="Clustering: the number of clusters.")
     contamination: Annotated[float, Field(gt=0, le=0.5)] | None = Field(
         None, description="Anomaly detection: expected share of anomalies.")

@@ -83,6 +83,7 @@ class Family:
     auto: bool = True  # a candidate of `family: auto` when the spec names none
     quantize_int8: bool = False  # its ONNX graph has MatMul weights that int8 dynamic quantization changes
     cost: int = 3  # relative fitting cost (0 cheapest): `auto` tries its candidates' defaults cheapest first
+    requires: tuple[str, ...] = ()  # pip distributions it needs beyond its back end's (a generated project pins them)
 
     @property
     def default_backend(self) -> Backend:
@@ -95,8 +96,8 @@ class Family:
 
 
 def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str,
-       **capabilities: bool) -> Family:
-    return Family(name, frozenset(tasks), backends, frozenset(params), description, **capabilities)
+       requires: tuple[str, ...] = (), **capabilities: bool) -> Family:
+    return Family(name, frozenset(tasks), backends, frozenset(params), description, requires=requires, **capabilities)
 
 
 T = Task
@@ -149,6 +150,16 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("transformer", {_TXT, _IMG, _FC}, (TO, K),
        ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN + _NN_TRAINING,
        "transformer encoder (optionally a local pretrained model)"),
+    # forecasting's own families: the baselines every forecasting run also reports, and statsmodels'
+    # state-space models (served as their matrices by a numpy Kalman filter, see runtime/series/)
+    _f("naive", {_FC}, (S,), (), "the last observed value, repeated (also a baseline of every forecast)"),
+    _f("seasonal_naive", {_FC}, (S,), (), "the value one season earlier (also a baseline of every forecast)"),
+    _f("ets", {_FC}, (S,), ("trend", "damped", "seasonal", "context"),
+       "exponential smoothing: level, additive (damped) trend and additive season (statsmodels)",
+       requires=("statsmodels",)),
+    _f("arima", {_FC}, (S,), ("p", "d", "q", "P", "D", "Q", "trend", "context"),
+       "seasonal ARIMA (statsmodels' SARIMAX); slow to fit for long seasons such as 52 weeks",
+       requires=("statsmodels",), auto=False),
     _f("kmeans", {T.clustering}, (S,), ("n_clusters", "init", "n_init", "max_iter", "tol"), "k-means clustering"),
     _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering",
        predicts=False, auto=False),
@@ -172,6 +183,7 @@ _COSTS = {
     "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2, "gaussian_mixture": 2,
     "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3, "agglomerative": 3,
     "gradient_boosting": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7,
+    "naive": 0, "seasonal_naive": 0, "ets": 2, "arima": 6,
 }
 FAMILIES = {name: replace(family, cost=_COSTS.get(name, family.cost)) for name, family in FAMILIES.items()}
 
@@ -302,7 +314,8 @@ _EXPLAINED = {
     "median_ae": "median absolute error: the typical error, unmoved by a few large misses",
     "explained_variance": "share of the target's variance explained, ignoring a constant offset",
     "smape": "symmetric percentage error: |error| over the mean of |truth| and |prediction|",
-    "mase": "mean absolute error relative to the naive forecast (below 1 beats repeating the last value)",
+    "mase": "mean absolute error over the in-sample MAE of the seasonal-naive forecast on the training part "
+            "(below 1 beats what repeating last season did in training)",
     "silhouette": "how much closer rows are to their own cluster than to the next (-1 to 1)",
     "calinski_harabasz": "ratio of between-cluster to within-cluster spread (higher = better separated)",
     "davies_bouldin": "average similarity of each cluster to its closest neighbour (lower = better separated)",
@@ -333,7 +346,7 @@ DEFAULT_REPORT: dict[Task, tuple[str, ...]] = {
     T.text_classification: ("accuracy", "f1_macro", "precision_macro", "recall_macro"),
     T.image_classification: ("accuracy", "f1_macro"),
     T.regression: ("r2", "rmse", "mae"),
-    T.forecasting: ("mae", "rmse", "mape"),
+    T.forecasting: ("mae", "rmse", "mase", "smape"),
     T.clustering: ("silhouette", "calinski_harabasz", "davies_bouldin"),
     T.anomaly_detection: ("anomaly_rate",),
 }

@@ -262,7 +262,7 @@ def test_show_refuses_a_spec_with_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- init
 
 
-BUILDABLE = ["classification", "regression", "clustering", "anomaly_detection", "image_classification"]
+BUILDABLE = ["classification", "regression", "clustering", "anomaly_detection", "image_classification", "forecasting"]
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".aispec"])

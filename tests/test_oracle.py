@@ -460,3 +460,69 @@ def test_image_folder_figures_match_the_oracles_and_the_service(tmp_path: Path) 
                             files=[("images", (f"{i}", data, "image/png")) for i, data in enumerate(files[:40])])
         assert batch.status_code == 200, batch.text
         assert [p["label"] for p in batch.json()["predictions"]] == expected[:40]
+def test_forecasting_figures_match_the_oracles_and_the_service(tmp_path: Path) -> None:
+    """A monthly series with missing months and values: MAE, RMSE, MASE and sMAPE recomputed from
+    predictions.csv with scikit-learn and numpy (MASE scaled by our own seasonal-naive MAE of the training
+    part), the seasonal-naive baseline recomputed from the raw CSV, and the service's answer to the history
+    before each origin equal to the evaluated forecast."""
+    from fastapi.testclient import TestClient
+
+    from aispec.runtime.serving.app import create_app
+
+    rng = np.random.default_rng(5)
+    months = pd.date_range("2000-01-01", periods=216, freq="MS")
+    t = np.arange(len(months))
+    y = 50 + 0.2 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(scale=1.0, size=len(t))
+    frame = pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "sales": np.round(y, 3)})
+    frame.loc[[30, 31, 90], "sales"] = np.nan  # missing values
+    frame = frame.drop(index=[120, 121, 122]).reset_index(drop=True)  # missing months
+    _write_csv(frame, tmp_path / "sales.csv")
+    spec = {"aispec": 1, "project": {"name": "oracle-fc"},
+            "problem": {"task": "forecasting", "target": "sales", "time_column": "month", "horizon": 12,
+                        "frequency": "MS"},
+            "data": {"source": {"kind": "csv", "path": "sales.csv"},
+                     "columns": {"month": "datetime", "sales": {"type": "numeric", "nullable": True}},
+                     "split": {"train": 0.75, "test": 0.25}},
+            "model": {"family": "ets"},
+            "metrics": {"primary": "mase", "report": ["mae", "rmse", "mase", "smape", "mape", "r2"]},
+            "deployment": {"target": "rest"}}
+    artifacts = _run(spec, tmp_path)
+    doc = json.loads((artifacts / "metrics.json").read_text(encoding="utf-8"))
+    pred = pd.read_csv(artifacts / "predictions.csv")
+    truth, forecast = pred["truth"].to_numpy(float), pred["forecast"].to_numpy(float)
+    # the regular series, rebuilt from the raw file with our own pandas calls
+    raw = pd.read_csv(tmp_path / "sales.csv", parse_dates=["month"]).set_index("month")["sales"]
+    series = raw.dropna().asfreq("MS").interpolate()
+    assert len(series) == 216 and doc["split"]["test"] == len(pred) == 54
+    train = series.to_numpy()[:doc["split"]["train"]]
+    scale = float(np.mean(np.abs(train[12:] - train[:-12])))
+    np.testing.assert_allclose(truth, series.to_numpy()[-54:], rtol=1e-12)
+    oracle = {"mae": skm.mean_absolute_error(truth, forecast), "rmse": skm.root_mean_squared_error(truth, forecast),
+              "mase": skm.mean_absolute_error(truth, forecast) / scale,
+              "smape": float(np.mean(2 * np.abs(truth - forecast) / (np.abs(truth) + np.abs(forecast)))),
+              "mape": skm.mean_absolute_percentage_error(truth, forecast), "r2": skm.r2_score(truth, forecast)}
+    for name, value in oracle.items():
+        _same(doc["metrics"][name], float(value), name)
+    # the seasonal-naive baseline: the value twelve months before each step, as far back as needed
+    index = {ts: v for ts, v in series.items()}
+    expected = []
+    for when, origin in zip(pd.to_datetime(pred["timestamp"]), pd.to_datetime(pred["origin"]), strict=True):
+        steps = (when.year - origin.year) * 12 + when.month - origin.month
+        expected.append(index[when - pd.DateOffset(months=12 * math.ceil(steps / 12))])
+    np.testing.assert_allclose(pred["seasonal_naive"].to_numpy(float), expected, rtol=1e-12)
+    _same(doc["baselines"]["seasonal_naive"]["mase"],
+          float(skm.mean_absolute_error(truth, expected)) / scale, "seasonal_naive mase")
+    assert pred["lower"].lt(pred["forecast"]).all() and pred["upper"].gt(pred["forecast"]).all()
+    # what the service answers to the history before each origin is what was evaluated
+    meta = json.loads((artifacts / "serving.json").read_text(encoding="utf-8"))
+    context = meta["forecast"]["context"]
+    with TestClient(create_app(artifacts, log_dir=tmp_path / "logs")) as api:
+        for origin, window in pred.groupby("origin", sort=True):
+            history = series[:pd.Timestamp(origin)].iloc[-context:]
+            answer = api.post("/v1/forecast", json={"timestamps": [t.strftime("%Y-%m-%d") for t in history.index],
+                                                     "values": history.tolist()})
+            assert answer.status_code == 200, answer.text
+            body = answer.json()
+            assert body["timestamps"][:len(window)] == window["timestamp"].tolist()
+            np.testing.assert_allclose(body["forecast"][:len(window)], window["forecast"], rtol=1e-8)
+            np.testing.assert_allclose(body["lower"][:len(window)], window["lower"], rtol=1e-8)

@@ -199,6 +199,8 @@ MUTATIONS: dict[str, tuple[str, str, Any]] = {
     "problem.time_column": ("cls", "problem.time_column", "bill_length_mm"),
     "problem.frequency": ("cls", "problem.frequency", "D"),
     "problem.lags": ("cls", "problem.lags", [1, 2]),
+    "problem.season": ("cls", "problem.season", 12),
+    "problem.multi_step": ("cls", "problem.multi_step", "direct"),
     "problem.n_clusters": ("clu", "problem.n_clusters", 4),
     "problem.contamination": ("anom", "problem.contamination", 0.2),
     "data.source[csv].kind": ("jsonl", "data.source", {"kind": "csv", "path": "penguins.csv"}),

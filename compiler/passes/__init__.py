@@ -19,12 +19,14 @@ from .metrics import check_fairness, check_metrics
 from .model import check_augmentation, check_clusters, check_model, check_search, check_split, check_training
 from .operations import check_compliance, check_deployment, check_hardware, check_monitoring
 from .problem import check_problem
+from .series import check_series
 from .support import check_personal_columns, check_support
 
 Pass = Callable[[Context], Iterable[Diagnostic]]
 
 PASSES: tuple[Pass, ...] = (
     check_problem,
+    check_series,
     check_dataset,
     check_references,
     check_roles,

@@ -15,6 +15,8 @@ _TASK_FIELDS: dict[str, frozenset[Task]] = {
     "time_column": frozenset({Task.forecasting}),
     "frequency": frozenset({Task.forecasting}),
     "lags": frozenset({Task.forecasting}),
+    "season": frozenset({Task.forecasting}),
+    "multi_step": frozenset({Task.forecasting}),
     "n_clusters": frozenset({Task.clustering}),
     "contamination": frozenset({Task.anomaly_detection}),
     "positive_class": CLASSIFICATION_TASKS,
@@ -33,7 +35,7 @@ def check_problem(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.report("AIS302", f"'problem.{name}' applies to {owners}, not to '{task.value}'",
                              ("problem", name), f"remove '{name}', or change the task", key=True)
     if task is Task.forecasting:
-        for name, example in (("time_column", "date"), ("horizon", "12")):
+        for name, example in (("time_column", "date"), ("horizon", "12"), ("frequency", "W")):
             if getattr(problem, name) is None:
                 yield ctx.report("AIS303", f"forecasting needs 'problem.{name}'", ("problem",),
                                  f"add '{name}: {example}' under 'problem'", key=True)

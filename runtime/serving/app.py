@@ -777,6 +777,11 @@ def create_app(artifacts_dir: Path, *, log_dir: Path | None = None, ab_seed: int
                               hint=f"export {env}=<secret> before starting the service")
     threads = threads if threads is not None else _env_int("AISPEC_ORT_THREADS", 1)
     seed = ab_seed if ab_seed is not None else _env_int("AISPEC_AB_SEED", 0)
+    if "forecast" in meta:  # a forecaster takes posted history, not rows: its own routes (serving.forecast)
+        from .forecast import create_forecast_app
+
+        return create_forecast_app(artifacts, meta, api_key=api_key, threads=threads, log_dir=log_dir,
+                                   announce_gates=announce_gates)
 
     # the challenger first: whether responses name the variant depends on it
     ab = meta["ab_test"]

@@ -123,12 +123,15 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
     if data["task"] not in SERVABLE_TASKS:
         problems.append(f"task: {data['task']!r} cannot be served (servable: {', '.join(SERVABLE_TASKS)})")
     columns = data["columns"]
+    forecasting = data["task"] == "forecasting"
     if data.get("image") is not None:
         from .images import image_problems
 
         problems.extend(image_problems(data["image"]))
         if columns:
             problems.append("columns: an image model takes the image only, not columns")
+    elif forecasting:
+        problems.extend(_forecast_problems(data))
     elif not columns:
         problems.append("columns: no columns: the model needs at least one input")
     pii = set(data["pii"])
@@ -177,6 +180,38 @@ def _semantic_problems(data: Mapping[str, Any]) -> list[str]:
             problems.append(f"monitoring.drift.window: at least one row, not {drift['window']}")
         if not (_finite(drift["threshold"]) and drift["threshold"] > 0):
             problems.append(f"monitoring.drift.threshold: above 0, not {drift['threshold']}")
+    return problems
+
+
+def _forecast_problems(data: Mapping[str, Any]) -> list[str]:
+    """A forecaster's ``forecast`` section: present, consistent with ``model`` and servable."""
+    from ..series.clock import parse
+
+    forecast = data.get("forecast")
+    if forecast is None:
+        return ["forecast: a forecasting model needs the forecast section (what a request posts)"]
+    problems: list[str] = []
+    if data["columns"]:
+        problems.append("columns: a forecaster takes posted history, not columns: leave columns empty")
+    if forecast["file"] != data["model"]["file"]:
+        problems.append(f"forecast.file: {forecast['file']!r} is not model.file {data['model']['file']!r}")
+    try:
+        parse(forecast["frequency"])
+    except ValueError as exc:
+        problems.append(f"forecast.frequency: {exc}")
+    for key in ("horizon", "context", "season", "change_lag"):
+        if forecast[key] < 1:
+            problems.append(f"forecast.{key}: at least 1, not {forecast[key]}")
+    lags = forecast["lags"]
+    if not lags or min(lags) < 1:
+        problems.append(f"forecast.lags: positive step counts, not {lags}")
+    elif forecast["kind"] == "lag" and max(lags) > forecast["context"]:
+        problems.append(f"forecast.context: {forecast['context']} observations cannot feed lag {max(lags)}")
+    if forecast["intervals"] is not None and not (_finite(forecast["intervals"]) and 0 < forecast["intervals"] < 1):
+        problems.append(f"forecast.intervals: a coverage between 0 and 1, not {forecast['intervals']}")
+    for i, column in enumerate(forecast["drift"]):
+        found = _column_problems(i, column, set())
+        problems.extend(p.replace(f"columns[{i}]", f"forecast.drift[{i}]", 1) for p in found)
     return problems
 
 

@@ -91,6 +91,7 @@ __all__ = [
     "CategoricalReference",
     "ColumnContract",
     "DriftContract",
+    "ForecastContract",
     "GateContract",
     "GatesContract",
     "ImageContract",
@@ -114,8 +115,9 @@ FORMAT_VERSION = 1
 N_BINS = 10
 KS_SAMPLE = 500
 DEFAULT_MAX_BODY = 1024 * 1024
-# the inputs the service takes today: one row of tabular (and text) columns, or one image, per request
-SERVED_MODALITIES = frozenset({"tabular", "text", "image"})
+# the inputs the service takes today: one row of tabular (and text) columns, or one image, per request, or
+# the recent history of a series (forecasting: the ``forecast`` section, see ``ForecastContract``)
+SERVED_MODALITIES = frozenset({"tabular", "text", "image", "series"})
 SERVABLE_TASKS = tuple(t.value for t, info in TASKS.items() if info.modality in SERVED_MODALITIES)
 CLASSIFICATION_TASKS = tuple(sorted(CLASSIFICATION))
 
@@ -273,6 +275,32 @@ class GatesContract(TypedDict):
     gates: list[GateContract]
 
 
+class ForecastContract(TypedDict):
+    """Forecasting (``task: forecasting``): what a request posts and how the answer is computed.
+
+    A request posts the series' recent history (``timestamps`` and ``values``, at least ``context`` of each,
+    one ``frequency`` step apart, oldest first); the answer is the next ``horizon`` timestamps and values
+    (and the 95 % interval when ``intervals`` is set). ``kind`` says how the model file is read (see
+    ``serving.forecaster``). ``drift``: pseudo-columns the drift monitor tracks per request (the posted
+    level and its change over ``change_lag`` steps), with their training references."""
+
+    family: str
+    kind: Literal["lag", "state_space", "baseline"]
+    file: str
+    time_column: str
+    target: str
+    frequency: str  # a ``series.clock`` alias, e.g. "W-SAT"
+    horizon: int
+    context: int
+    season: int
+    lags: list[int]
+    multi_step: Literal["recursive", "direct"]
+    intervals: float | None
+    parameters: dict[str, Any]
+    drift: list[ColumnContract]
+    change_lag: int
+
+
 class ServingMetadata(TypedDict):
     """The whole of ``serving.json`` (format version 1)."""
 
@@ -297,6 +325,8 @@ class ServingMetadata(TypedDict):
     gates: NotRequired[GatesContract]
     # image models only: the request's image and how it is read (``columns`` is then empty)
     image: NotRequired[ImageContract]
+    # forecasting only: the posted-history contract (then ``columns`` is empty)
+    forecast: NotRequired[ForecastContract]
 
 
 # ---------------------------------------------------------------------------------------- parsing

@@ -135,16 +135,22 @@ def test_regression_metrics_equal_scikit_learn() -> None:
 def test_forecasting_smape_and_mase_exact() -> None:
     y = pd.Series([10.0, 12.0, 11.0, 15.0, 0.0])
     p = [11.0, 12.0, 9.0, 15.0, 0.0]
-    got = M.compute("forecasting", ["smape", "mase", "mae"], y_true=y, y_pred=p)
+    train = [1.0, 4.0, 2.0, 7.0, 3.0]  # the training part: the scale is its seasonal-naive MAE
+    scale = M.mase_scale(train, season=2)
+    assert scale == approx((1 + 3 + 1) / 3)  # |2-1|, |7-4|, |3-2|
+    got = M.compute("forecasting", ["smape", "mase", "mae"], y_true=y, y_pred=p, mase_scale=scale)
     smape = (2 * 1 / 21 + 0 + 2 * 2 / 20 + 0 + 0) / 5  # 0/0 counts as 0
     mae = (1 + 0 + 2 + 0 + 0) / 5
-    scale = (2 + 1 + 4 + 15) / 4  # naive seasonal-1 forecast on y_true
     assert got == {"smape": approx(smape), "mase": approx(mae / scale), "mae": approx(mae)}
+    assert M.mase_scale(train) == approx((3 + 2 + 5 + 4) / 4)  # no season: the one-step naive forecast
 
 
-def test_mase_of_a_constant_series_is_nan() -> None:
-    got = M.compute("forecasting", ["mase"], y_true=[3.0, 3.0, 3.0], y_pred=[3.0, 2.0, 3.0])
-    assert math.isnan(got["mase"])
+def test_mase_without_a_training_scale_or_on_a_constant_series_is_nan() -> None:
+    notes: dict[str, str] = {}
+    got = M.compute("forecasting", ["mase"], y_true=[3.0, 3.0], y_pred=[3.0, 2.0], notes=notes)
+    assert math.isnan(got["mase"]) and "training" in notes["mase"]
+    flat = M.mase_scale([3.0, 3.0, 3.0])
+    assert math.isnan(M.compute("forecasting", ["mase"], y_true=[3.0, 3.0], y_pred=[3.0, 2.0], mase_scale=flat)["mase"])
 
 
 # ----------------------------------------------------------------------------------------- clustering
@@ -211,7 +217,9 @@ def _inputs(task: Task) -> dict[str, Any]:
     if task in (Task.classification, Task.text_classification, Task.image_classification):
         return {"y_true": YB, "y_pred": YPB, "y_score": np.column_stack([1 - SB, SB]), "labels": ["ham", "spam"],
                 "positive_class": "spam"}
-    if task in (Task.regression, Task.forecasting):
+    if task is Task.forecasting:
+        return {"y_true": YR, "y_pred": PR, "mase_scale": M.mase_scale(YR, season=2)}
+    if task is Task.regression:
         return {"y_true": YR, "y_pred": PR}
     if task == Task.clustering:
         return {"y_true": Y3, "y_pred": YP3, "X": P3}

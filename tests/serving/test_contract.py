@@ -145,7 +145,7 @@ def test_penguins_metadata_matches_the_prepared_frame() -> None:
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
-    ({"task": "forecasting"}, "cannot serve task"),
+    ({"task": "image_classification"}, "cannot serve task"),
     ({"features": ["bill length", "email"]}, "compliance.pii"),
     ({"features": ["bill length", "mass"]}, "no input for feature 'mass'"),
     ({"columns": {"bill length": {"type": "datetime"}}}, "cannot take"),

@@ -107,6 +107,18 @@ class SklearnBackend:
 
         return to_onnx(model, X_sample, path)
 
+    def window_model(self, family: str, *, params: dict[str, Any], seed: int, scaling: str, outputs: int) -> Any:
+        """Forecasting: the family's regressor on lag windows (see ``windows.py``)."""
+        from .windows import window_model
+
+        return window_model(family, params=params, seed=seed, scaling=scaling, outputs=outputs)
+
+    def export_windows(self, model: Any, *, n_lags: int, outputs: int, path: Path) -> dict[str, Any]:
+        """Forecasting: the lag model as ONNX with one ``lags`` input (see ``windows.py``)."""
+        from .windows import export_windows
+
+        return export_windows(model, n_lags=n_lags, outputs=outputs, path=path)
+
     def describe(self, model: Any) -> str:
         steps = getattr(model, "named_steps", None)
         return repr(steps["model"] if steps is not None and "model" in steps else model)

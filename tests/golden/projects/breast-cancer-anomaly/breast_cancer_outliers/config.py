@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:7b6dca8252b319483dd5493b220c7a9d6004f197a9ccb188b875d1ab72680c8c"
+SPEC_HASH = "sha256:5d08706ef2033bd43c1cd6b6792a78f420b03f45de01ba26b88a2cba6d7380cd"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": 0.35,
     },

@@ -23,7 +23,7 @@ ARTIFACTS = ROOT / "artifacts"
 CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:e907d6922187bf390f3a969eef6378b9e9f1947ed58eacbae7671d56d1a413fd"
+SPEC_HASH = "sha256:1a46db16c0d71a83f5d98244309a545da0c162fed61ddbee174e74a727a77451"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -42,6 +42,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },

@@ -21,7 +21,7 @@ DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:ef2c3b52526199f2e646fc050c7e7f43b771b264c8d9a9e932889c2843a0797a"
+SPEC_HASH = "sha256:5c7578e53ee74a11569946904c7d060e67d6dd6334030ee7497ee80b9e27e821"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -40,6 +40,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": 3,
         "contamination": None,
     },

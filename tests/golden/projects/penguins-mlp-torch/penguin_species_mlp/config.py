@@ -23,7 +23,7 @@ ARTIFACTS = ROOT / "artifacts"
 CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
-SPEC_HASH = "sha256:beff7ba31f826516eff6eafab75ce58d04f79bfa68f176341c6f151dbf5c89df"
+SPEC_HASH = "sha256:55b5a9591ae64969622b5ae571e4660cdd454964c418959fabad5c7dc6bcd361"
 
 # The resolved spec (`aispec show --resolved`), as data.
 SPEC: dict[str, Any] = {
@@ -42,6 +42,8 @@ SPEC: dict[str, Any] = {
         "time_column": None,
         "frequency": None,
         "lags": None,
+        "season": None,
+        "multi_step": None,
         "n_clusters": None,
         "contamination": None,
     },
