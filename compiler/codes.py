@@ -344,6 +344,13 @@ _code("AIS356", W, "schedule setting not used by its kind",
       "`step_size` for step, `patience` for plateau. A setting the chosen kind does not read has no effect.",
       "model:\n  family: mlp\n  backend: torch\ntraining:\n  schedule: {kind: cosine, step_size: 5}\n",
       "Remove the setting, or choose the kind that uses it.")
+_code("AIS357", E, "parameter value outside what the family takes",
+      "The family's record types this parameter (xgboost and lightgbm: `learning_rate` a number > 0 and <= 1, "
+      "`max_depth` a whole number, `grow_policy` one of its words, ...). A value in `model.params`, or a search "
+      "range in `model.search.space` that proposes one, outside that would fail the run at the first fit — or, "
+      "for a search, some of its trials. `aispec explain` on the family lists its parameters.",
+      "model:\n  family: xgboost\n  search:\n    space:\n      subsample: uniform(0.5, 1.5)\n",
+      "Keep the value or range within what the hint says (here `uniform(0.5, 1.0)`).")
 _code("AIS353", W, "scaling has no effect on trees",
       "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
       "numerical precision of the exported model, so it is left out of the pipeline.",
@@ -450,6 +457,14 @@ _code("AIS402", E, "back end not buildable yet",
 _code("AIS403", E, "data source not buildable yet",
       "Image folders are checked but not built yet.",
       "data:\n  source: {kind: image_folder, path: images}\n", "Use a tabular source.")
+_code("AIS420", E, "model family's library not installed",
+      "A family built on a library of its own (xgboost: `xgboost-cpu`, lightgbm: `lightgbm`, both with "
+      "`onnxmltools` for the ONNX export) needs it when the project runs — also when it is one of "
+      "`family: auto`'s candidates. `aispec run` and the generated project stop with this error rather than "
+      "skip the family, which would change the result without a word. `aispec check` and `build` never need it: "
+      "the generated requirements.txt lists it.",
+      "", "Install the project's requirements (`pip install -r requirements.txt`) or aispec's extra "
+      "(`pip install 'aispec[gbm]'`); or, for `family: auto`, list `model.candidates` without the family.")
 _code("AIS490", E, "rendering failed",
       "A template failed to render. This is a bug in aispec, not in the spec.",
       "", "Report it; `--debug` shows the traceback.")

@@ -20,10 +20,10 @@ from aispec.schemas.catalog import DATASETS
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
 from aispec.schemas.spec import IMAGE_REF, BundledSource, Spec
-from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, METRICS, Backend, Task
+from aispec.schemas.vocabulary import CLUSTER_COUNT_PARAM, FAMILIES, METRICS, Backend, Task
 
 from .api import CheckResult
-from .buildable import unbuildable
+from .buildable import libraries_of, unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
 from .lockfile import locked_version
@@ -326,6 +326,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     for _, distribution in declared.modules:  # the back end's own libraries (torch), pinned like the rest
         if distribution not in pins:
             pins[distribution] = locked_version(distribution)
+    for _, distribution, _ in libraries_of(spec):  # the families' own (xgboost, lightgbm): only when used
+        pins.setdefault(distribution, locked_version(distribution))
+    family = FAMILIES.get(spec.model.family)
     return {
         "aispec_version": VERSION,
         "backend": declared.name.value,
@@ -333,6 +336,8 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "backend_slug": re.sub(r"[^a-z0-9]+", "_", declared.title.lower()),  # in identifiers: scikit_learn
         # a training loop in epochs: training settings, checkpoints and `--resume` reach it
         "training_loop": declared.can("training_options"),
+        # a family fitted in boosting rounds: the training section (early stopping) reaches its fit
+        "boosting": family is not None and family.early_stopping and ensemble is None,
         "can_prune": declared.can("prune"),
         "overlay": declared.overlay,
         "project": dump["project"],

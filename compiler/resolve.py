@@ -8,8 +8,9 @@ split and features a run will use.
 from __future__ import annotations
 
 from aispec.runtime.registry import BACKENDS
-from aispec.schemas.spec import Schedule, Spec
+from aispec.schemas.spec import EarlyStopping, Schedule, Spec
 from aispec.schemas.vocabulary import (
+    BOOSTING_PATIENCE,
     CLASSIFICATION_TASKS,
     DEFAULT_PRIMARY,
     DEFAULT_REPORT,
@@ -31,6 +32,16 @@ def _scale_invariant(spec: Spec) -> bool:
     model = spec.model
     names = [m.family for m in model.ensemble.members] if model.ensemble is not None else [model.family]
     return all(name in FAMILIES and FAMILIES[name].scale_invariant for name in names)
+
+
+def _boosting_stop(ctx: Context) -> EarlyStopping:
+    """``training.early_stopping`` of a boosting family written out: patience in boosting rounds (20 unless
+    written: rounds are far cheaper than epochs), watching ``val_loss`` unless told otherwise."""
+    setting = ctx.spec.training.early_stopping
+    given = setting if isinstance(setting, EarlyStopping) else EarlyStopping()
+    written = ctx.written(("training", "early_stopping", "patience"))
+    return given.model_copy(update={"patience": given.patience if written else BOOSTING_PATIENCE,
+                                    "monitor": given.monitor or "val_loss"})
 
 
 def resolve(ctx: Context) -> Spec:
@@ -72,6 +83,9 @@ def resolve(ctx: Context) -> Spec:
         defaults = {**_DEEP_DEFAULTS, "loss": default_loss(task), "schedule": Schedule()}
         training = training.model_copy(update={k: getattr(training, k) if getattr(training, k) is not None else v
                                                for k, v in defaults.items()})
+
+    if family is not None and family.early_stopping and spec.model.ensemble is None and training.early_stopping:
+        training = training.model_copy(update={"early_stopping": _boosting_stop(ctx)})
 
     return spec.model_copy(update={
         "data": spec.data.model_copy(update=data_update),

@@ -96,12 +96,14 @@ __all__ = ["ReportPaths", "environment", "plain", "write"]
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 PACKAGES = ("aispec", "scikit-learn", "numpy", "pandas", "scipy", "optuna", "fairlearn", "skl2onnx", "onnx",
-            "onnxruntime", "matplotlib", "imbalanced-learn", "torch", "keras", "jinja2", "rich")
+            "onnxruntime", "matplotlib", "imbalanced-learn", "torch", "keras", "xgboost-cpu", "xgboost", "lightgbm",
+            "onnxmltools", "jinja2", "rich")
 PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix", "confusion_matrix_normalized": "Confusion matrix (normalised)",
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
     "feature_importance": "Feature importance", "learning_curve": "Learning curve",
     "training_curves": "Training curves (per epoch)",
+    "boosting_rounds": "Early stopping (per boosting round)",
 }
 
 
@@ -290,6 +292,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "onnx_inputs": onnx_inputs,
         "quantization": _section(run, "quantization"),
         "training": _section(run, "training"),
+        "boosting": _section(run, "boosting"),
         "pruning": _section(run, "pruning"),
         "timings": _section(run, "timings"),
         "compliance": _get(spec, "compliance", default={}) or {},
@@ -379,6 +382,7 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "onnx": c["onnx"],
         "quantization": c["quantization"],
         "training": c["training"],
+        "boosting": c["boosting"],
         "pruning": c["pruning"],
         "timings": c["timings"],
         "validation": c["validation"],
