@@ -168,7 +168,8 @@ def test_metrics_json_is_strict_stable_and_deterministic(tmp_path: Path) -> None
     doc = _no_nan(first.decode("utf-8"))
     assert list(doc) == ["format", "project", "problem", "model", "passed", "primary", "metrics", "train_metrics",
                          "gates", "per_class", "per_group", "fairness", "latency", "plots", "data", "split", "search",
-                         "auto", "onnx", "quantization", "timings", "validation", "positive_class",
+                         "auto", "onnx", "quantization", "training", "boosting", "pruning", "timings", "validation",
+                         "positive_class",
                          "scored_on", "metric_notes", "warnings", "predictions", "environment"]
     assert doc["metrics"]["nan_metric"] is None
     assert doc["data"]["columns"]["bill"]["std"] is None
