@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
 GOLDEN = Path(__file__).parent / "golden" / "projects"
 BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
-             "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch"]
+             "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "breast-cancer-xgboost",
+             "penguins-lightgbm"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 

@@ -21,7 +21,8 @@ from aispec.compiler.build import build
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
 RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
-            "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch"]
+            "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "breast-cancer-xgboost",
+            "penguins-lightgbm"]
 
 pytestmark = pytest.mark.slow
 
