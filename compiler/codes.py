@@ -348,7 +348,7 @@ _code("AIS357", E, "parameter value outside what the family takes",
       "The family's record types this parameter (xgboost and lightgbm: `learning_rate` a number > 0 and <= 1, "
       "`max_depth` a whole number, `grow_policy` one of its words, ...). A value in `model.params`, or a search "
       "range in `model.search.space` that proposes one, outside that would fail the run at the first fit — or, "
-      "for a search, some of its trials. `aispec explain` on the family lists its parameters.",
+      "for a search, some of its trials. The list below (and the JSON Schema) gives each typed parameter.",
       "model:\n  family: xgboost\n  search:\n    space:\n      subsample: uniform(0.5, 1.5)\n",
       "Keep the value or range within what the hint says (here `uniform(0.5, 1.0)`).")
 _code("AIS353", W, "scaling has no effect on trees",

@@ -334,6 +334,9 @@ def make_estimator(family: str, *, task: str, params: Mapping[str, Any], seed: i
         if name not in accepted:
             raise _reject(family, kind, t, name, accepted)
     given = _translate(family, kind, cls, dict(params))
+    for param in FAMILIES[family].typed:  # a whole-number float (30.0) is the integer the library takes
+        if param.kind == "int" and isinstance(given.get(param.name), float) and given[param.name].is_integer():
+            given[param.name] = int(given[param.name])
 
     native = _native_params(cls)
     kwargs: dict[str, Any] = {}

@@ -98,12 +98,14 @@ class Param:
             return None
         if self.kind == "choice":
             return None if value in self.choices else f"one of {', '.join(map(str, self.choices))}"
-        whole = isinstance(value, int) and not isinstance(value, bool)
-        if self.kind == "int" and not whole:
-            return "a whole number"
-        if not (whole or isinstance(value, float)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
             return "a number"
-        return None if self.within(float(value)) else f"a number {self.range_text()}"
+        if self.kind == "int" and not float(value).is_integer():  # 30.0 is 30, as in JSON Schema
+            return "a whole number"
+        return None if self.within(float(value)) else f"{self.what()} {self.range_text()}"
+
+    def what(self) -> str:
+        return "a whole number" if self.kind == "int" else "a number"
 
     def within(self, value: float) -> bool:
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):

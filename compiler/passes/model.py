@@ -179,7 +179,7 @@ def _isolation_forest_features(ctx: Context, values: list[object], loc: Loc, sho
 
 def _param_hint(param: Param) -> str:
     shown = f"one of {', '.join(map(str, param.choices))}" if param.kind == "choice" else \
-        f"{'a whole number' if param.kind == 'int' else 'a number'} {param.range_text()}"
+        f"{param.what()} {param.range_text()}"
     default = f"; default {param.default!r}" if param.default is not None else ""
     return f"'{param.name}' takes {shown}{default}"
 
@@ -189,8 +189,8 @@ def _range_problem(param: Param, dist: Distribution) -> str | None:
     if param.kind == "any":
         return None
     if dist.kind == "choice":
-        bad = [a for a in dist.args if param.problem(a) is not None]
-        return f"{', '.join(map(repr, bad))} {'is' if len(bad) == 1 else 'are'} not among its values" if bad else None
+        bad = [(a, param.problem(a)) for a in dist.args if param.problem(a) is not None]
+        return "; ".join(f"{a!r} is not {why}" for a, why in bad) or None
     if param.kind == "choice":
         return f"it takes one of {', '.join(map(str, param.choices))}: use choice(...)"
     if param.kind == "int" and dist.kind in ("uniform", "loguniform"):
