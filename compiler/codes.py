@@ -267,9 +267,11 @@ _code("AIS333", E, "time-ordered split without a time column",
 _code("AIS334", W, "validation split not used",
       "scikit-learn models have no early stopping or other use for a validation split: search and `auto` "
       "cross-validate on the training split. The validation rows are held out and used for nothing, so the "
-      "model trains on fewer rows.",
+      "model trains on fewer rows. The boosting families (xgboost, lightgbm) use it only to stop early, when "
+      "`training.early_stopping` is set.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, validation: 0.1, test: 0.2}\n",
-      "Set `validation: 0` and give the rows to training, or use a torch / keras model with early stopping.")
+      "Set `validation: 0` and give the rows to training, or use a model that stops early on it (torch, keras, "
+      "or xgboost / lightgbm with `training.early_stopping`).")
 _code("AIS340", E, "unknown model family",
       "The model family is not one aispec can build. `aispec explain AIS340` and the hint list them.",
       "model:\n  family: random_forrest\n", "Fix the spelling.")
@@ -315,7 +317,8 @@ _code("AIS349", E, "isolation forest that cannot be exported",
       "Leave `max_features` at 1.0 and search `max_samples` instead, or set `deployment.target: none`.")
 _code("AIS350", W, "training option ignored by the back end",
       "Optimizer, learning rate, batch size, epochs and dropout apply to neural back ends (torch, keras); "
-      "scikit-learn models ignore them.",
+      "scikit-learn models ignore them (the boosting families xgboost and lightgbm take `early_stopping` only; "
+      "their learning rate is `model.params.learning_rate`).",
       "model:\n  family: random_forest\ntraining:\n  epochs: 10\n", "Remove them or use a neural back end.")
 _code("AIS351", W, "early stopping without a validation split",
       "Early stopping watches a validation split; `data.split.validation` is 0.",

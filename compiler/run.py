@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-
 # The code of a model family's library missing at run time (the runtime raises the same one: models.require).
 MISSING_FAMILY_LIBRARY = "AIS420"
 
