@@ -263,6 +263,16 @@ def test_steps_on_a_terminal_show_marks_and_times() -> None:
     assert not math.isnan(steps.timings["Fit [model]"])
 
 
+def test_a_location_is_never_read_as_an_emoji_code() -> None:
+    """rich turns ``:100:`` into an emoji: a spec location on line 100 printed as ``spec.yaml💯7``."""
+    from aispec.runtime.errors import DataError
+
+    buffer = io.StringIO()
+    steps = Steps("penguins", file=buffer)
+    steps.fail(DataError("recall = 0.81, required >= 85%", where="spec.yaml:100:7"))
+    assert "spec.yaml:100:7: recall" in buffer.getvalue()
+
+
 def test_steps_fail_and_summary() -> None:
     from aispec.runtime.errors import DataError
 
