@@ -12,6 +12,11 @@
   ``scores`` = scikit-learn's ``decision_function`` (higher = more normal). KMeans outputs
   ``label`` and ``scores`` (= ``transform``, distances to the centres); GaussianMixture ``label``
   and ``probabilities``.
+* Estimators that bring their own converter (XGBoost and LightGBM, through onnxmltools: their classes'
+  ``register_onnx``) are registered with skl2onnx first (:func:`register_converters`), so the whole
+  pipeline is still one graph with the same inputs and outputs.
+* Parity is measured at two batch sizes: the whole sample in one onnxruntime call and one row per call
+  (``OnnxReport.batch_sizes``); the report keeps the worse of the two.
 * TF-IDF / count vectorizers get ``locale="C.UTF-8"`` (the only UTF-8 locale on slim images) and,
   for the default token pattern, an equivalent ``tokenexp`` (``[a-zA-Z0-9_]{2,}``): parity holds
   for ASCII text; accents and other scripts may tokenise differently.

@@ -32,11 +32,17 @@ Defaults that differ from scikit-learn's (a spec's ``params`` override every one
   ``hidden_units`` and ``layers`` become ``hidden_layer_sizes=(hidden_units,) * layers``;
   ``dropout`` and ``batch_norm`` have no scikit-learn meaning (ConfigError: use torch/keras).
 - ``gradient_boosting`` is ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``.
+- ``xgboost`` / ``lightgbm``: XGBoost's and LightGBM's scikit-learn estimators as subclassed in
+  ``runtime.boosting`` (labels as they are, early stopping on the validation split, ONNX through
+  onnxmltools), starting from the defaults their family record types (written out), quiet, one thread.
+  Their libraries are imported only here, when the family is built; missing, they are a ConfigError
+  (AIS420, :func:`require`) naming the family and ``pip install 'aispec[gbm]'``.
 - ``logistic_regression`` ``penalty``: scikit-learn 1.8 deprecates it; it is translated to
   ``l1_ratio`` / ``C`` (``l1`` and ``elasticnet`` pick the ``saga`` solver unless one is given).
 
 Parameters: every parameter the vocabulary lists for the family that the task's variant takes,
-plus any native parameter of that scikit-learn estimator. A vocabulary parameter the variant does
+plus any native parameter of that scikit-learn estimator (for XGBoost and LightGBM, which take most as
+``**kwargs``: those of ``get_params()`` and the record's typed ones). A vocabulary parameter the variant does
 not take (``class_weight`` on a regressor, ``epsilon`` on a classifier) or a name nobody knows is a
 ConfigError naming the family and the parameter; invalid values are caught at construction.
 ``parameters(family, task)`` lists what a variant accepts.
