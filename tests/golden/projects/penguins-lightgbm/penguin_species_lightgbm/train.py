@@ -56,7 +56,8 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
         backend=BACKEND,
-        training=SPEC["training"],  # early stopping on the validation split (n_estimators the ceiling)
+        # training.early_stopping: boosting stops on the validation split (n_estimators the ceiling)
+        training=SPEC["training"],
     )
 
 
