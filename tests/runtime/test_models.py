@@ -11,6 +11,7 @@ import pytest
 
 from aispec.runtime import models
 from aispec.runtime.errors import ConfigError
+from aispec.runtime.export import register_converters
 from aispec.runtime.search import Choice, Float, Int
 from aispec.runtime.series.forecasters import BASELINES, STATISTICAL
 from aispec.schemas.vocabulary import FAMILIES, Backend
@@ -52,6 +53,10 @@ def _pipeline(est: Any, kind: str) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
+    # trees get no scaler, as aispec builds them: a float64 scaler in front of float32 trees moves rows across
+    # split thresholds in the ONNX graph (XGBoost: probabilities off by 0.26 here; PITFALLS.md)
+    if models.scale_invariant(est):
+        return Pipeline([("model", est)])
     # text variants (MultinomialNB) need non-negative inputs: scaling without centring keeps them so
     return Pipeline([("scale", StandardScaler(with_mean=kind != "text")), ("model", est)])
 
@@ -84,7 +89,7 @@ def test_builds_and_fits(family: str, task: str) -> None:
 
 
 @pytest.mark.parametrize(("family", "task"), [c for c in COMBOS if c[0] not in models.NO_PREDICT])
-def test_converts_to_onnx_behind_a_scaler(family: str, task: str) -> None:
+def test_converts_to_onnx_behind_a_scaler_except_trees(family: str, task: str) -> None:
     import onnxruntime as ort
     from skl2onnx import to_onnx
 
@@ -95,6 +100,7 @@ def test_converts_to_onnx_behind_a_scaler(family: str, task: str) -> None:
         warnings.simplefilter("ignore")
         pipe = _pipeline(est, kind).fit(X, y)
         options = {"zipmap": False} if kind in ("classifier", "text") else None
+        register_converters(pipe)  # XGBoost and LightGBM convert through onnxmltools
         # skl2onnx 1.20 knows ai.onnx.ml up to opset 3 (IsolationForest would otherwise ask for 4)
         onx = to_onnx(pipe, X[:1], options=options, target_opset={"": 17, "ai.onnx.ml": 3})
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -267,7 +273,9 @@ def _points(dist: Any) -> list[Any]:
 @pytest.mark.parametrize(("family", "task"), COMBOS)
 def test_default_space_builds_at_its_corners(family: str, task: str) -> None:
     space = models.default_space(family, task)
-    assert 1 <= len(space) <= 5
+    # compact; XGBoost and LightGBM: the seven parameters their tuning guides name (rounds, learning rate,
+    # depth or leaves, row and column subsampling, L2, minimum child size)
+    assert 1 <= len(space) <= (7 if FAMILIES[family].typed else 5)
     for name, dist in space.items():
         assert isinstance(dist, Int | Float | Choice)
         for value in _points(dist):
