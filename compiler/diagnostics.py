@@ -156,7 +156,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
     return f"did you mean '{match}'?" if match is not None else None
 
 
-MAX_CHOICES = 30  # every list of choices today is shorter (25 families); a longer one says how many more
+MAX_CHOICES = 40  # every list of choices today is shorter (31 families); a longer one says how many more
 
 
 def choices_hint(word: str, choices: Iterable[str], limit: int = MAX_CHOICES, where: str | None = None) -> str:

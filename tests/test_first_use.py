@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from aispec.compiler.api import check_text, parse
 from aispec.compiler.cli import app
 from aispec.compiler.codes import CODES
-from aispec.compiler.diagnostics import choices_hint, closest, did_you_mean, edit_distance
+from aispec.compiler.diagnostics import MAX_CHOICES, choices_hint, closest, did_you_mean, edit_distance
 from aispec.compiler.source import SourceFile
 from aispec.compiler.version import VERSION
 from aispec.schemas.vocabulary import FAMILIES, METRICS
@@ -193,9 +193,9 @@ def test_a_choices_hint_lists_every_family() -> None:
 
 
 def test_a_longer_list_says_how_many_more_and_where() -> None:
-    words = [f"w{i:02d}" for i in range(40)]
+    words = [f"w{i:02d}" for i in range(MAX_CHOICES + 10)]
     hint = choices_hint("zzz", words, where="`aispec explain AIS203` lists them")
-    assert hint.endswith("w29 and 10 more (`aispec explain AIS203` lists them)")
+    assert hint.endswith(f"w{MAX_CHOICES - 1:02d} and 10 more (`aispec explain AIS203` lists them)")
 
 
 # ---------------------------------------------------------------- the command line
