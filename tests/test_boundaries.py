@@ -1,6 +1,7 @@
 """Architectural boundaries, packaging and safety.
 
-* ``aispec check`` (the whole compiler path) never imports a heavy library.
+* ``aispec check`` and ``aispec build`` (the whole compiler path) never import a heavy library (nor
+  Streamlit, the editor's extra).
 * ``aispec.runtime`` never imports the compiler, lark or streamlit.
 * The installed distribution ships the grammars, the JSON schema and the examples.
 * The YAML loader never executes a tag.
@@ -82,6 +83,8 @@ with tempfile.TemporaryDirectory() as tmp:
     report["schema"] = cli("schema")[0]
     report["explain"] = cli("explain", "AIS313")[0]
     report["datasets"] = cli("datasets")[0]
+    report["build"] = cli("build", spec, "-o", Path(tmp) / "project")
+    report["after_build"] = heavy_loaded()
     # and every module of the compiler and the spec schema, imported
     import aispec.compiler, aispec.schemas
     for pkg in (aispec.compiler, aispec.schemas):
@@ -103,6 +106,9 @@ def test_check_imports_no_heavy_library(compiler_report: dict[str, object]) -> N
     assert code == 0, output
     assert "ok" in output
     assert report["after_check"] == [], f"`aispec check` imported {report['after_check']}"
+    code, output = report["build"]  # type: ignore[misc]
+    assert code == 0, output
+    assert report["after_build"] == [], f"`aispec build` imported {report['after_build']}"
     assert report["after_all"] == [], f"the compiler imported {report['after_all']}"
 
 

@@ -71,6 +71,7 @@ class Field:
     minimum: float | None = None
     maximum: float | None = None
     family_at: tuple[str | int, ...] | None = None  # kind "mapping" keyed by parameter names: the family field
+    alternatives: tuple[str, ...] = ()  # kind "section": other types the value may be instead (``true``)
 
     @property
     def path(self) -> str:
@@ -204,11 +205,18 @@ def _describe(annotation: Any, loc: tuple[str | int, ...], name: str, metadata: 
                         _section(m, loc, name, required=True, default=MISSING, nullable=False, info=None)
                         for m in models}
             return Field(loc, name, "variants", nullable=nullable, discriminator="kind", variants=variants)
+        if len(models) == 1:  # a section, or a plain value instead (`early_stopping: true`)
+            section = _section(models[0], loc, name, required=False, default=MISSING, nullable=nullable, info=info)
+            others = tuple(getattr(a, "__name__", str(a)) for a in options if a is not models[0])
+            return Field(**{**section.__dict__, "alternatives": others})
         return Field(loc, name, "raw", nullable=nullable)
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _section(annotation, loc, name, required=False, default=MISSING, nullable=False, info=info)
     if isinstance(annotation, type) and annotation in EXPRESSIONS:
-        return Field(loc, name, "expression", expression=EXPRESSIONS[annotation])
+        described = [m.json_schema.get("description", "") for m in metadata if hasattr(m, "json_schema")
+                     and isinstance(m.json_schema, dict)]
+        return Field(loc, name, "expression", help=next((d for d in described if d), ""),
+                     expression=EXPRESSIONS[annotation])
     if origin is Literal:
         return Field(loc, name, "choice", choices=get_args(annotation))
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):

@@ -119,6 +119,13 @@ class Form:
     def section(self, f: Field, *, top: bool = False) -> None:
         if not top:
             st.markdown(f"**{f.name}**" + (f" — {f.help}" if f.help else ""))
+        if f.alternatives and not isinstance(self.value(f.loc), dict):
+            # written as a plain value (`early_stopping: true`): edit it as one; its fields once it is a mapping
+            alternative = Field(**{**f.__dict__, "kind": "raw", "name": f"{f.name} ({' or '.join(f.alternatives)}"
+                                                                   " or a mapping)"})
+            self.raw_value(alternative)
+            if self.value(f.loc) is not MISSING:
+                return
         with st.container(border=not top):
             for child in f.children:
                 self.field(child)
