@@ -49,9 +49,12 @@ def _sidebar() -> str:
         page = st.radio("Step", list(PAGES), key="page", label_visibility="collapsed") or "Start"
         d = state.doc()
         if d is not None:
-            result = state.check(d.text, str(d.path))
-            st.caption(f"**{d.name}** · {len(result.errors)} errors, {len(result.warnings)} warnings")
-            st.caption(d.saved or "saved")
+            if page == "Edit":  # the text view says it as you type (this part is not redrawn per keystroke)
+                st.caption(f"**{d.name}**")
+            else:
+                result = state.check(d.text, str(d.path))
+                st.caption(f"**{d.name}** · {len(result.errors)} errors, {len(result.warnings)} warnings")
+                st.caption(d.saved or "saved")
             _heartbeat()
     return page
 

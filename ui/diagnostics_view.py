@@ -24,8 +24,8 @@ def show_diagnostic(d: Diagnostic, source: SourceFile | None, *, key: str) -> No
     if d.hint:
         body += f"  \nhint: {d.hint}"
     box = st.error if d.is_error else st.warning
-    cols = st.columns([12, 2], vertical_alignment="center")
-    with cols[0]:
+    # one row: the message takes the room, the code's explanation button only what its label needs
+    with st.container(horizontal=True, vertical_alignment="center", wrap=False):
         box(body, icon=":material/error:" if d.is_error else ":material/warning:")
-    with cols[1], st.popover(d.code, help=f"aispec explain {d.code}", key=f"explain:{key}"):
-        st.code(explain_text(d.code) or f"no documentation for {d.code}", language=None, wrap_lines=True)
+        with st.popover(d.code, help=f"aispec explain {d.code}", key=f"explain:{key}", wrap=False):
+            st.code(explain_text(d.code) or f"no documentation for {d.code}", language=None, wrap_lines=True)

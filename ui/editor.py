@@ -54,6 +54,10 @@ CSS = """
 """
 
 JS = r"""
+const CONTROLS = "input, textarea, select, button, a[href], summary, [contenteditable=true], [role=button], " +
+  "[role=option], [role=combobox], [role=listbox], [role=tab], [role=radio], [role=checkbox], [role=switch], " +
+  "[role=slider], [role=menuitem]";
+
 function esc(s) { return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;"); }
 
 function offsets(text) {  // start offset of every line (1-based lines -> index line-1)
@@ -131,8 +135,12 @@ export default function (component) {
     });
     // Leaving the editor for nothing in particular redraws the whole page (the form shows the text);
     // leaving it for a button or another input does not: that widget's own rerun redraws the page, and a
-    // second rerun at the same moment could swallow its click.
-    ta.addEventListener("blur", (e) => { if (!e.relatedTarget) state.blur(state.seq); });
+    // second rerun at the same moment could swallow its click. ("Nothing in particular" is often not
+    // null: Streamlit's main area is focusable, so a click on blank space or text focuses it.)
+    ta.addEventListener("blur", (e) => {
+      const t = e.relatedTarget;
+      if (!(t && t.matches && t.matches(CONTROLS))) state.blur(state.seq);
+    });
   }
   state.send = (edit) => setStateValue("edit", edit);
   state.blur = (seq) => setTriggerValue("blur", seq);

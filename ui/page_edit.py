@@ -40,8 +40,13 @@ def text_view() -> None:
     goto = st.session_state.get("goto")
     editor.mount(key="editor", text=d.text, version=d.version, seq=d.seq, diagnostics=result.diagnostics,
                  readonly=d.other_tab is not None, goto=goto, on_edit=_on_edit, on_blur=_on_blur)
-    if st.session_state.pop("text_blurred", False) and st.session_state.get("form_text") != d.text:
+    stale = st.session_state.get("form_text") != d.text
+    if st.session_state.pop("text_blurred", False) and stale:
         st.rerun()  # the whole page: the form shows what was typed
+    if stale and st.session_state.get("page_ok") not in (None, result.ok):
+        # the spec went from checking to not (or back): the whole page, so the form shows the problem beside
+        # its field and Build and Run are enabled or disabled to match (the diagnostics above are already sent)
+        st.rerun()
     errors, warnings = len(result.errors), len(result.warnings)
     st.caption(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)} · {d.saved}")
     source = result.source
@@ -55,10 +60,11 @@ def text_view() -> None:
 
 def _toolbar(d: state.Doc) -> None:
     result = state.check(d.text, str(d.path))
+    st.session_state["page_ok"] = result.ok  # what the page outside the text view was drawn for
     cols = st.columns([5, 1, 1, 1, 1], vertical_alignment="center")
     with cols[0]:
         st.subheader(d.name)
-        st.caption(f"`{d.path}` · {d.saved or 'saved'}")
+        st.caption(f"`{d.path}`")  # whether it is saved: under the text view, which each keystroke redraws
     with cols[1]:
         if st.button("Build", type="primary", key="edit_build", disabled=not result.ok,
                      help="Generate the project (aispec build)"):
@@ -138,7 +144,8 @@ def page() -> None:
         return
     _on_edit()  # a keystroke not yet applied: the form must show it too
     _toolbar(d)
-    _banners(d)
+    with st.container():  # always there, empty or not: what follows keeps its place in the page, so the
+        _banners(d)       # text view is not mounted afresh (losing a keystroke) when a banner comes or goes
     result = state.check(d.text, str(d.path))
     view = st.segmented_control("View", ["Form and text", "Form", "Text"], default="Form and text",
                                 key="edit_view", label_visibility="collapsed") or "Form and text"

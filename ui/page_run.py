@@ -71,9 +71,13 @@ def progress(run: projects.Run) -> None:
             if st.button("Cancel", key="run_cancel"):
                 job.stop("cancelled")
                 st.rerun()
-        for name, status in done:
-            mark = {"done": ":green[✓]", "running": ":blue[…]", "failed": ":red[✗]"}[status]
-            st.markdown(f"{mark} {name}")
+        marks = [f"{ {'done': ':green[✓]', 'running': ':blue[…]', 'failed': ':red[✗]'}[status]} {name}"
+                 for name, status in done]
+        if job.running:
+            for mark in marks:
+                st.markdown(mark)
+        elif marks:  # over: one line, so the gates and results come first into view
+            st.markdown(" · ".join(marks) + f" · {job.elapsed:.0f} s")
         with st.expander("Output", expanded=not job.running and job.returncode not in (0, 1)):
             st.code(log[-20_000:] or "(nothing yet)", language=None)
 

@@ -108,3 +108,18 @@ def caret_after(page: Any, needle: str) -> None:
     page.locator("textarea.ais-text").evaluate(
         """(ta, needle) => { const at = ta.value.indexOf(needle) + needle.length;
                               ta.focus(); ta.setSelectionRange(at, at); }""", needle)
+
+
+def settled(page: Any, quiet_ms: int = 400, timeout_ms: int = 60_000) -> None:
+    """Wait until the app's script run has finished drawing: no "running" indicator and no stale element
+    (Streamlit keeps the previous run's elements, faded, until the new run replaces them) for
+    ``quiet_ms`` in a row."""
+    page.evaluate("() => { delete window.__aispecBusySince; }")
+    page.wait_for_function(
+        """(quiet) => {
+             const busy = document.querySelector('[data-testid="stStatusWidget"]')
+                          || document.querySelector('[data-stale="true"]');
+             const now = performance.now();
+             if (busy || window.__aispecBusySince === undefined) { window.__aispecBusySince = now; return false; }
+             return now - window.__aispecBusySince >= quiet;
+           }""", arg=quiet_ms, polling=100, timeout=timeout_ms)

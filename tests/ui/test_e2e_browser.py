@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .browser import Actions, caret_after, chromium, chromium_path, editor
+from .browser import Actions, caret_after, chromium, chromium_path, editor, settled
 from .data import write_loans
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 TIMEOUT_MS = 60_000
 
 
-def _shot(page: object, name: str, folder: Path) -> None:
+def _shot(page: Any, name: str, folder: Path) -> None:
+    settled(page)  # the screen as the user sees it once the app has drawn it, not mid-update
     page.screenshot(path=str(folder / f"{name}.png"), full_page=False)  # type: ignore[attr-defined]
 
 
@@ -81,6 +82,11 @@ def _session(page: Any, url: str, workspace: Path, upload: Path, shots: Path, ac
         page.get_by_text("target 'approve' is not a column of data.columns").first.wait_for()
         page.get_by_text("did you mean 'approved'?").first.wait_for()
         _shot(page, "edit-diagnostic", shots)
+        # the form shows the typo too, with the same message beside the field
+        page.wait_for_function("() => document.body.innerText.split(\"did you mean 'approved'?\").length - 1 >= 2")
+        settled(page)
+        assert page.get_by_role("button", name="Build", exact=True).first.is_disabled()
+        caret_after(page, "target: approve")
         page.keyboard.type("d")
         act("fix: type the letter back")
         page.locator(".ais-status[data-errors='0']").wait_for()
@@ -105,14 +111,22 @@ def _session(page: Any, url: str, workspace: Path, upload: Path, shots: Path, ac
         # 4. run: progress, then the gates and the report
         page.get_by_role("button", name="Run", exact=True).first.click()
         act("run")
+        page.get_by_role("button", name="Cancel").wait_for()  # running: live progress, and a way out
+        page.get_by_text("Train").first.wait_for()
+        page.screenshot(path=str(shots / "run-progress.png"))  # mid-run: redrawn every second, never settled
         page.get_by_text("Gates passed").wait_for(timeout=240_000)
         trained = time.perf_counter() - began
         page.get_by_text("every gate passed").first.wait_for()
         page.locator("code", has_text="f1_macro >= 0.7").first.wait_for()
         page.get_by_text("f1_macro = 0.").first.wait_for()  # the measured value beside the gate
-        assert page.locator("iframe").count() >= 1  # the report, inline
+        settled(page)
+        report = page.frame_locator("iframe").first  # the report, inline
+        report.get_by_role("heading", name="loan_applications").wait_for()
+        report.get_by_role("heading", name="Summary").wait_for()
         assert (workspace / "loan_applications" / "artifacts" / "serving.json").exists()
         _shot(page, "run-gates", shots)
+        page.locator("iframe").first.scroll_into_view_if_needed()
+        _shot(page, "run-report", shots)
         actions_to_trained = len(act)
 
         # 5. the service, and a prediction from the form built from its request schema
