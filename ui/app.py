@@ -39,6 +39,7 @@ def _heartbeat() -> None:
     d = state.doc()
     if d is not None and d.other_tab is None:
         state.claim(d)
+        state.flush()  # a keystroke whose run was cut short by the next one is saved here at the latest
 
 
 def _sidebar() -> str:
@@ -66,6 +67,7 @@ def main() -> None:
     d = state.doc()
     if d is not None:
         state.claim(d)  # keep the hold (or learn that another tab took it, or that it was released)
+        state.flush()  # every page reads the file as saved (Build and Run build from it)
     try:
         PAGES[page]()
     except Exception as exc:  # a bug in the editor: say so plainly, keep the details one click away

@@ -22,7 +22,7 @@ def _on_edit() -> None:
     if d is None or not isinstance(edit, dict) or d.other_tab is not None:
         return
     if edit.get("version") == d.version and isinstance(edit.get("text"), str):
-        state.set_text(edit["text"], seq=int(edit.get("seq") or 0))
+        state.set_text(edit["text"], seq=int(edit.get("seq") or 0), save=False)
 
 
 def _on_blur() -> None:
@@ -40,6 +40,7 @@ def text_view() -> None:
     goto = st.session_state.get("goto")
     editor.mount(key="editor", text=d.text, version=d.version, seq=d.seq, diagnostics=result.diagnostics,
                  readonly=d.other_tab is not None, goto=goto, on_edit=_on_edit, on_blur=_on_blur)
+    state.flush()  # after the editor and its diagnostics are on their way to the browser
     stale = st.session_state.get("form_text") != d.text
     if st.session_state.pop("text_blurred", False) and stale:
         st.rerun()  # the whole page: the form shows what was typed
@@ -143,6 +144,7 @@ def page() -> None:
         st.info("Open or create a spec on the Start page first.")
         return
     _on_edit()  # a keystroke not yet applied: the form must show it too
+    state.flush()  # and the banners below say how saving it went
     _toolbar(d)
     with st.container():  # always there, empty or not: what follows keeps its place in the page, so the
         _banners(d)       # text view is not mounted afresh (losing a keystroke) when a banner comes or goes

@@ -1,6 +1,7 @@
 """What one browser tab holds: the workspace, the open spec (its text, which version of it the views
 show, what is on disk), and the tab's id for the two-tabs lock. Every change of the text goes through
-:func:`set_text`, which checks it and autosaves it.
+:func:`set_text`, which checks it and autosaves it (a keystroke's text is saved just after its diagnostics
+are drawn: :func:`flush`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Doc:
     seq: int = 0  # the text view's last keystroke number that the text holds
     saved: str = ""  # what the last autosave said
     other_tab: Lock | None = None  # another tab holds the file: this one does not save
+    dirty: bool = False  # the text has changes not yet autosaved (see flush)
 
     @property
     def name(self) -> str:
@@ -92,9 +94,10 @@ def claim(d: Doc, *, force: bool = False) -> None:
     d.other_tab = workspace().claim(d.path, tab_id(), force=force)
 
 
-def set_text(text: str, *, seq: int | None = None) -> None:
+def set_text(text: str, *, seq: int | None = None, save: bool = True) -> None:
     """The spec's text changed: from the text view (``seq``: the keystroke) or elsewhere (the form, a
-    restore), which the text view then shows."""
+    restore), which the text view then shows. ``save=False``: autosave at the next :func:`flush` (a
+    keystroke: its diagnostics are drawn first, the write and its fsync come after)."""
     d = doc()
     if d is None or text == d.text:
         if d is not None and seq is not None:
@@ -105,10 +108,21 @@ def set_text(text: str, *, seq: int | None = None) -> None:
         d.version += 1
     else:
         d.seq = seq
-    autosave(d)
+    if save:
+        autosave(d)
+    else:
+        d.dirty = True
+
+
+def flush() -> None:
+    """Autosave the open spec if it has changes not yet saved."""
+    d = doc()
+    if d is not None and d.dirty:
+        autosave(d)
 
 
 def autosave(d: Doc) -> None:
+    d.dirty = False
     claim(d)
     if d.other_tab is not None:
         d.saved = "not saved: another tab edits this file"

@@ -29,6 +29,7 @@ DATA_SUFFIXES = (".csv", ".parquet", ".jsonl")
 SPEC_SUFFIXES = (".yaml", ".yml", ".aispec")
 MAX_UPLOAD_MB = int(os.environ.get("AISPEC_UI_MAX_UPLOAD_MB", "200"))
 LOCK_STALE_S = 20.0  # a lock not refreshed for this long belongs to a closed tab
+CLAIM_REFRESH_S = 2.0  # a hold younger than this is not written again
 _SAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 _WINDOWS_RESERVED = re.compile(r"^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$", re.IGNORECASE)
 
@@ -209,6 +210,8 @@ class Workspace:
         owner = self.lock_owner(spec, now=now)
         if owner is not None and owner.session != session and not force:
             return owner
+        if owner is not None and owner.session == session and 0 <= now - owner.heartbeat < CLAIM_REFRESH_S:
+            return None  # held, and refreshed a moment ago: no write (a keystroke claims too)
         since = owner.since if owner is not None and owner.session == session else now
         atomic_write(self._lock_path(spec), json.dumps({"session": session, "since": since,
                                                         "heartbeat": now}).encode("utf-8"))
