@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from . import state
-from .workspace import DATA_SUFFIXES, MAX_UPLOAD_MB, SPEC_SUFFIXES, WorkspaceError, safe_name, too_large
+from .workspace import DATA_SUFFIXES, MAX_UPLOAD_MB, SPEC_SUFFIXES, WorkspaceError, inside, safe_name, too_large
 
 
 def new_spec_path(stem: str, suffix: str = ".yaml") -> Path:
@@ -81,21 +81,37 @@ def _from_starter() -> None:
 
 
 def _from_data() -> None:
+    ws = state.workspace()
     upload = st.file_uploader(f"Upload a CSV, Parquet or JSONL file (up to {MAX_UPLOAD_MB} MB)",
                               type=[s.lstrip(".") for s in DATA_SUFFIXES], key="data_upload",
                               max_upload_size=MAX_UPLOAD_MB)
-    if upload is None:
+    # the browser refuses a larger file before sending it (its tooltip says so): say here what to do instead
+    st.caption(f"A larger file: copy it into `{ws.data}` yourself and pick it below (training reads it from disk).")
+    on_disk = sorted(p.name for p in ws.data.iterdir() if p.suffix.lower() in DATA_SUFFIXES and p.is_file()
+                     and not p.name.startswith(".")) if ws.data.is_dir() else []
+    picked = st.selectbox(f"Or a data file already in `{ws.data.name}/`", on_disk, index=None, key="data_pick",
+                          placeholder="(none)" if on_disk else f"(no data file in {ws.data.name}/ yet)",
+                          disabled=upload is not None or not on_disk)
+    if upload is not None:
+        if upload.size > MAX_UPLOAD_MB * 1024 * 1024:  # the browser's own check, again on this side
+            st.error(too_large(upload.name, upload.size, MAX_UPLOAD_MB))
+            return
+        key: tuple[object, ...] = ("upload", upload.name, upload.size, upload.file_id)
+    elif picked is not None:
+        path = ws.data / picked
+        key = ("disk", picked, path.stat().st_size, path.stat().st_mtime_ns)
+    else:
         return
-    if upload.size > MAX_UPLOAD_MB * 1024 * 1024:
-        st.error(too_large(upload.name, upload.size, MAX_UPLOAD_MB))
-        return
-    key = (upload.name, upload.size, upload.file_id)
     if st.session_state.get("proposal_key") != key:
         from .infer import InferenceError, propose
 
-        ws = state.workspace()
         try:
-            stored = ws.save_upload(upload.name, upload.getvalue())
+            if upload is not None:
+                stored = ws.save_upload(upload.name, upload.getvalue())
+            else:
+                stored = ws.data / safe_name(str(picked), DATA_SUFFIXES)
+                if not inside(ws.data, stored) or not stored.is_file():
+                    raise WorkspaceError(f"{picked!r} is not a file in {ws.data}")
             proposal = propose(stored, spec_dir=ws.root)
         except (WorkspaceError, InferenceError) as exc:
             st.session_state["proposal_key"] = None

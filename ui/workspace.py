@@ -225,5 +225,5 @@ class Workspace:
 
 def too_large(name: str, size: int, limit_mb: int) -> str:
     return (f"{name} is {size / 1024 / 1024:,.0f} MB; the editor takes uploads up to {limit_mb} MB. Copy a "
-            f"larger file into the workspace's {DATA_DIR}/ folder yourself and point data.source.path at it "
-            "(training reads it from disk), or upload a sample of it.")
+            f"larger file into the workspace's {DATA_DIR}/ folder yourself and pick it there (training reads it "
+            "from disk), or upload a sample of it.")

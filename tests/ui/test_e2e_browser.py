@@ -139,3 +139,24 @@ def _session(page: Any, url: str, workspace: Path, upload: Path, shots: Path, ac
         _shot(page, "try", shots)
         total = time.perf_counter() - began
     return trained, actions_to_trained, total
+
+
+@pytest.mark.skipif(chromium_path() is None and os.environ.get("CI") != "true", reason="no Chromium installed")
+def test_a_300_mb_file_is_refused_before_it_is_sent(tmp_path: Path) -> None:
+    """The real path of a too-large file: the browser checks its size against the server's cap and refuses it,
+    sending nothing; the page says how to use a larger file instead. The file is sparse (300 MB long, no
+    disk blocks) and the browser reads only its size."""
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    big = tmp_path / "huge.csv"
+    with open(big, "wb") as handle:
+        handle.truncate(300 * 1024 * 1024)
+    with editor(workspace) as running, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 1000})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(running.url)
+        page.locator("input[type=file]").first.set_input_files(str(big))
+        page.get_by_text("File must be 200.0MB or smaller.").wait_for(state="attached")
+        page.get_by_text("A larger file: copy it into").wait_for()
+        settled(page)
+    assert not (workspace / "data").exists()  # nothing reached the workspace

@@ -78,6 +78,37 @@ def test_an_upload_over_the_limit_is_refused_with_a_clear_message(new_app: NewAp
     assert not (workspace / "data").exists()  # nothing stored
 
 
+def test_a_file_too_large_to_upload_is_picked_from_the_data_folder(new_app: NewApp, workspace: Path,
+                                                                   tmp_path: Path) -> None:
+    (workspace / "data").mkdir()
+    write_loans(workspace / "data" / "big_loans.csv")  # copied there by hand, as the upload's message says
+    (workspace / "data" / "notes.txt").write_text("not data")
+    at = new_app()
+    assert list(at.selectbox(key="data_pick").options) == ["big_loans.csv"]
+    at.selectbox(key="data_pick").set_value("big_loans.csv").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="proposal_target").value == "approved"
+    at.button(key="proposal_create").click().run()
+    text = (workspace / "big_loans.yaml").read_text(encoding="utf-8")
+    assert "path: data/big_loans.csv" in text and check_text(text, str(workspace / "big_loans.yaml")).ok
+    assert sorted(p.name for p in (workspace / "data").iterdir()) == ["big_loans.csv", "notes.txt"]  # no copy
+
+
+def test_a_hostile_spec_from_the_browser_meets_the_same_defences(new_app: NewApp, workspace: Path) -> None:
+    # the classic billion laughs: refused by the YAML front end, as `aispec check` refuses it
+    bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]\n" for i in range(1, 10))
+    at = new_app()
+    at.file_uploader(key="spec_upload").set_value(("../../bomb.yaml", bomb.encode(), "application/yaml"))
+    at.run()
+    at.button(key="open_uploaded").click().run()
+    assert not at.exception
+    assert (workspace / "bomb.yaml").read_text(encoding="utf-8") == bomb  # kept as given, inside the workspace
+    expected = check_file(workspace / "bomb.yaml").errors[0]
+    assert "alias" in expected.message
+    assert any(expected.message in m and expected.code in m for m in messages(at)), messages(at)
+
+
 def test_a_path_traversal_name_stays_inside_the_workspace(new_app: NewApp, workspace: Path, tmp_path: Path) -> None:
     data = write_loans(tmp_path / "x.csv").read_bytes()
     at = new_app()
