@@ -45,6 +45,7 @@ def test_csv_to_trained_gated_served_model(tmp_path: Path) -> None:
             trained, actions_to_trained, total = _session(page, running.url, workspace, upload, shots, act)
         except Exception:
             page.screenshot(path=str(shots / "failure.png"), full_page=True)  # what the user saw when it failed
+            print(f"\nactions so far: {act.done}\npage text when it failed:\n{page.inner_text('body')[-4000:]}")
             raise
     print(f"\nactions to a trained, gated model: {actions_to_trained}; in all: {len(act)}: {act.done}")
     print(f"CSV to trained, gated model: {trained:.0f} s; the whole session: {total:.0f} s")
@@ -112,7 +113,7 @@ def _session(page: Any, url: str, workspace: Path, upload: Path, shots: Path, ac
         page.get_by_role("button", name="Run", exact=True).first.click()
         act("run")
         page.get_by_role("button", name="Cancel").wait_for()  # running: live progress, and a way out
-        page.get_by_text("Train").first.wait_for()
+        page.get_by_text("✓ Clean and split").first.wait_for()  # training has begun: its steps so far
         page.screenshot(path=str(shots / "run-progress.png"))  # mid-run: redrawn every second, never settled
         page.get_by_text("Gates passed").wait_for(timeout=240_000)
         trained = time.perf_counter() - began

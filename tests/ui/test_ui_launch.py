@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aispec.compiler.templates_init import render_init
+from aispec.ui import jobs
 from aispec.ui.launch import LaunchError, is_loopback, plan
 
 from .browser import aispec_command
@@ -33,6 +34,15 @@ def test_any_other_address_says_what_it_exposes(tmp_path: Path, host: str) -> No
     launch = plan(tmp_path, host=host)
     assert launch.warning is not None and "anyone who reaches it" in launch.warning
     assert f"--server.address={host}" in launch.command
+
+
+def test_run_limits_reach_the_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    launch = plan(tmp_path, run_timeout_s=90.0, run_memory="1GiB")
+    for name in ("AISPEC_UI_RUN_TIMEOUT_S", "AISPEC_UI_RUN_MEMORY"):
+        monkeypatch.setenv(name, launch.env[name])
+    assert jobs.Limits.from_env() == jobs.Limits(seconds=90.0, memory=2**30)
+    monkeypatch.setenv("AISPEC_UI_RUN_MEMORY", "none")
+    assert jobs.Limits.from_env().memory is None
 
 
 def test_loopback_addresses() -> None:
@@ -63,7 +73,8 @@ def test_the_editor_opens_on_the_spec_it_was_given(tmp_path: Path, monkeypatch: 
 
 @pytest.mark.slow
 def test_aispec_ui_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
-    proc = subprocess.Popen([*aispec_command(), "ui", str(tmp_path), "--port", "0", "--host", "0.0.0.0"],
+    proc = subprocess.Popen([*aispec_command(), "ui", str(tmp_path), "--port", "0", "--host", "0.0.0.0",
+                             "--run-timeout", "90s", "--run-memory", "2GiB", "--max-upload-mb", "5"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     try:
@@ -84,6 +95,13 @@ def test_aispec_ui_starts_answers_and_stops_on_sigterm(tmp_path: Path) -> None:
             pytest.fail("no answer on /_stcore/health")
         children = _children(proc.pid)
         assert children, "streamlit runs as a child of aispec ui"
+        # the limits given on the command line reach the editor's process (its runs and uploads use them)
+        environ = dict(item.split("=", 1) for item in Path(f"/proc/{children[0]}/environ").read_text().split("\0")
+                       if "=" in item)
+        assert float(environ["AISPEC_UI_RUN_TIMEOUT_S"]) == 90.0
+        assert jobs.parse_size(environ["AISPEC_UI_RUN_MEMORY"]) == 2 * 2**30
+        assert environ["AISPEC_UI_MAX_UPLOAD_MB"] == "5"
+        assert "--server.maxUploadSize=5" in Path(f"/proc/{children[0]}/cmdline").read_text().split("\0")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) in (0, 128 + signal.SIGTERM, -signal.SIGTERM)
         deadline = time.time() + 10
