@@ -45,7 +45,7 @@ def _percentile(values: list[float], q: float) -> float:
 
 def _summary(values: list[float]) -> dict[str, float]:
     return {"n": len(values), "median_ms": statistics.median(values), "p95_ms": _percentile(values, 0.95),
-            "max_ms": max(values)}
+            "max_ms": max(values), "values_ms": [round(v, 1) for v in values]}
 
 
 def _rss_kib(pid: int) -> int:

@@ -67,16 +67,18 @@ def inside(root: Path, path: Path) -> bool:
     return True
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes, *, durable: bool = True) -> None:
     """Write via a temporary file in the same folder and a rename: a reader sees the old or the new
-    file, never half of one, and a crash leaves the old one."""
+    file, never half of one, and a crash leaves the old one. ``durable=False``: no fsync (for
+    bookkeeping such as a tab's lock, which a crash may lose)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -214,7 +216,7 @@ class Workspace:
             return None  # held, and refreshed a moment ago: no write (a keystroke claims too)
         since = owner.since if owner is not None and owner.session == session else now
         atomic_write(self._lock_path(spec), json.dumps({"session": session, "since": since,
-                                                        "heartbeat": now}).encode("utf-8"))
+                                                        "heartbeat": now}).encode("utf-8"), durable=False)
         return None
 
     def release(self, spec: Path, session: str) -> None:
