@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aispec.schemas.spec import Spec
 
@@ -13,8 +15,11 @@ from .diagnostics import Diagnostic, has_errors, sort_diagnostics
 from .passes import PASSES, Context
 from .raw import ParseResult, RawSpec
 from .resolve import resolve
-from .source import SourceFile
+from .source import Loc, SourceFile
 from .validate import validate
+
+if TYPE_CHECKING:
+    from .formatting import FormatResult
 
 
 @dataclass(frozen=True)
@@ -98,3 +103,108 @@ def check_file(path: str | Path) -> CheckResult:
     if isinstance(source, Diagnostic):
         return CheckResult(SourceFile(str(path), ""), None, None, None, (source,))
     return check_source(source)
+
+
+DELETE = object()
+"""For :func:`edit_text`: remove the key at this loc (the field goes back to its default)."""
+
+
+def edit_text(text: str, path: str, changes: Sequence[tuple[Loc, Any]]) -> FormatResult:
+    """The spec ``text`` (file ``path``: its suffix picks the syntax) with each ``(loc, value)`` set
+    (``DELETE`` removes the key), printed as `aispec fmt` prints it, comments kept.
+
+    Missing parents are created as mappings; a scalar where a mapping is needed is the shorthand of
+    its first field (``species: categorical`` → ``{type: categorical}``) and is expanded. The printed
+    text is read back like fmt's: if it would not read as exactly the edited data, with every kept
+    comment, it is refused (AIS112). Comments of removed entries go with them. A text with syntax
+    errors cannot be edited this way: the result has no text, only those diagnostics.
+    """
+    import copy
+
+    from .formatting import FormatResult, _check, parse_with_comments
+
+    source = SourceFile(path, text)
+    parsed, comments = parse_with_comments(source)
+    if parsed.raw is None or has_errors(parsed.diagnostics):
+        return FormatResult(None, tuple(parsed.diagnostics))
+    raw = copy.deepcopy(parsed.raw)
+    for loc, value in changes:
+        if not loc:
+            raise ValueError("edit_text needs a non-empty loc")
+        _set(raw, loc, value)
+        if value is DELETE or isinstance(value, list | dict):  # their old children's comments may be gone
+            comments = {k: c for k, c in comments.items() if not _below(k, loc) or _exists(raw, k)}
+    if source.syntax == "dsl":
+        from .dsl_printer import print_dsl
+
+        printed = print_dsl(raw, comments)
+    else:
+        from .yaml_printer import print_yaml
+
+        printed = print_yaml(raw, comments)
+    refused = _check(source, replace(parsed, raw=raw), comments, printed, source.syntax)
+    return FormatResult(None, (refused,)) if refused is not None else FormatResult(printed, ())
+
+
+def _below(loc: Loc, parent: Loc) -> bool:
+    return len(loc) > len(parent) and loc[: len(parent)] == parent
+
+
+def _exists(raw: Any, loc: Loc) -> bool:
+    node = raw
+    for key in loc:
+        if _has(node, key):
+            node = node[key]
+        else:
+            return False
+    return True
+
+
+def _set(raw: dict[str, Any], loc: Loc, value: Any) -> None:
+    node: Any = raw
+    for i, key in enumerate(loc[:-1]):
+        child = node[key] if isinstance(node, dict) and key in node else (
+            node[key] if isinstance(node, list) and isinstance(key, int) and key < len(node) else None)
+        if not isinstance(child, dict | list):
+            if value is DELETE:
+                return  # nothing there to remove
+            child = _expand_shorthand(loc[: i + 1], child)
+            node[key] = child
+        node = child
+    last = loc[-1]
+    if value is DELETE:
+        if isinstance(node, dict):
+            node.pop(last, None)
+        elif isinstance(node, list) and isinstance(last, int) and last < len(node):
+            node.pop(last)
+        return
+    if isinstance(node, list) and isinstance(last, int) and last == len(node):
+        node.append(value)
+    else:
+        node[last] = value
+
+
+def _expand_shorthand(loc: Loc, value: Any) -> dict[str, Any]:
+    """A scalar that stands for a mapping: the mapping. Only two shorthands exist, both a scalar for the
+    model's first required field (a column's ``type``, an ensemble member's ``family``)."""
+    if value is None:
+        return {}
+    from aispec.schemas.spec import Column, EnsembleMember
+
+    model = Column if len(loc) == 3 and loc[:2] == ("data", "columns") else EnsembleMember
+    first = next(name for name, field in model.model_fields.items() if field.is_required())
+    return {first: value}
+
+
+def looks_personal(name: str) -> bool:
+    """Whether a column name looks like personal data (the rule behind AIS329)."""
+    from .passes.support import _looks_personal
+
+    return _looks_personal(name)
+
+
+def _has(node: Any, key: str | int) -> bool:
+    """Whether a mapping has ``key`` or a list has index ``key``."""
+    if isinstance(node, dict):
+        return key in node
+    return isinstance(node, list) and isinstance(key, int) and 0 <= key < len(node)

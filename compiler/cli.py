@@ -497,6 +497,52 @@ def image_wheelhouse(
 
 
 @app.command()
+def ui(
+    target: Annotated[Path | None, typer.Argument(help="A spec to open, or the workspace folder (default: the current "
+                                                  "folder). Uploads, specs and built projects stay in it.")] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on. Anything but loopback lets others on the "
+                                      "network use the editor (a warning says so).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="0: any free port.")] = 8501,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="Largest data file the browser may upload.")] = (
+        200),
+    run_timeout: Annotated[str, typer.Option("--run-timeout", help="Wall-clock limit of a training run, e.g. 30m.")] = (
+        "30m"),
+    run_memory: Annotated[str, typer.Option("--run-memory", help="Memory limit of a training run, e.g. 8GiB.")] = (
+        "8GiB"),
+    open_browser: Annotated[bool, typer.Option("--open", help="Open the editor in the default browser.")] = False,
+) -> None:
+    """Start the editor in the browser (pip install 'aispec[ui]'): a spec from a data file, a form and the text
+    with diagnostics as you type, build, run, gates, report, and a prediction from the served model.
+
+    Listens on 127.0.0.1 by default. Stops with Ctrl+C (or SIGTERM), and stops its training runs and services.
+    """
+    from aispec.ui.launch import LaunchError, open_when_ready, plan
+
+    from .expressions import ExpressionError, parse_duration, parse_size
+    from .run import call_forwarding_signals
+
+    try:
+        seconds = parse_duration(run_timeout).seconds
+        memory = parse_size(run_memory)
+    except ExpressionError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    try:
+        launch = plan(target, host=host, port=port, max_upload_mb=max_upload_mb, run_timeout_s=seconds,
+                      run_memory=f"{int(memory.bytes)}B")
+    except LaunchError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    if launch.warning:
+        typer.echo(launch.warning, err=True)
+    opened = f" on {launch.spec.name}" if launch.spec is not None else ""
+    typer.echo(f"aispec editor{opened}: {launch.url}  (workspace {launch.workspace}; stop with Ctrl+C)")
+    if open_browser:
+        open_when_ready(launch.url)
+    raise typer.Exit(call_forwarding_signals(launch.command, env=launch.env))
+
+
+@app.command()
 def datasets() -> None:
     """List the bundled datasets a spec can use offline (source kind: bundled)."""
     from aispec.schemas.catalog import DATASETS

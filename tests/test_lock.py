@@ -85,7 +85,7 @@ def test_the_lock_satisfies_every_range_in_pyproject() -> None:
             name = canonicalize_name(req.name)
             if name == "aispec" or (req.marker is not None and not req.marker.evaluate({**ENV, "extra": group})):
                 continue
-            if group in ("torch", "keras", "ui"):  # not installed by CI, so not locked
+            if group in ("torch", "keras"):  # not installed by CI, so not locked
                 continue
             assert name in lock, f"{req} ({group or 'core'}) is not in {LOCK.name}: re-lock"
             assert req.specifier.contains(lock[name], prereleases=True), f"{name}=={lock[name]} breaks {req}"
