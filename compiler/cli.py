@@ -516,9 +516,9 @@ def ui(
 
     Listens on 127.0.0.1 by default. Stops with Ctrl+C (or SIGTERM), and stops its training runs and services.
     """
+    from aispec.schemas.expressions import ExpressionError, parse_duration, parse_size
     from aispec.ui.launch import LaunchError, open_when_ready, plan
 
-    from .expressions import ExpressionError, parse_duration, parse_size
     from .run import call_forwarding_signals
 
     try:

@@ -20,9 +20,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from aispec.compiler import expressions
+from aispec.schemas import expressions, vocabulary
 from aispec.schemas import types as spec_types
-from aispec.schemas import vocabulary
 from aispec.schemas.spec import Spec
 
 Kind = Literal["section", "choice", "bool", "integer", "number", "text", "expression", "list", "mapping", "variants",
