@@ -119,7 +119,14 @@ def unhonoured(spec: Spec) -> Iterator[Gap]:
     if retraining.min_feedback is not None:
         yield Gap(("monitoring", "retraining", "min_feedback"), "retraining on feedback is not built yet: "
                   "min_feedback has no effect", "remove it", key=True)
+    series = task_info(spec.problem.task).modality == "series"
     if spec.deployment.optimize.prune > 0 and not info.can("prune"):
         yield Gap(("deployment", "optimize", "prune"), f"pruning is not built for {info.name.value} models: the "
                   "model is exported unpruned", "remove prune (it applies to neural networks)", key=True)
+    elif spec.deployment.optimize.prune > 0 and series:
+        yield Gap(("deployment", "optimize", "prune"), "pruning is not built for forecasters: the network is "
+                  "exported unpruned", "remove prune", key=True)
+    if spec.deployment.optimize.quantize != "none" and series:
+        yield Gap(("deployment", "optimize", "quantize"), f"{spec.deployment.optimize.quantize} quantization is not "
+                  "built for forecasters: the float32 model is served", "remove quantize", key=True)
     yield from _written_augmentation(spec)

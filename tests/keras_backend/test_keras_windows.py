@@ -138,3 +138,15 @@ def test_an_interrupted_training_resumes_from_its_backup(model: ModuleType, tmp_
     assert (tmp_path / "best.weights.h5").exists() and not (tmp_path / "backup").exists()
     fresh = _fit(_forecaster(model, **training), checkpoint_dir=tmp_path)
     assert fresh.history_["resumed_from"] is None and len(fresh.history_["epochs"]) == 6
+
+
+def test_early_stopping_can_watch_a_forecasting_metric_of_the_validation_windows(model: ModuleType) -> None:
+    forecaster = _fit(_forecaster(model, epochs=30, learning_rate=0.05,
+                                  early_stopping={"patience": 2, "monitor": "val_mae"}))
+    assert forecaster.settings_.early_stopping.monitor == "val_mae" and forecaster.settings_.mode == "min"
+    history = forecaster.history_
+    maes = [e["val_mae"] for e in history["epochs"]]
+    assert history["stopped_early"] and history["best_epoch"] == int(np.argmin(maes))
+    # without a validation part there is nothing to measure it on: the training loss is watched
+    alone = _forecaster(model, early_stopping={"patience": 2, "monitor": "val_mae"})
+    assert alone.model.settings(has_validation=False).early_stopping.monitor == "loss"

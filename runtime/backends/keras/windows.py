@@ -61,13 +61,31 @@ class KerasWindowNetwork:
 
     def settings(self, *, has_validation: bool) -> Training:
         """The training section with the parameters that override it (learning_rate, optimizer, batch_size,
-        dropout), resolved."""
+        dropout), resolved. Early stopping may also watch a forecasting metric of the validation windows
+        (``val_mae``, ``val_mase``, ...: :class:`~.callbacks.ValidationMetrics` records them); without a
+        validation part it watches the training loss."""
+        import dataclasses
+
+        from aispec.schemas.vocabulary import monitor_target
+
         training = dict(self.training)
         params = dict(self.params)
         for name in _TRAINING_OVERRIDES:
             if name in params:
                 training[name] = params.pop(name)
-        return resolve_training(training, params, task="forecasting", has_validation=has_validation)
+        stopping = training.get("early_stopping")
+        monitor = str(stopping.get("monitor") or "") if isinstance(stopping, Mapping) else ""
+        target = monitor_target(monitor, "forecasting") if monitor.removeprefix("val_") not in ("", "loss") else None
+        if target is None:
+            return resolve_training(training, params, task="forecasting", has_validation=has_validation)
+        assert isinstance(stopping, Mapping)
+        training["early_stopping"] = {k: v for k, v in stopping.items() if k != "monitor"}
+        resolved = resolve_training(training, params, task="forecasting", has_validation=has_validation)
+        if not has_validation or resolved.early_stopping is None:
+            return resolved
+        mode = "max" if target[1] else "min"
+        stop = dataclasses.replace(resolved.early_stopping, monitor=target[0], mode=mode)
+        return dataclasses.replace(resolved, early_stopping=stop, monitor=target[0], mode=mode)
 
     def fit(self, X: Any, T: Any, *, validation: tuple[Any, Any] | None = None, settings: Any = None,
             metrics: Callable[[Any], dict[str, float]] | None = None,
