@@ -218,11 +218,9 @@ class NetworkForecaster(LagRegression):
         """``model.onnx`` (see :func:`wrap_graph`) and its parity with the framework: onnxruntime against the
         framework's network (with the same scaling in numpy) on every window the test forecasts feed it, in
         one batch and one window per call, at the window's length and at a second, shorter one."""
-        import onnx
-
         length = len(self.settings.lags)
         outputs = 1 if self.settings.multi_step == "recursive" else self.horizon
-        network, fixed = self._network_graph(directory, length)
+        network, fixed = self._network_graph(length)
         graph = wrap_graph(network, scale=self.scaler.scale, outputs=outputs)
         path = directory / MODEL_FILE
         _write(graph, path)
@@ -231,20 +229,20 @@ class NetworkForecaster(LagRegression):
         X = self._windows_seen(h)
         second = max(1, length - max(1, length // 4)) if length > 1 else None
         runs: list[tuple[NDArray[np.float64], NDArray[np.float64]]] = []
-        notes = [f"window {length}"]
         reference = self._predict(X)
         runs += [(reference, _run(session, X, len(X))), (reference[:1], _run(session, X[:1], 1))]
+        lengths = f"window length {length} only (a window of one value)"
         if second is not None:
             X2 = X[:, length - second:]
             other = session
+            why = "the graph's sequence axis is dynamic"
             if fixed:  # the exporter fixed the window's length: the second length is checked on a second export
-                other = _session_of(wrap_graph(self._network_graph(directory, second)[0], scale=self.scaler.scale,
+                other = _session_of(wrap_graph(self._network_graph(second)[0], scale=self.scaler.scale,
                                                outputs=outputs))
-                notes.append(f"the served graph's window is fixed at {length}; {second} on a second export")
-            else:
-                notes.append(f"and {second} (the graph's sequence axis is dynamic)")
+                why = f"the served graph's window is fixed at {length}; {second} on a second export"
             reference2 = self._predict(X2)
             runs += [(reference2, _run(other, X2, len(X2))), (reference2[:1], _run(other, X2[:1], 1))]
+            lengths = f"window lengths {length} and {second} ({why})"
         ref = np.concatenate([r.ravel() for r, _ in runs])
         got = np.concatenate([g.ravel() for _, g in runs])
         high, mean, scale = _diffs(ref, got)
@@ -255,12 +253,11 @@ class NetworkForecaster(LagRegression):
             scale=scale, reference=self.backend.info.title,
             runtime="onnxruntime",
             compared=f"forecasts of the {len(X)} windows of {self.settings.multi_step} {self.horizon}-step forecasts "
-                     f"from {h.shape[0]} origins, in batches of {len(X)} and 1, at window lengths "
-                     f"{', '.join(notes)}",
+                     f"from {h.shape[0]} origins, in batches of {len(X)} and 1, at {lengths}",
             parameters={"input": INPUT, "outputs": outputs, "window": length, "fixed_window": fixed,
-                        "scale": self.scaler.scale, "onnx_ir": int(onnx.IR_VERSION)})
+                        "scale": self.scaler.scale})
 
-    def _network_graph(self, directory: Path, length: int) -> tuple[Any, bool]:
+    def _network_graph(self, length: int) -> tuple[Any, bool]:
         """The back end's network as ONNX, and whether its sequence axis is fixed (at ``length``)."""
         network = self.backend.export_network(self.model, length=length)
         dims = network.graph.input[0].type.tensor_type.shape.dim
