@@ -1,12 +1,13 @@
-"""The model of mauna-loa-co2-gru: a gru network in Keras 3 (on its PyTorch back end) that
+"""The model of mauna-loa-co2-gru: a GRU network in Keras 3 (on its PyTorch back end) that
 forecasts the series from a window of its recent values.
 
-- `build_network` is the network, built from PARAMS (and the search's values). The run shows it windows
-  of the series (the values at problem.lags, oldest first), each relative to its last value and
-  divided by a scale learned on the training part (data.cleaning.scaling); it predicts every step of the horizon at once in the same units;
+- `build_network` is the network, built from PARAMS (and the search's values). The run shows
+  it windows of the series (the values at problem.lags, oldest first), each relative to its last
+  value and divided by a scale learned on the training part (data.cleaning.scaling); it predicts
+  every step of the horizon at once, in the same units;
 - `train_network` compiles it with the loss and optimizer of the spec's `training` section and fits it
-  with `model.fit` and its callbacks: early stopping on the validation weeks' windows, a checkpoint of
-  the best epoch and a backup to resume from (checkpoints/), one progress line per epoch;
+  with `model.fit` and its callbacks: early stopping on the validation part's windows, a checkpoint
+  of the best epoch and a backup to resume from (checkpoints/), one progress line per epoch;
 - `build_pipeline` puts the windows, the scaling and the network together: aispec's runtime trains it
   on the training part (after searching PARAMS), forecasts the test part from rolling origins, and
   exports the scaling and the network to one ONNX graph (its window length fixed, see docs/keras.md).
@@ -32,8 +33,8 @@ FAMILY = "gru"
 PARAMS: dict[str, Any] = {"num_layers": 1}
 
 # model.search: grid, 30 trials, each scored by rolling-origin forecasts over the
-# validation steps; trials whose validation loss falls below the median of earlier trials at the same
-# epoch are stopped early.
+# validation steps; trials whose validation loss is worse than the median of earlier trials at the
+# same epoch are stopped early.
 SEARCH_SPACE: dict[str, Distribution] = {
     "hidden_size": Choice(16, 32),
 }

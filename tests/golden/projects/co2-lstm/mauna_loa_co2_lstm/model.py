@@ -1,11 +1,12 @@
-"""The model of mauna-loa-co2-lstm: a lstm network in PyTorch that forecasts the series from a
+"""The model of mauna-loa-co2-lstm: an LSTM network in PyTorch that forecasts the series from a
 window of its recent values.
 
 `Network` is the network as plain `nn.Module` code, yours to edit. The run shows it windows of the
 series (the values at problem.lags, oldest first), each relative to its last value and divided by a
-scale learned on the training part (data.cleaning.scaling), and it predicts every step of the horizon at once in the same units;
-`train_loop` (loop.py) trains it; the export puts the same scaling in front of and behind it in one
-ONNX graph. PARAMS are model.params; SEARCH_SPACE is model.search.space.
+scale learned on the training part (data.cleaning.scaling); it predicts
+every step of the horizon at once, in the same units. `train_loop` (loop.py) trains it;
+the export puts the same scaling in front of and behind it in one ONNX graph. PARAMS are
+model.params; SEARCH_SPACE is model.search.space.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ FAMILY = "lstm"
 PARAMS: dict[str, Any] = {"num_layers": 1}
 
 # model.search: random, 3 trials, each scored by rolling-origin forecasts over the
-# validation steps; trials whose validation loss falls below the median of earlier trials at the same
-# epoch are stopped early.
+# validation steps; trials whose validation loss is worse than the median of earlier trials at the
+# same epoch are stopped early.
 SEARCH_SPACE: dict[str, Distribution] = {
     "hidden_size": Choice(16, 32),
     "learning_rate": Float(0.002, 0.01, log=True),
