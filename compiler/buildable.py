@@ -92,10 +92,11 @@ def unbuildable(spec: Spec) -> Iterator[Gap]:
         yield Gap(("problem", "task"), f"the {info.name.value} back end does not build {task.value} projects",
                   f"back ends that do: {', '.join(sorted(b.name.value for b in _BUILT if task in b.tasks))}",
                   "AIS401")
-    elif _single_family(spec) and spec.model.family in info.families and not info.builds(spec.model.family):
-        built = ", ".join(sorted(f for f in info.families if info.builds(f)))
+    elif _single_family(spec) and spec.model.family in info.families and not info.builds(spec.model.family, task):
+        built = ", ".join(sorted(f for f in info.families if info.builds(f, task)))
         yield Gap(("model", "family"), f"the {info.name.value} back end does not build '{spec.model.family}' "
-                  "models yet", f"families it builds today: {built}", "AIS402")
+                  f"models for {task.value} yet", f"families it builds for {task.value} today: {built or 'none'}",
+                  "AIS402")
     if spec.data.source.kind not in BUILDABLE_SOURCES:
         yield Gap(("data", "source"), f"{spec.data.source.kind} data sources are not built yet",
                   f"use one of: {', '.join(sorted(BUILDABLE_SOURCES))}", "AIS403", key=True)
@@ -144,7 +145,14 @@ def unhonoured(spec: Spec) -> Iterator[Gap]:
     if retraining.min_feedback is not None:
         yield Gap(("monitoring", "retraining", "min_feedback"), "retraining on feedback is not built yet: "
                   "min_feedback has no effect", "remove it", key=True)
+    series = task_info(spec.problem.task).modality == "series"
     if spec.deployment.optimize.prune > 0 and not info.can("prune"):
         yield Gap(("deployment", "optimize", "prune"), f"pruning is not built for {info.name.value} models: the "
                   "model is exported unpruned", "remove prune (it applies to neural networks)", key=True)
+    elif spec.deployment.optimize.prune > 0 and series:
+        yield Gap(("deployment", "optimize", "prune"), "pruning is not built for forecasters: the network is "
+                  "exported unpruned", "remove prune", key=True)
+    if spec.deployment.optimize.quantize != "none" and series:
+        yield Gap(("deployment", "optimize", "quantize"), f"{spec.deployment.optimize.quantize} quantization is not "
+                  "built for forecasters: the float32 model is served", "remove quantize", key=True)
     yield from _written_augmentation(spec)

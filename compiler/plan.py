@@ -231,7 +231,7 @@ def _series_literals(spec: Spec) -> dict[str, str]:
         "horizon": py_scalar(problem.horizon),
         "frequency": py_scalar(problem.frequency),
         "season": py_scalar(problem.season),
-        "lags": py_literal(tuple(problem.lags or ()), 0, len("    lags=")),
+        "lags": py_literal(tuple(problem.lags or ()), 4, len("lags=")),  # inside SeriesSettings(...)
         "multi_step": py_scalar(problem.multi_step or "recursive"),
     }
 

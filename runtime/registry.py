@@ -58,6 +58,8 @@ class BackendInfo:
     files: tuple[tuple[str, str], ...] = ()
     # the families it builds today; None: every family whose record names this back end
     built_families: frozenset[str] | None = None
+    # families it builds for some of its tasks only, e.g. (("lstm", {forecasting}),); unlisted: all of them
+    family_tasks: tuple[tuple[str, frozenset[Task]], ...] = ()
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
@@ -69,13 +71,18 @@ class BackendInfo:
         """The families this back end builds (those whose record lists it)."""
         return frozenset(name for name, family in FAMILIES.items() if self.name in family.backends)
 
-    def builds(self, family: str) -> bool:
-        """Whether `aispec build` generates a ``family`` model on this back end today."""
+    def builds(self, family: str, task: Task | str | None = None) -> bool:
+        """Whether `aispec build` generates a ``family`` model on this back end today (for ``task``, when given)."""
+        if task is not None and family in dict(self.family_tasks) and Task(task) not in dict(self.family_tasks)[family]:
+            return False
         return self.built and family in self.families and (self.built_families is None
                                                           or family in self.built_families)
 
 
 _TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
+# the network back ends: mlp on table rows; lstm / gru on the windows of a series (runtime/series/networks.py)
+_NETWORK_FAMILY_TASKS = (("mlp", frozenset({Task.classification, Task.regression})),
+                         ("lstm", frozenset({Task.forecasting})), ("gru", frozenset({Task.forecasting})))
 
 BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
     BackendInfo(
@@ -101,13 +108,16 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
                  ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
                  ("matplotlib", "matplotlib")),
-        # built so far: networks on tabular rows (image, text and series inputs plug into the same loop later)
-        tasks=frozenset({Task.classification, Task.regression}),
+        # built so far: networks on tabular rows, recurrent networks on the windows of a series (image and text
+        # inputs plug into the same loop later)
+        tasks=frozenset({Task.classification, Task.regression, Task.forecasting}),
         sources=_TABULAR_SOURCES,
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
                                 "fp16", "torch_ddp"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
+        built_families=frozenset({"mlp", "lstm", "gru"}),
+        family_tasks=_NETWORK_FAMILY_TASKS,
     ),
     BackendInfo(
         name=Backend.keras,
@@ -119,11 +129,12 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("keras", "keras"), ("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"),
                  ("numpy", "numpy"), ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"),
                  ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
-        tasks=frozenset({Task.classification, Task.regression}),
+        tasks=frozenset({Task.classification, Task.regression, Task.forecasting}),
         sources=_TABULAR_SOURCES,
         capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split"}),
         overlay="keras",
-        built_families=frozenset({"mlp"}),
+        built_families=frozenset({"mlp", "lstm", "gru"}),
+        family_tasks=_NETWORK_FAMILY_TASKS,
     ),
 )}
 

@@ -302,8 +302,11 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     if _series(task):
         from .series import workflow as series_flow
 
+        # a network forecaster reads the training section, device, checkpoints and --resume from these
+        fit = FitSettings(seed=seed, cpus=cpus, training=dict(training or {}), accelerator=accelerator,
+                          checkpoint_dir=checkpoint_dir, resume=resume, scoring=scoring)
         return series_flow.train(build_pipeline, splits, task=task, target=target, scoring=scoring, seed=seed,  # type: ignore[no-any-return]
-                                 search=search, backend=backend)
+                                 search=search, backend=backend, settings=fit)
     engine = get_backend(backend)
     text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)

@@ -25,7 +25,7 @@ GOLDEN = Path(__file__).parent / "golden" / "projects"
 BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
              "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
              "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
-             "breast-cancer-xgboost", "penguins-lightgbm"]
+             "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 
@@ -265,10 +265,12 @@ def test_specs_that_cannot_be_built_yet_say_so(tmp_path: Path) -> None:
     spec = tmp_path / "co2.yaml"
     head, rest = co2.split("\nmodel:\n", 1)
     tail = rest.split("\nmetrics:\n", 1)[1]
-    spec.write_text(head + "\nmodel:\n  family: lstm\n\nmetrics:\n" + tail, encoding="utf-8")
+    spec.write_text(head + "\nmodel:\n  family: transformer\n\nmetrics:\n" + tail, encoding="utf-8")
     result = build(spec, tmp_path / "co2")
-    # lstm: its back end (torch) is built, forecasting on it is not yet
-    assert {d.code for d in result.diagnostics if d.is_error} == {"AIS401"}
+    # transformer: its back end (torch) builds forecasting networks (lstm, gru), not this family yet
+    assert {d.code for d in result.diagnostics if d.is_error} == {"AIS402"}
+    [error] = [d for d in result.diagnostics if d.is_error]
+    assert "'transformer' models for forecasting" in error.message and "gru, lstm" in (error.hint or "")
     assert not (tmp_path / "co2").exists()
     result = build(EXAMPLES / "digits-image.yaml", tmp_path / "digits")
     # its back end (torch) is built, its task is not yet

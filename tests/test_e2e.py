@@ -23,7 +23,7 @@ EXAMPLES = ROOT / "specs" / "examples"
 RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
             "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
             "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
-            "breast-cancer-xgboost", "penguins-lightgbm"]
+            "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras"]
 
 pytestmark = pytest.mark.slow
 

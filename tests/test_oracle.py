@@ -526,3 +526,89 @@ def test_forecasting_figures_match_the_oracles_and_the_service(tmp_path: Path) -
             assert body["timestamps"][:len(window)] == window["timestamp"].tolist()
             np.testing.assert_allclose(body["forecast"][:len(window)], window["forecast"], rtol=1e-8)
             np.testing.assert_allclose(body["lower"][:len(window)], window["lower"], rtol=1e-8)
+
+
+SERVE_FORECASTS = r"""
+import json, sys
+from fastapi.testclient import TestClient
+from aispec.runtime.serving.app import create_app
+bodies = json.loads(sys.stdin.read())
+with TestClient(create_app(sys.argv[1], log_dir=sys.argv[2])) as api:
+    answers = [api.post("/v1/forecast", json=body).json() for body in bodies]
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "keras", "sklearn", "pandas", "statsmodels"))
+print(json.dumps({"forecasts": [a["forecast"] for a in answers], "timestamps": [a["timestamps"] for a in answers],
+                  "heavy": heavy}))
+"""
+
+
+@pytest.mark.parametrize(("family", "backend", "multi_step"), [("lstm", "torch", "recursive"),
+                                                                ("gru", "keras", "direct")])
+def test_network_forecaster_figures_match_the_oracles_and_the_service(family: str, backend: str, multi_step: str,
+                                                                      tmp_path: Path) -> None:
+    """A recurrent network forecaster on a monthly series with gaps: every figure recomputed from
+    predictions.csv with scikit-learn and numpy, MASE scaled by the seasonal-naive error of the training
+    part computed here from the raw CSV, the seasonal-naive baseline column recomputed from the raw CSV and
+    scored the same way; the service, in a fresh interpreter that imports neither torch nor Keras, answers
+    the history before each test origin with the evaluated forecast."""
+    rng = np.random.default_rng(8)
+    months = pd.date_range("2000-01-01", periods=216, freq="MS")
+    t = np.arange(len(months))
+    y = 50 + 0.2 * t + 8 * np.sin(2 * np.pi * t / 12) + rng.normal(scale=1.0, size=len(t))
+    frame = pd.DataFrame({"month": months.strftime("%Y-%m-%d"), "sales": np.round(y, 3)})
+    frame.loc[[30, 90], "sales"] = np.nan
+    frame = frame.drop(index=[120, 121]).reset_index(drop=True)
+    _write_csv(frame, tmp_path / "sales.csv")
+    spec = {"aispec": 1, "project": {"name": f"oracle-{family}"},
+            "problem": {"task": "forecasting", "target": "sales", "time_column": "month", "horizon": 12,
+                        "frequency": "MS", "multi_step": multi_step},
+            "data": {"source": {"kind": "csv", "path": "sales.csv"},
+                     "columns": {"month": "datetime", "sales": {"type": "numeric", "nullable": True}},
+                     "split": {"train": 0.65, "validation": 0.1, "test": 0.25}},
+            "model": {"family": family, "backend": backend, "params": {"hidden_size": 16}},
+            "training": {"epochs": 12, "batch_size": 32, "learning_rate": 0.01, "early_stopping": {"patience": 4}},
+            "metrics": {"primary": "mae", "report": ["mae", "rmse", "mase", "smape", "mape", "r2"]},
+            "deployment": {"target": "rest"}}
+    artifacts = _run(spec, tmp_path)
+    doc = json.loads((artifacts / "metrics.json").read_text(encoding="utf-8"))
+    pred = pd.read_csv(artifacts / "predictions.csv")
+    truth, forecast = pred["truth"].to_numpy(float), pred["forecast"].to_numpy(float)
+    raw = pd.read_csv(tmp_path / "sales.csv", parse_dates=["month"]).set_index("month")["sales"]
+    series = raw.dropna().asfreq("MS").interpolate()
+    n_train, n_test = doc["split"]["train"], doc["split"]["test"]
+    assert len(series) == 216 and n_test == len(pred) == 54
+    np.testing.assert_allclose(truth, series.to_numpy()[-54:], rtol=1e-12)
+    train = series.to_numpy()[:n_train]
+    scale = float(np.mean(np.abs(train[12:] - train[:-12])))  # the seasonal-naive MAE in the training part
+    oracle = {"mae": skm.mean_absolute_error(truth, forecast), "rmse": skm.root_mean_squared_error(truth, forecast),
+              "mase": skm.mean_absolute_error(truth, forecast) / scale,
+              "smape": float(np.mean(2 * np.abs(truth - forecast) / (np.abs(truth) + np.abs(forecast)))),
+              "mape": skm.mean_absolute_percentage_error(truth, forecast), "r2": skm.r2_score(truth, forecast)}
+    for name, value in oracle.items():
+        _same(doc["metrics"][name], float(value), name)
+    index = dict(series.items())
+    expected = []
+    for when, origin in zip(pd.to_datetime(pred["timestamp"]), pd.to_datetime(pred["origin"]), strict=True):
+        steps = (when.year - origin.year) * 12 + when.month - origin.month
+        expected.append(index[when - pd.DateOffset(months=12 * math.ceil(steps / 12))])
+    np.testing.assert_allclose(pred["seasonal_naive"].to_numpy(float), expected, rtol=1e-12)
+    naive_mase = float(skm.mean_absolute_error(truth, expected)) / scale
+    _same(doc["baselines"]["seasonal_naive"]["mase"], naive_mase, "seasonal_naive mase")
+    assert oracle["mase"] < naive_mase, (oracle["mase"], naive_mase)  # the network beats last season's values
+    assert doc["onnx"]["parity_ok"] and doc["onnx"]["reference"] == {"torch": "PyTorch", "keras": "Keras"}[backend]
+    assert doc["training"]["epochs"] and doc["model"]["backend"] in ("PyTorch", "Keras")
+    # the service, fed each origin's history as a client posts it, in an interpreter without torch or Keras
+    meta = json.loads((artifacts / "serving.json").read_text(encoding="utf-8"))
+    context = meta["forecast"]["context"]
+    windows = list(pred.groupby("origin", sort=True))
+    bodies = []
+    for origin, _ in windows:
+        history = series[:pd.Timestamp(origin)].iloc[-context:]
+        bodies.append({"timestamps": [d.strftime("%Y-%m-%d") for d in history.index], "values": history.tolist()})
+    served = subprocess.run([sys.executable, "-c", SERVE_FORECASTS, str(artifacts), str(tmp_path / "logs")],
+                            input=json.dumps(bodies), capture_output=True, text=True, timeout=300)
+    assert served.returncode == 0, served.stderr
+    answer = json.loads(served.stdout.strip().splitlines()[-1])
+    assert answer["heavy"] == []
+    for (_, window), values, stamps in zip(windows, answer["forecasts"], answer["timestamps"], strict=True):
+        assert stamps[:len(window)] == window["timestamp"].tolist()
+        np.testing.assert_allclose(values[:len(window)], window["forecast"], atol=1e-3)

@@ -9,6 +9,7 @@ next ``problem.horizon`` values. The modules, from data to service:
 - :mod:`.windows`: lag / window matrices any back end trains on (recursive or direct multi-step);
 - :mod:`.kernels`: the numpy forecasting loops the service runs (numpy only);
 - :mod:`.forecasters`: the families (baselines, lag regressors, ETS, ARIMA), fitted and exported;
+- :mod:`.networks`: network forecasters (lstm, gru) around a network back end's model;
 - :mod:`.backtest`: rolling-origin backtests, search and ``auto`` over the training part;
 - :mod:`.workflow`: train, evaluate, export and serve-metadata steps, called by ``runtime.workflow``.
 

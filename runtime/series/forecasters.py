@@ -109,6 +109,7 @@ class Forecaster:
 
     family: str = ""
     intervals: bool = False
+    trains_by_epochs = False  # a network (``networks.NetworkForecaster``): fit_with reads the validation part
 
     def __init__(self, settings: SeriesSettings, params: Mapping[str, Any] | None = None) -> None:
         self.settings = settings
@@ -124,6 +125,12 @@ class Forecaster:
 
     def fit(self, values: Any) -> Forecaster:
         raise NotImplementedError
+
+    def fit_with(self, values: Any, *, validation: Any = None, settings: Any = None) -> Forecaster:
+        """The run's fit: ``values`` the training part, ``validation`` the validation part's values that follow
+        it (empty without one), ``settings`` the run's ``api.FitSettings``. Only a model trained by epochs
+        reads the last two; the others fit on the training part as :meth:`fit`."""
+        return self.fit(values)
 
     def forecast(self, histories: Any) -> Forecast:
         raise NotImplementedError
@@ -441,8 +448,10 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
 
 
 def make_forecaster(family: str, *, settings: SeriesSettings, params: Mapping[str, Any] | None = None, seed: int = 0,
-                    scaling: str = "none", backend: str = "sklearn") -> Forecaster:
-    """The forecaster of ``family``: a baseline, a statistical model, or a back end's lag regressor."""
+                    scaling: str = "none", backend: str = "sklearn", **network: Any) -> Forecaster:
+    """The forecaster of ``family``: a baseline, a statistical model, a back end's lag regressor, or a network
+    back end's network on sequence windows (``network``: the project's builders, e.g. ``network`` and
+    ``loop``, and its ``training`` section; see :mod:`.networks`)."""
     if family in BASELINES:
         return Baseline(family, settings, params)
     if family in STATISTICAL:
@@ -450,8 +459,13 @@ def make_forecaster(family: str, *, settings: SeriesSettings, params: Mapping[st
     from ..registry import backend as get_backend
 
     engine = get_backend(backend)
+    outputs = 1 if settings.multi_step == "recursive" else settings.horizon
+    if hasattr(engine, "window_network"):
+        from .networks import NetworkForecaster
+
+        net = engine.window_network(family, params=dict(params or {}), seed=seed, outputs=outputs, **network)
+        return NetworkForecaster(family, settings, params, model=net, backend=engine, scaling=scaling)
     if not hasattr(engine, "window_model"):
         raise ConfigError(f"the {backend} back end does not build forecasting models")
-    outputs = 1 if settings.multi_step == "recursive" else settings.horizon
     model = engine.window_model(family, params=dict(params or {}), seed=seed, scaling=scaling, outputs=outputs)
     return LagRegression(family, settings, params, model=model, backend=engine)

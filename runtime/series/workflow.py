@@ -58,20 +58,34 @@ def _validation(folds: int, horizon: int) -> str:
 
 
 def train(make: Callable[[dict[str, Any] | None], Forecaster], splits: Any, *, task: str, target: str | None,
-          scoring: str, seed: int, search: Any = None, backend: str = "sklearn") -> Any:
+          scoring: str, seed: int, search: Any = None, backend: str = "sklearn", settings: Any = None) -> Any:
     """Fit ``make(params)`` on the training part; with ``search`` (``workflow.SearchSettings``) the
-    parameters are chosen first by rolling-origin backtests on the training part (``search.folds`` origins)."""
+    parameters are chosen first by rolling-origin backtests on the training part (``search.folds`` origins).
+
+    A network (``trains_by_epochs``) also reads the validation part (early stopping) and ``settings``
+    (``api.FitSettings``: the training section, device, checkpoints, --resume); its search trains each trial
+    once and scores it by rolling-origin forecasts over the validation steps, pruning bad trials by epoch
+    (``networks.search``)."""
     from aispec.schemas.vocabulary import METRICS
 
     from ..workflow import Trained
 
     probe = make(None)
-    frame, values, n_train, _ = _series(splits, probe)
+    frame, values, n_train, start = _series(splits, probe)
     train_values = values[:n_train]
     result = None
     params: dict[str, Any] = {}
     validation = None
-    if search is not None and search.space:
+    if search is not None and search.space and probe.trains_by_epochs:
+        from . import networks
+
+        result = networks.search(make, search.space, values[:start], n_train=n_train, method=search.method,
+                                 trials=search.trials, timeout_s=search.timeout_s, folds=search.folds, scoring=scoring,
+                                 greater_is_better=METRICS[scoring].higher_is_better, seed=seed,
+                                 season=probe.settings.season, settings=settings)
+        params = dict(result.best_params)
+        validation = result.validation
+    elif search is not None and search.space:
         result = backtest.search(make, search.space, train_values, method=search.method, trials=search.trials,
                                  timeout_s=search.timeout_s, folds=search.folds, scoring=scoring,
                                  greater_is_better=METRICS[scoring].higher_is_better, seed=seed,
@@ -80,7 +94,7 @@ def train(make: Callable[[dict[str, Any] | None], Forecaster], splits: Any, *, t
         validation = _validation(search.folds, probe.horizon)
     forecaster = make(params or None)
     started = time.perf_counter()
-    forecaster.fit(train_values)
+    forecaster.fit_with(train_values, validation=values[n_train:start], settings=settings)
     elapsed = time.perf_counter() - started
     forecaster.frequency = _frequency(frame, forecaster).alias  # type: ignore[attr-defined]
     return Trained(forecaster, forecaster.family, params, task, target, [], None, elapsed, result,
@@ -167,6 +181,11 @@ def evaluate(trained: Any, splits: Any, *, metrics: Sequence[str]) -> Any:
     history = (times[max(0, origins[0] - tail):origins[0]], values[max(0, origins[0] - tail):origins[0]])
     evaluation.plots["forecast_vs_actual"] = forecast_vs_actual(out, history=history,
                                                                 title=f"{forecaster.describe()}: forecast vs actual")
+    epochs = getattr(forecaster, "history_", None)  # a network keeps its per-epoch figures
+    if isinstance(epochs, Mapping) and epochs.get("epochs"):
+        from ..plots import training_curves
+
+        evaluation.plots["training_curves"] = training_curves(epochs["epochs"], best_epoch=epochs.get("best_epoch"))
     return evaluation
 
 

@@ -3,7 +3,7 @@ describes Keras pipelines (:mod:`.pipeline`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,9 +59,32 @@ class KerasBackend:
 
         return export_onnx(model, X_sample, path, task=task)
 
+    def window_network(self, family: str, *, params: dict[str, Any], seed: int, outputs: int,
+                       build_network: Callable[..., Any] | None = None,
+                       train_network: Callable[..., Any] | None = None,
+                       training: Mapping[str, Any] | None = None) -> Any:
+        """Forecasting: the project's recurrent network on sequence windows (see :mod:`.windows` and
+        ``aispec.runtime.series.networks``)."""
+        from .windows import KerasWindowNetwork
+
+        if build_network is None or train_network is None:
+            raise ConfigError(f"a {family} forecaster on Keras needs the project's build_network and train_network "
+                              "(model.py)")
+        return KerasWindowNetwork(build_network=build_network, train_network=train_network, family=family,
+                                  params=params, training=training, outputs=outputs, seed=seed)
+
+    def export_network(self, model: Any, *, length: int) -> Any:
+        """Forecasting: the trained network as ONNX at a fixed window ``length`` (see :mod:`.windows`)."""
+        from .windows import export_network
+
+        return export_network(model, length=length)
+
     def describe(self, model: Any) -> str:
         """``mlp(Keras Sequential: Dense 64 relu, Dense 64 relu, Dense 3 softmax; 4,739 weights; 37 of 200 epochs,
         kept epoch 32)``."""
+        own = getattr(model, "describe", None)  # a forecaster describes itself (window, weights, epochs)
+        if callable(own):
+            return str(own())
         network = getattr(model, "network_", None)
         family = str(getattr(network, "name", "") or "network")
         if network is None:

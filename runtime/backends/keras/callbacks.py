@@ -8,7 +8,7 @@ from typing import IO, Any
 
 from .env import keras
 
-__all__ = ["EpochProgress", "PruneTrial"]
+__all__ = ["EpochHook", "EpochProgress", "PruneTrial", "ValidationMetrics"]
 
 
 def _figure(value: float) -> str:
@@ -68,3 +68,32 @@ class PruneTrial(keras.callbacks.Callback):  # type: ignore[misc]
         if self.trial.should_prune():
             self.pruned_at = epoch + 1
             self.model.stop_training = True
+
+
+class ValidationMetrics(keras.callbacks.Callback):  # type: ignore[misc]
+    """Adds ``val_<metric>`` to each epoch's logs: ``metrics(outputs)`` of the network's outputs on the
+    validation inputs ``x`` (a forecaster's figures in the series' unit). Placed first, so that the
+    progress line, the history and early stopping see them."""
+
+    def __init__(self, x: Any, metrics: Any) -> None:
+        super().__init__()
+        self.x = x
+        self.metrics = metrics
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if logs is None:
+            return
+        outputs = self.model.predict(self.x, batch_size=4096, verbose=0)
+        logs.update(self.metrics(outputs))
+
+
+class EpochHook(keras.callbacks.Callback):  # type: ignore[misc]
+    """Calls ``hook(epoch, logs)`` after every epoch (a forecasting search reports to its trial there, and an
+    ``optuna.TrialPruned`` it raises ends the fit)."""
+
+    def __init__(self, hook: Any) -> None:
+        super().__init__()
+        self.hook = hook
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.hook(epoch, dict(logs or {}))

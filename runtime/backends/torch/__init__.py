@@ -129,7 +129,29 @@ class TorchBackend:
         return prune_network(model, amount, decide=decide, test=test, metrics=metrics, primary=primary,
                              positive_class=positive_class)
 
+    def window_network(self, family: str, *, params: dict[str, Any], seed: int, outputs: int,
+                       network: Callable[..., Any] | None = None, loop: Callable[..., Any] | None = None,
+                       training: Mapping[str, Any] | None = None) -> Any:
+        """Forecasting: the project's recurrent ``network`` on sequence windows, trained by its ``loop`` (see
+        :mod:`.windows` and ``aispec.runtime.series.networks``)."""
+        from .windows import WindowNetwork
+
+        if network is None or loop is None:
+            raise ConfigError(f"a {family} forecaster on torch needs the project's network and training loop "
+                              "(model.py's build_network, loop.py's train_loop)")
+        return WindowNetwork(network=network, loop=loop, family=family, params=params, training=training,
+                             outputs=outputs, seed=seed)
+
+    def export_network(self, model: Any, *, length: int) -> Any:
+        """Forecasting: the trained network as ONNX, batch and sequence axes dynamic (see :mod:`.windows`)."""
+        from .windows import export_network
+
+        return export_network(model, length=length)
+
     def describe(self, model: Any) -> str:
+        own = getattr(model, "describe", None)  # a forecaster describes itself (window, weights, epochs)
+        if callable(own):
+            return str(own())
         network = getattr(model, "network_", None)
         if network is None:
             return f"{type(model).__name__}(untrained)"
