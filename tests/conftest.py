@@ -13,6 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check behaviour, not speed: on a loaded 2-core CI machine one example can take longer than
+# hypothesis's default 200 ms deadline, which would fail a correct test. Example counts stay per test.
+settings.register_profile("aispec", deadline=None)
+settings.load_profile("aispec")
 
 PG_USER = "aispec"
 PG_PASSWORD = "pg-Secret-4711"
