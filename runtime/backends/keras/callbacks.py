@@ -1,4 +1,5 @@
-"""Keras callbacks the runtime adds to a fit: one progress line per epoch, and a search's pruning."""
+"""Keras callbacks the runtime adds to a fit: one progress line per epoch, a search's pruning, and the
+resumable backup saved every ``training.checkpoint_every`` epochs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import IO, Any
 
 from .env import keras
 
-__all__ = ["EpochProgress", "PruneTrial"]
+__all__ = ["Backup", "EpochProgress", "PruneTrial"]
 
 
 def _figure(value: float) -> str:
@@ -68,3 +69,22 @@ class PruneTrial(keras.callbacks.Callback):  # type: ignore[misc]
         if self.trial.should_prune():
             self.pruned_at = epoch + 1
             self.model.stop_training = True
+
+
+class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
+    """Keras's ``BackupAndRestore`` (weights, optimizer and the epoch reached, restored by ``--resume``),
+    saved after every ``every``-th epoch (``training.checkpoint_every``) rather than after each one.
+
+    Keras's own ``save_freq`` counts batches, and a save in the middle of an epoch records the epoch
+    before it: a resumed run would redo an epoch on weights that had already seen part of it. Saving at
+    the end of epochs only keeps a resumed run on the epochs an uninterrupted one runs."""
+
+    def __init__(self, backup_dir: Any, *, every: int = 1) -> None:
+        super().__init__(str(backup_dir), save_freq="epoch")
+        self.every = max(1, int(every))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if (epoch + 1) % self.every == 0:
+            self._save_model()
