@@ -36,6 +36,8 @@ CAPABILITIES: dict[str, str] = {
     "cheap_refit": "refitting is cheap enough for a learning curve and permutation importance",
     "fp16": "half-precision export of the model (deployment.optimize.quantize: fp16)",
     "torch_ddp": "data-parallel training with torch.distributed (hardware.distributed.engine: torch_ddp)",
+    "epoch_augmentation": "image augmentation drawn afresh every epoch inside the training, rather than static "
+                          "copies added to the training split",
 }
 
 
@@ -101,11 +103,11 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
                  ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
                  ("matplotlib", "matplotlib")),
-        # built so far: networks on tabular rows (image, text and series inputs plug into the same loop later)
-        tasks=frozenset({Task.classification, Task.regression}),
-        sources=_TABULAR_SOURCES,
+        # built so far: networks on tabular rows and on images (text and series inputs plug into the same loop)
+        tasks=frozenset({Task.classification, Task.regression, Task.image_classification}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
-                                "fp16", "torch_ddp"}),
+                                "fp16", "torch_ddp", "epoch_augmentation"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
     ),
