@@ -121,11 +121,12 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("keras", "keras"), ("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"),
                  ("numpy", "numpy"), ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"),
                  ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
-        tasks=frozenset({Task.classification, Task.regression}),
-        sources=_TABULAR_SOURCES,
-        capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split"}),
+        tasks=frozenset({Task.classification, Task.regression, Task.image_classification}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
+        capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split",
+                                "epoch_augmentation"}),
         overlay="keras",
-        built_families=frozenset({"mlp"}),
+        built_families=frozenset({"mlp", "cnn"}),
     ),
 )}
 

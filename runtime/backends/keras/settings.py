@@ -122,10 +122,12 @@ class Training:
 
 @dataclass(slots=True)
 class FitData:
-    """What ``train_network`` fits on: the preprocessed training rows (``x``: float32, one row per sample;
-    ``y``: class indices or the standardised target), the validation rows as ``(x, y)`` or None, the
-    class weights (``cleaning.imbalance: class_weight``) and the callbacks the runtime adds (the progress
-    line, a search's pruning)."""
+    """What ``train_network`` fits on: the preprocessed training rows (``x``: float32, one row per sample —
+    a feature row, or an image's ``C×H×W`` tensor; ``y``: class indices or the standardised target), the
+    validation rows as ``(x, y)`` or None, the class weights (``cleaning.imbalance: class_weight``) and the
+    callbacks the runtime adds (the progress line, a search's pruning). With image augmentation ``x`` is a
+    ``keras.utils.PyDataset`` drawing fresh altered copies every epoch and ``y`` is None (the dataset holds
+    the targets and makes its own batches, as ``model.fit`` takes a dataset)."""
 
     x: Any
     y: Any
