@@ -274,3 +274,27 @@ def test_back_ends_that_draw_per_epoch_get_the_settings_and_the_others_static_co
     # the network back ends declare it; scikit-learn fits the static copies
     assert info("torch").can("epoch_augmentation") and info("keras").can("epoch_augmentation")
     assert not info("sklearn").can("epoch_augmentation")
+
+
+def test_an_mlp_on_images_takes_the_flattened_pixels(project: dict[str, ModuleType], digits: Mapping[str, Any],
+                                                    tmp_path: Path) -> None:
+    """`mlp` on image_classification: the same standardisation, flattened; the graph still takes the image."""
+    import onnx
+
+    from aispec.runtime.registry import backend
+
+    shapes: list[Any] = []
+
+    def linear(n_inputs: Any, n_outputs: int, params: Mapping[str, Any]) -> Any:
+        shapes.append(n_inputs)
+        return torch.nn.Sequential(torch.nn.Linear(n_inputs, n_outputs))
+
+    model = make_network_estimator(task="image_classification", network=linear, loop=project["loop"].train_loop,
+                                   preprocessor=Standardize(flatten=True), params={},
+                                   training={"epochs": 2, "seed": 0})
+    model.fit(*digits["train"], context=FitContext(progress=False, accelerator="cpu"))
+    assert shapes == [64] and model.inputs_.input_shape == (64,)
+    X_test, _ = digits["test"]
+    report = backend("torch").export(model, X_test, tmp_path / "model.onnx", task="image_classification")
+    assert report.parity_ok and report.inputs == {"image": "image"}
+    assert "Flatten" in {n.op_type for n in onnx.load(str(tmp_path / "model.onnx")).graph.node}
