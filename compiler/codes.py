@@ -373,6 +373,13 @@ _code("AIS356", W, "schedule setting not used by its kind",
       "`step_size` for step, `patience` for plateau. A setting the chosen kind does not read has no effect.",
       "model:\n  family: mlp\n  backend: torch\ntraining:\n  schedule: {kind: cosine, step_size: 5}\n",
       "Remove the setting, or choose the kind that uses it.")
+_code("AIS357", E, "more convolutional blocks than the images allow",
+      "Each convolutional block of a `cnn` ends in a 2×2 max pooling that halves the images' height and width: "
+      "`n` blocks need images of at least 2^n pixels a side. Where the size is known before any image is read "
+      "(a bundled image dataset, or `data.source.image_size`), more blocks than that cannot be built.",
+      "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
+      "model:\n  family: cnn\n  backend: torch\n  params: {conv_layers: 4}\n",
+      "Use fewer blocks (`conv_layers`, or fewer entries in `filters`), or larger images (`image_size`).")
 _code("AIS353", W, "scaling has no effect on trees",
       "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
       "numerical precision of the exported model, so it is left out of the pipeline.",
