@@ -220,6 +220,7 @@ def test_the_graph_takes_the_services_tensor_and_gives_the_eager_answers(project
     result = quantize.quantize(path, X_test, mode="int8", columns=report.columns, inputs=report.inputs,
                                compared=report.compared)
     assert result is not None and result.quantized_ops == {"MatMul": 2}
+    assert "its 2 Conv nodes stay float32" in result.reason  # said, not silently skipped
     assert result.label_agreement is not None and result.label_agreement >= 0.95
 
 
