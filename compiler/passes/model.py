@@ -127,6 +127,7 @@ def _check_conv_blocks(ctx: Context) -> Iterator[Diagnostic]:
         return
     height, width = known
     filters = model.params.get("filters")
+    loc: Loc
     if isinstance(filters, list):
         blocks, loc = len(filters), ("model", "params", "filters")
     else:
