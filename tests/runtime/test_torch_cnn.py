@@ -277,6 +277,7 @@ def test_back_ends_that_draw_per_epoch_get_the_settings_and_the_others_static_co
     assert not info("sklearn").can("epoch_augmentation")
 
 
+@pytest.mark.slow
 def test_an_mlp_on_images_takes_the_flattened_pixels(project: dict[str, ModuleType], digits: Mapping[str, Any],
                                                     tmp_path: Path) -> None:
     """`mlp` on image_classification: the same standardisation, flattened; the graph still takes the image."""
