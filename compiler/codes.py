@@ -383,6 +383,13 @@ _code("AIS357", E, "parameter value outside what the family takes",
       "for a search, some of its trials. The list below (and the JSON Schema) gives each typed parameter.",
       "model:\n  family: xgboost\n  search:\n    space:\n      subsample: uniform(0.5, 1.5)\n",
       "Keep the value or range within what the hint says (here `uniform(0.5, 1.0)`).")
+_code("AIS358", E, "more convolutional blocks than the images allow",
+      "Each convolutional block of a `cnn` ends in a 2×2 max pooling that halves the images' height and width: "
+      "`n` blocks need images of at least 2^n pixels a side. Where the size is known before any image is read "
+      "(a bundled image dataset, or `data.source.image_size`), more blocks than that cannot be built.",
+      "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
+      "model:\n  family: cnn\n  backend: torch\n  params: {conv_layers: 4}\n",
+      "Use fewer blocks (`conv_layers`, or fewer entries in `filters`), or larger images (`image_size`).")
 _code("AIS353", W, "scaling has no effect on trees",
       "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
       "numerical precision of the exported model, so it is left out of the pipeline.",

@@ -73,6 +73,9 @@ class FitSettings:
     validation: tuple[Any, Any] | None = None  # the validation split's (rows, targets), for back ends that use one
     scoring: str | None = None  # the primary metric (what a training loop reports on the validation split)
     positive_class: Any = None
+    # data.augmentation for back ends that declare epoch_augmentation: {"image": settings, "factor": f}, the
+    # altered copies drawn afresh every epoch inside the training (the rows handed to fit are the originals)
+    augmentation: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

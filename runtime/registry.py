@@ -36,6 +36,8 @@ CAPABILITIES: dict[str, str] = {
     "cheap_refit": "refitting is cheap enough for a learning curve and permutation importance",
     "fp16": "half-precision export of the model (deployment.optimize.quantize: fp16)",
     "torch_ddp": "data-parallel training with torch.distributed (hardware.distributed.engine: torch_ddp)",
+    "epoch_augmentation": "image augmentation drawn afresh every epoch inside the training, rather than static "
+                          "copies added to the training split",
 }
 
 
@@ -81,7 +83,7 @@ class BackendInfo:
 
 _TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
 # the network back ends: mlp on table rows; lstm / gru on the windows of a series (runtime/series/networks.py)
-_NETWORK_FAMILY_TASKS = (("mlp", frozenset({Task.classification, Task.regression})),
+_NETWORK_FAMILY_TASKS = (("mlp", frozenset({Task.classification, Task.regression, Task.image_classification})),
                          ("lstm", frozenset({Task.forecasting})), ("gru", frozenset({Task.forecasting})))
 
 BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
@@ -108,15 +110,15 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
                  ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
                  ("matplotlib", "matplotlib")),
-        # built so far: networks on tabular rows, recurrent networks on the windows of a series (image and text
-        # inputs plug into the same loop later)
-        tasks=frozenset({Task.classification, Task.regression, Task.forecasting}),
-        sources=_TABULAR_SOURCES,
+        # built so far: networks on tabular rows, convolutional networks on images, recurrent networks on the
+        # windows of a series (text inputs plug into the same loop later)
+        tasks=frozenset({Task.classification, Task.regression, Task.forecasting, Task.image_classification}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
-                                "fp16", "torch_ddp"}),
+                                "fp16", "torch_ddp", "epoch_augmentation"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
-        built_families=frozenset({"mlp", "lstm", "gru"}),
+        built_families=frozenset({"mlp", "lstm", "gru", "cnn"}),
         family_tasks=_NETWORK_FAMILY_TASKS,
     ),
     BackendInfo(
@@ -129,11 +131,12 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("keras", "keras"), ("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"),
                  ("numpy", "numpy"), ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"),
                  ("onnxruntime", "onnxruntime"), ("matplotlib", "matplotlib")),
-        tasks=frozenset({Task.classification, Task.regression, Task.forecasting}),
-        sources=_TABULAR_SOURCES,
-        capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split"}),
+        tasks=frozenset({Task.classification, Task.regression, Task.forecasting, Task.image_classification}),
+        sources=_TABULAR_SOURCES | {"image_folder"},
+        capabilities=frozenset({"search", "export", "int8", "gpu", "training_options", "validation_split",
+                                "epoch_augmentation"}),
         overlay="keras",
-        built_families=frozenset({"mlp", "lstm", "gru"}),
+        built_families=frozenset({"mlp", "lstm", "gru", "cnn"}),
         family_tasks=_NETWORK_FAMILY_TASKS,
     ),
 )}

@@ -34,12 +34,28 @@ def _kind(task: str) -> str:
 
 
 def _augment(task: str, X: Any, y: Any, augmentation: Mapping[str, Any] | None, seed: int,
-             report: Any) -> tuple[Any, Any]:
+             report: Any, *, per_epoch: bool = False) -> tuple[Any, Any, dict[str, Any] | None]:
     """The final fit's training rows with ``data.augmentation`` of the task's modality applied (images:
-    ``runtime.images.augment``), recorded in the row ledger; model selection never sees the copies."""
+    ``runtime.images.augment``), recorded in the row ledger; model selection never sees the copies.
+
+    ``per_epoch`` (back ends that declare ``epoch_augmentation``): the rows stay as they are and the
+    image settings are returned for the back end, which draws fresh copies every epoch (as many per
+    epoch as the static copies would be); otherwise the third value is None."""
     settings = dict(augmentation or {})
     if task_info(task).modality != "image" or not settings.get("image"):
-        return X, y
+        return X, y, None
+    if per_epoch:
+        from .images.augment import copies_count, describe, is_active
+
+        factor = float(settings.get("factor", 1.0))
+        extra = copies_count(len(X), factor)
+        if not is_active(settings["image"]) or extra <= 0:
+            return X, y, None
+        if report is not None:
+            report.record("augmentation", len(X), len(X) + extra, describe(settings["image"], factor) +
+                          ": altered copies of training images drawn afresh every epoch, for the final fit only",
+                          part="train")
+        return X, y, {"image": dict(settings["image"]), "factor": factor}
     from .images.augment import augment_rows, describe
 
     factor = float(settings.get("factor", 1.0))
@@ -47,7 +63,7 @@ def _augment(task: str, X: Any, y: Any, augmentation: Mapping[str, Any] | None, 
     if report is not None and X_out is not X:
         report.record("augmentation", len(X), len(X_out), describe(settings["image"], factor) +
                       ": altered copies of training images, for the final fit only", part="train")
-    return X_out, y_out
+    return X_out, y_out, None
 def _series(task: str) -> bool:
     """Whether ``task`` forecasts a series (its steps are ``runtime.series.workflow``'s)."""
     return task_info(task).modality == "series"
@@ -338,10 +354,12 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         params = dict(result.best_params)
         validation = result.validation or validation
     pipeline = build_pipeline(params or None)
+    # images: the final fit only (static copies, or fresh ones each epoch where the back end draws them)
+    X, labels, per_epoch = _augment(task, X, labels, augmentation, seed, report,
+                                    per_epoch=engine.info.can("epoch_augmentation"))
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
                            accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume, validation=held_out,
-                           scoring=scoring, positive_class=positive_class)
-    X, labels = _augment(task, X, labels, augmentation, seed, report)  # images: the final fit only
+                           scoring=scoring, positive_class=positive_class, augmentation=per_epoch)
     X, labels = _augmented_rows(X, labels, text_augmentation, report)  # text: the folds above and the final fit
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
@@ -412,7 +430,7 @@ def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidate
                           "cleaning.imbalance: classes balanced for the fit", part="train")
         estimator = estimator.pipeline_
         result.estimator = estimator
-    X_aug, y_aug = _augment(task, X, labels, augmentation, seed, report)
+    X_aug, y_aug, _ = _augment(task, X, labels, augmentation, seed, report)
     if X_aug is not X:
         from sklearn.base import clone  # type: ignore[import-untyped]
 

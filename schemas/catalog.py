@@ -21,6 +21,7 @@ class Dataset:
     n_classes: int | None = None
     time_column: str | None = None
     class_counts: tuple[tuple[str, int], ...] = ()  # rows per class of the default target (binary sets)
+    image_size: tuple[int, int] | None = None  # (height, width) of an image dataset's images
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -55,7 +56,7 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
             _num(*(f"pixel_{r}_{c}" for r in range(8) for c in range(8))) + (("digit", "categorical"),),
             "digit", 1797, 10),
     Dataset("digits_images", "scikit-learn", "8x8 images of handwritten digits as images",
-            (("image", "image"), ("digit", "categorical")), "digit", 1797, 10),
+            (("image", "image"), ("digit", "categorical")), "digit", 1797, 10, image_size=(8, 8)),
     Dataset("diabetes", "scikit-learn", "Diabetes progression one year after baseline",
             _num("age", "sex", "bmi", "bp", "s1", "s2", "s3", "s4", "s5", "s6", "progression"),
             "progression", 442),

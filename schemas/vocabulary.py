@@ -259,9 +259,11 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
        ("hidden_layer_sizes", "alpha", "learning_rate_init", "activation", "max_iter", "batch_size",
         "early_stopping", "solver") + _NN + _NN_TRAINING,
        "multi-layer perceptron", auto=False, quantize_int8=True),
+    # int8: its dense layers are MatMul weights (the convolutions stay float: onnxruntime's ConvInteger is
+    # slower than float Conv on the CPU)
     _f("cnn", {_IMG, _TXT}, (TO, K),
        ("filters", "kernel_size", "conv_layers", "dense_units", "pretrained") + _NN + _NN_TRAINING,
-       "convolutional network"),
+       "convolutional network", quantize_int8=True),
     _f("lstm", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
                                               "sequence_length") + _NN + _NN_TRAINING,
        "long short-term memory network"),

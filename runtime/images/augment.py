@@ -28,7 +28,7 @@ from numpy.typing import NDArray
 
 from . import IMAGE_COLUMN
 
-__all__ = ["augment_rows", "describe", "is_active"]
+__all__ = ["altered_copies", "augment_rows", "copies_count", "describe", "is_active"]
 
 
 def is_active(settings: Mapping[str, Any] | None) -> bool:
@@ -80,6 +80,24 @@ def _one(pixels: NDArray[np.uint8], settings: Mapping[str, Any], rng: np.random.
     return np.asarray(image, dtype=np.uint8).reshape(height, width, channels)
 
 
+def copies_count(n: int, factor: float) -> int:
+    """How many altered copies ``factor`` adds to ``n`` training images: ``round(n × (factor - 1))``."""
+    return max(0, round(n * (float(factor) - 1.0))) if n else 0
+
+
+def altered_copies(images: Any, settings: Mapping[str, Any], *, extra: int,
+                   rng: np.random.Generator) -> tuple[list[NDArray[np.uint8]], NDArray[np.int64]]:
+    """``extra`` altered copies of ``images`` (a sequence of ``(H, W, C)`` uint8 arrays) and the index of the
+    image each was made from: every image ``extra // n`` times, then a random set of the rest, each copy
+    drawing its own alteration from ``rng``. The static copies of :func:`augment_rows` and a network's
+    fresh copies per epoch are both made here."""
+    n = len(images)
+    whole, part = divmod(extra, n)
+    sources = np.concatenate([np.tile(np.arange(n), whole), np.sort(rng.choice(n, size=part, replace=False))])
+    made = [_one(np.asarray(images[i]), settings, rng) for i in sources.tolist()]
+    return made, sources.astype(np.int64)
+
+
 def augment_rows(X: Any, y: Any, settings: Mapping[str, Any], *, factor: float, seed: int,
                  column: str = IMAGE_COLUMN) -> tuple[Any, Any]:
     """``X`` (a frame with an image column) and ``y`` with ``round(len(X) × (factor - 1))`` altered copies
@@ -87,15 +105,12 @@ def augment_rows(X: Any, y: Any, settings: Mapping[str, Any], *, factor: float, 
     import pandas as pd  # type: ignore[import-untyped]
 
     n = len(X)
-    extra = round(n * (float(factor) - 1.0))
+    extra = copies_count(n, factor)
     if n == 0 or extra <= 0 or not is_active(settings):
         return X, y
-    rng = np.random.default_rng(seed)
-    whole, part = divmod(extra, n)
-    sources = np.concatenate([np.tile(np.arange(n), whole), np.sort(rng.choice(n, size=part, replace=False))])
     images = X[column].tolist()
     names = [str(i) for i in X.index]
-    made = [_one(np.asarray(images[i]), settings, rng) for i in sources.tolist()]
+    made, sources = altered_copies(images, settings, extra=extra, rng=np.random.default_rng(seed))
     copies: dict[str, int] = {}
     index = []
     for i in sources.tolist():

@@ -202,3 +202,61 @@ def test_int8_quantization_quantizes_the_networks_matmuls(penguins: Project, tmp
                                compared=report.compared)
     assert result is not None and result.quantized_ops == {"MatMul": 3} and result.status in ("applied", "rejected")
     assert result.label_agreement is not None and result.label_agreement >= 0.95
+
+
+def test_the_schedule_sets_the_learning_rate_of_each_epoch(diabetes: Project) -> None:
+    X, y = diabetes.xy("train")
+    training = {**diabetes.config.SPEC["training"], "epochs": 5, "early_stopping": None, "learning_rate": 0.02,
+                "schedule": {"kind": "step", "step_size": 2, "gamma": 0.5}}
+    fitted = diabetes.model.build_pipeline().set_params(training=training).fit(X, y)
+    # the rate each epoch trained with (Keras logs it): halved every second epoch
+    assert [e["learning_rate"] for e in fitted.history_["epochs"]] == pytest.approx([0.02, 0.02, 0.01, 0.01, 0.005])
+
+    # plateau: the rule replayed on the recorded losses (cut by gamma once the loss has not improved by
+    # Keras's min_delta 1e-4 for `patience` epochs) gives the rates the training used; a tiny rate keeps
+    # the loss from improving, so the rate is cut
+    plateau = {**training, "schedule": {"kind": "plateau", "patience": 2, "gamma": 0.5}, "epochs": 7,
+               "learning_rate": 1e-7}
+    fitted = diabetes.model.build_pipeline().set_params(training=plateau).fit(X, y)
+    epochs = fitted.history_["epochs"]
+    rate, best, wait, expected = 1e-7, np.inf, 0, []
+    for logs in epochs:
+        expected.append(rate)
+        if logs["loss"] < best - 1e-4:
+            best, wait = logs["loss"], 0
+        else:
+            wait += 1
+            if wait >= 2:
+                rate, wait = rate * 0.5, 0
+    assert [e["learning_rate"] for e in epochs] == pytest.approx(expected, rel=1e-6)
+    assert expected[-1] < 1e-7  # the rule did cut the rate
+
+
+def test_the_backup_is_saved_every_checkpoint_every_epochs(diabetes: Project, tmp_path: object) -> None:
+    import json
+
+    from aispec.runtime.backends.keras.env import keras
+
+    class Crash(keras.callbacks.Callback):  # type: ignore[misc]
+        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
+            if epoch == 5:
+                raise KeyboardInterrupt("power cut after the fifth epoch")
+
+    X, y = diabetes.xy("train")
+    checkpoints = tmp_path / "checkpoints"  # type: ignore[operator]
+    training = {**diabetes.config.SPEC["training"], "epochs": 8, "early_stopping": None, "checkpoint_every": 3}
+    with pytest.raises(KeyboardInterrupt):
+        diabetes.model.build_pipeline().set_params(training=training, checkpoint_dir=checkpoints).fit(
+            X, y, callbacks=[Crash()])
+    # saved after epoch 3, not after 4 or 5: --resume runs epochs 4..8
+    metadata = json.loads((checkpoints / "backup" / "training_metadata.json").read_text())
+    assert metadata["epoch"] == 3
+    resumed = diabetes.model.build_pipeline().set_params(training=training, checkpoint_dir=checkpoints, resume=True)
+    resumed.fit(X, y)
+    assert resumed.history_["resumed_from"] == 3 and len(resumed.history_["epochs"]) == 8 - 3
+    # checkpoint_every: 0 saves no backup at all: an interrupted training starts over
+    never = tmp_path / "never"  # type: ignore[operator]
+    with pytest.raises(KeyboardInterrupt):
+        diabetes.model.build_pipeline().set_params(training={**training, "checkpoint_every": 0},
+                                                   checkpoint_dir=never).fit(X, y, callbacks=[Crash()])
+    assert not (never / "backup").exists()

@@ -49,6 +49,11 @@ MUTATIONS: list[tuple[str, Any]] = [
     ("regularization", {"l1": 0.01}),
     ("regularization", {"l2": 0.01}),
     ("regularization", {"dropout": 0.2}),
+    ("schedule", "cosine"),
+    ("schedule", {"kind": "step", "step_size": 3, "gamma": 0.5}),
+    ("schedule", {"kind": "plateau", "patience": 4}),
+    ("checkpoint_every", 5),
+    ("checkpoint_every", 0),
 ]
 
 
@@ -65,6 +70,41 @@ def test_the_training_section_is_read_in_full() -> None:
 
     covered = {field for field, _ in MUTATIONS} | {"seed"}
     assert set(Training.model_fields) == covered
+
+
+@pytest.mark.parametrize("schedule", [
+    {"kind": "constant"},
+    {"kind": "step", "step_size": 3, "gamma": 0.5},
+    {"kind": "exponential", "gamma": 0.8},
+    {"kind": "cosine"},
+])
+def test_schedules_give_the_learning_rates_torch_schedulers_give(schedule: dict[str, Any]) -> None:
+    """The rate of each epoch equals what the torch back end's scheduler (torch.optim.lr_scheduler, the
+    oracle) sets for that epoch, so a spec trains on the same rates on either back end."""
+    torch = pytest.importorskip("torch")
+    from aispec.runtime.backends.torch.loop import make_scheduler
+    from aispec.runtime.deep import training_settings
+
+    training = {**RESOLVED, "learning_rate": 0.1, "epochs": 12, "schedule": schedule}
+    resolved = _resolve(training)
+    settings = training_settings(training, task="classification")
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    scheduler = make_scheduler(optimizer, settings)
+    expected = []
+    for _ in range(12):
+        expected.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert [resolved.learning_rate_at(epoch) for epoch in range(12)] == pytest.approx(expected, rel=1e-12)
+
+
+def test_schedule_and_checkpoint_values_keras_cannot_use_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="not one of"):
+        _resolve({**RESOLVED, "schedule": "linear"})
+    with pytest.raises(ConfigError, match="gamma"):
+        _resolve({**RESOLVED, "schedule": {"kind": "step", "gamma": 1.5}})
+    with pytest.raises(ConfigError, match="checkpoint_every"):
+        _resolve({**RESOLVED, "checkpoint_every": -1})
 
 
 def test_model_params_override_the_training_section() -> None:

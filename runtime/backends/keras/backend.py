@@ -35,7 +35,8 @@ class KerasBackend:
         if y is None:
             raise ConfigError(f"the Keras back end trains supervised networks; {task} has no labels to learn")
         model.set_params(rebalance=settings.rebalance, accelerator=settings.accelerator, cpus=settings.cpus,
-                         checkpoint_dir=settings.checkpoint_dir, resume=settings.resume, verbose=True)
+                         checkpoint_dir=settings.checkpoint_dir, resume=settings.resume, verbose=True,
+                         augmentation=settings.augmentation)
         if settings.training:
             model.set_params(training={**dict(model.training or {}), **dict(settings.training)})
         model.fit(X, y, validation=settings.validation)
@@ -91,11 +92,13 @@ class KerasBackend:
             return f"{family}(Keras, not fitted)"
         layers = []
         for layer in network.layers:
-            units = getattr(layer, "units", None)
+            units = getattr(layer, "units", None) or getattr(layer, "filters", None)  # Dense, Conv2D
             activation = getattr(getattr(layer, "activation", None), "__name__", "")
+            activation = "" if activation == "linear" else activation
             name = type(layer).__name__
-            layers.append(f"{name} {units} {activation}".strip() if units is not None else
-                          f"{name} {layer.rate:g}" if name == "Dropout" else name)
+            layers.append(f"{name} {units if units is not None else ''} {activation}".replace("  ", " ").strip()
+                          if units is not None or activation else f"{name} {layer.rate:g}" if name == "Dropout"
+                          else name)
         history = getattr(model, "history_", {}) or {}
         epochs = len(history.get("epochs") or [])
         settings = getattr(model, "settings_", None)

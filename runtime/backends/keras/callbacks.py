@@ -1,4 +1,5 @@
-"""Keras callbacks the runtime adds to a fit: one progress line per epoch, and a search's pruning."""
+"""Keras callbacks the runtime adds to a fit: one progress line per epoch, a search's pruning, and the
+resumable backup saved every ``training.checkpoint_every`` epochs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import IO, Any
 
 from .env import keras
 
-__all__ = ["EpochHook", "EpochProgress", "PruneTrial", "ValidationMetrics"]
+__all__ = ["Backup", "EpochHook", "EpochProgress", "PruneTrial", "ValidationMetrics", "schedule_callbacks"]
 
 
 def _figure(value: float) -> str:
@@ -97,3 +98,33 @@ class EpochHook(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.hook(epoch, dict(logs or {}))
+class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
+    """Keras's ``BackupAndRestore`` (weights, optimizer and the epoch reached, restored by ``--resume``),
+    saved after every ``every``-th epoch (``training.checkpoint_every``) rather than after each one.
+
+    Keras's own ``save_freq`` counts batches, and a save in the middle of an epoch records the epoch
+    before it: a resumed run would redo an epoch on weights that had already seen part of it. Saving at
+    the end of epochs only keeps a resumed run on the epochs an uninterrupted one runs."""
+
+    def __init__(self, backup_dir: Any, *, every: int = 1) -> None:
+        super().__init__(str(backup_dir), save_freq="epoch")
+        self.every = max(1, int(every))
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if (epoch + 1) % self.every == 0:
+            self._save_model()
+
+
+def schedule_callbacks(training: Any) -> list[Any]:
+    """``training.schedule`` (a resolved ``settings.Training``), once per epoch: step, exponential and cosine
+    set the rate of each epoch (``Training.learning_rate_at``, the torch schedulers' rule); plateau multiplies
+    it by gamma when the monitored series has not improved for ``patience`` epochs; constant changes nothing."""
+    schedule = training.schedule
+    if schedule.kind == "plateau":
+        return [keras.callbacks.ReduceLROnPlateau(monitor=training.monitor, mode=training.mode,
+                                                  factor=schedule.gamma, patience=schedule.patience)]
+    if schedule.kind == "constant":
+        return []
+    return [keras.callbacks.LearningRateScheduler(lambda epoch, rate: training.learning_rate_at(epoch))]

@@ -3,6 +3,9 @@
 1. The fitted preprocessing (``features.py``'s ColumnTransformer) is converted with skl2onnx exactly as
    the scikit-learn back end converts it: one input per feature column, named like the column, ``[N, 1]``
    (numeric ``float``/``double``, categorical and text ``string``), opsets ``aispec.runtime.export.TARGET_OPSET``.
+   An image model's preprocessing is the per-channel standardisation (``images.standardize``): one input,
+   ``image``, float32 ``N×C×H×W`` pixels in [0, 1], the tensor every image model takes (a CNN is built
+   channels first, so the graph needs no transposition).
 2. The served network (``model_``) is exported by Keras (``model.export(path, format="onnx")``: on the
    torch back end with a dynamic batch dimension, torch's TorchScript exporter) at the same opset.
 3. The two graphs are joined (``onnx.compose.merge_models``: the preprocessing's output feeds the
@@ -58,10 +61,14 @@ def _preprocessing_graph(pipeline: Any, X: Any) -> tuple[Any, list[tuple[str, An
     from sklearn.pipeline import Pipeline  # type: ignore[import-untyped]
 
     from ... import preprocess
-    from ...export import TARGET_OPSET, _double_columns, onnx_inputs
+    from ...export import TARGET_OPSET, _double_columns, _kind, onnx_inputs
 
     wrapped = Pipeline([("preprocess", pipeline.preprocess_)])
     inputs = onnx_inputs(X, _double_columns(wrapped))
+    if any(_kind(kind) == "image" for _, kind in inputs):
+        from ...images.standardize import register_converter
+
+        register_converter()
     try:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"onnx(\.|$)")
@@ -77,13 +84,14 @@ def _preprocessing_graph(pipeline: Any, X: Any) -> tuple[Any, list[tuple[str, An
     return graph, inputs
 
 
-def _network_graph(pipeline: Any, n_features: int, opset: int) -> Any:
-    """The served Keras network as ONNX (Keras's own export), batch dimension dynamic."""
+def _network_graph(pipeline: Any, input_shape: tuple[int, ...], opset: int) -> Any:
+    """The served Keras network as ONNX (Keras's own export), batch dimension dynamic; ``input_shape``: one
+    input's shape (``(n_features,)``, or an image's ``(C, H, W)``)."""
     import onnx
 
     from .env import keras
 
-    signature = [keras.InputSpec(shape=(None, n_features), dtype="float32", name=_FEATURES)]
+    signature = [keras.InputSpec(shape=(None, *input_shape), dtype="float32", name=_FEATURES)]
     with tempfile.TemporaryDirectory(prefix="aispec-keras-") as folder:
         path = os.path.join(folder, "network.onnx")
         try:
@@ -123,7 +131,7 @@ def _drop_noop_casts(model: Any) -> Any:
     return model
 
 
-def _join(pre: Any, net: Any, *, classes: list[str] | None, n_features: int) -> Any:
+def _join(pre: Any, net: Any, *, classes: list[str] | None, input_shape: tuple[int, ...]) -> Any:
     """One graph: preprocessing → network → the named outputs (see the module docstring)."""
     import onnx
     from onnx import TensorProto, compose, helper, numpy_helper
@@ -146,7 +154,7 @@ def _join(pre: Any, net: Any, *, classes: list[str] | None, n_features: int) -> 
         pre.graph.node.append(helper.make_node("Cast", [transformed], ["features_float"], to=TensorProto.FLOAT))
         del pre.graph.output[:]
         pre.graph.output.extend([helper.make_tensor_value_info("features_float", TensorProto.FLOAT,
-                                                               [None, n_features])])
+                                                               [None, *input_shape])])
         transformed = "features_float"
     model = compose.merge_models(pre, net, io_map=[(transformed, net.graph.input[0].name)])
     # one entry per domain ("" and an unset domain are both ONNX's own: onnxruntime's quantizer wants one)
@@ -197,17 +205,17 @@ def export_onnx(pipeline: Any, X_sample: Any, path: Path, *, task: str, second_b
     from aispec.schemas.vocabulary import task_info
 
     from ...api import OutputContract
-    from ...export import _INPUT_KIND, TARGET_OPSET, OnnxReport, _agreement, _tied_rows, onnx_feeds
+    from ...export import TARGET_OPSET, OnnxReport, _agreement, _kind, _tied_rows, onnx_feeds
 
     if not hasattr(pipeline, "model_"):
         raise ExportError("the Keras pipeline is not fitted: nothing to export")
     classification = task_info(task).classification
-    n_features = int(pipeline.transform_features(X_sample.iloc[:1]).shape[1])
+    input_shape = tuple(int(d) for d in pipeline.transform_features(X_sample.iloc[:1]).shape[1:])
     pre, inputs = _preprocessing_graph(pipeline, X_sample)
-    net = _network_graph(pipeline, n_features, TARGET_OPSET[""])
+    net = _network_graph(pipeline, input_shape, TARGET_OPSET[""])
     classes = [label_text(c) for c in pipeline.classes_] if classification else None
     try:
-        model = _join(pre, net, classes=classes, n_features=n_features)
+        model = _join(pre, net, classes=classes, input_shape=input_shape)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExportError(f"cannot join the preprocessing and the network into one ONNX graph: {first}") from exc
@@ -222,7 +230,7 @@ def export_onnx(pipeline: Any, X_sample: Any, path: Path, *, task: str, second_b
     if len(names) != len(inputs):
         raise ExportError(f"the ONNX graph has {len(names)} inputs for {len(inputs)} columns")
     columns = {str(col): name for col, name in zip(X_sample.columns, names, strict=True)}
-    kinds = {name: _INPUT_KIND[type(t).__name__] for name, (_, t) in zip(names, inputs, strict=True)}
+    kinds = {name: _kind(t) for name, (_, t) in zip(names, inputs, strict=True)}
     options = ort.SessionOptions()
     options.log_severity_level = 3
     try:

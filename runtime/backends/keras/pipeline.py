@@ -54,14 +54,17 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
     ``training`` section. ``checkpoint_dir`` / ``resume``: where ``train_network`` keeps checkpoints and
     whether it continues an interrupted training (the final fit only). ``accelerator``: ``cpu``, ``gpu``
     (CUDA; a ConfigError without one) or ``auto`` (CUDA when present). ``cpus``: PyTorch threads.
-    ``verbose``: one progress line per epoch.
+    ``verbose``: one progress line per epoch. ``augmentation`` (image models: ``{"image": settings,
+    "factor": f}``): the training images are read through :class:`~.augment.AugmentedImages`, which
+    draws fresh altered copies every epoch.
     """
 
     def __init__(self, preprocess: Any = None, build_network: Callable[..., Any] | None = None,
                  train_network: Callable[..., Any] | None = None, params: Mapping[str, Any] | None = None,
                  training: Mapping[str, Any] | None = None, task: str = "classification", seed: int = 0,
                  rebalance: str = "none", accelerator: str = "auto", cpus: int | None = None,
-                 checkpoint_dir: Path | None = None, resume: bool = False, verbose: bool = False) -> None:
+                 checkpoint_dir: Path | None = None, resume: bool = False, verbose: bool = False,
+                 augmentation: Mapping[str, Any] | None = None) -> None:
         self.preprocess = preprocess
         self.build_network = build_network
         self.train_network = train_network
@@ -75,6 +78,7 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
         self.checkpoint_dir = checkpoint_dir
         self.resume = resume
         self.verbose = verbose
+        self.augmentation = augmentation
 
     # ------------------------------------------------------------------------------------------ fit
 
@@ -105,13 +109,31 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
 
                 extra.insert(0, EpochProgress(training.epochs))
             data = FitData(x=x, y=targets, validation=val, class_weight=self._class_weight(targets), callbacks=extra)
-            network = self.build_network((x.shape[1],), self._n_outputs(), dict(self.params or {}), training)
+            self._augmented(data, X_fit, training)
+            network = self.build_network(tuple(x.shape[1:]), self._n_outputs(), dict(self.params or {}), training)
             history = self.train_network(network, data, training, checkpoints=self.checkpoint_dir, resume=self.resume)
             self.network_ = network
             self.model_ = self._served(network, x.shape[1])
         self.history_ = _history(history.history or {}, list(history.epoch or []), training)
         self.n_features_in_ = len(getattr(X, "columns", [])) or np.asarray(X).shape[1]
         return self
+
+    def _augmented(self, data: FitData, X: Any, training: Training) -> None:
+        """With image augmentation, ``data.x`` becomes the dataset that draws fresh copies every epoch (and
+        makes its own batches: ``data.y`` is then None, as ``model.fit`` wants for a dataset)."""
+        settings = dict(self.augmentation or {})
+        column = getattr(self.preprocess_, "column", None)
+        if not settings.get("image") or column is None or not hasattr(X, "columns"):
+            return
+        from ...images.augment import copies_count
+        from .augment import AugmentedImages, EpochOf
+
+        images = X[column].tolist()
+        dataset = AugmentedImages(images, data.y, standardize=self.preprocess_, settings=settings["image"],
+                                  extra=copies_count(len(images), float(settings.get("factor", 1.0))),
+                                  batch_size=training.batch_size, seed=self.seed)
+        data.x, data.y = dataset, None
+        data.callbacks.insert(0, EpochOf(dataset))
 
     def _resample(self, X: Any, y: Any) -> tuple[Any, Any]:
         self.rows_in_ = self.rows_out_ = len(X)

@@ -15,6 +15,11 @@ Keras they mean:
 ``dropout``             the dropout after each hidden layer (``training.regularization.dropout``)
 =====================  =========================================================================
 
+``training.schedule`` changes the learning rate once per epoch, as the torch back end's schedulers do
+(:meth:`Training.learning_rate_at`: ``step``, ``exponential``, ``cosine``; ``plateau`` is Keras's
+``ReduceLROnPlateau`` on the series early stopping watches). ``training.checkpoint_every`` is how many
+epochs apart the resumable backup is saved (0: never, so ``--resume`` starts over).
+
 The network's own parameters (``hidden_layer_sizes``, ``hidden_units``, ``layers``, ``activation``,
 ``batch_norm``) are read by ``build_network`` in ``model.py``.
 
@@ -37,7 +42,7 @@ from aispec.schemas.vocabulary import task_info
 
 from ...errors import ConfigError
 
-__all__ = ["LOSSES", "OPTIMIZERS", "EarlyStop", "FitData", "Training", "resolve_training"]
+__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "EarlyStop", "FitData", "Schedule", "Training", "resolve_training"]
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad")
 LOSSES: dict[str, dict[str, str]] = {
@@ -52,6 +57,18 @@ LOSSES: dict[str, dict[str, str]] = {
 }
 _DEFAULT_LOSS = {"classification": "sparse_categorical_crossentropy", "regression": "mean_squared_error"}
 _DEFAULT_PATIENCE = 5
+SCHEDULES = ("constant", "step", "exponential", "cosine", "plateau")
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """``training.schedule``: ``kind``; ``gamma`` (the factor of step, exponential and plateau), ``step_size``
+    (epochs between two step decays), ``patience`` (plateau: epochs without improvement before a decay)."""
+
+    kind: str = "constant"
+    gamma: float = 0.1
+    step_size: int = 10
+    patience: int = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +100,34 @@ class Training:
     dropout: float
     monitor: str
     mode: str
+    schedule: Schedule = field(default_factory=Schedule)
+    checkpoint_every: int = 1
+
+    def learning_rate_at(self, epoch: int) -> float:
+        """The learning rate of 0-based ``epoch`` under a ``constant``, ``step``, ``exponential`` or ``cosine``
+        schedule: what torch's ``StepLR``, ``ExponentialLR`` and ``CosineAnnealingLR`` (annealed to 0 over
+        ``epochs``) give, stepped once per epoch. (``plateau`` depends on the training's course: Keras's
+        ``ReduceLROnPlateau`` callback.)"""
+        import math
+
+        rate, schedule = self.learning_rate, self.schedule
+        if schedule.kind == "step":
+            return rate * schedule.gamma ** (epoch // schedule.step_size)
+        if schedule.kind == "exponential":
+            return rate * schedule.gamma ** epoch
+        if schedule.kind == "cosine":
+            return rate * (1 + math.cos(math.pi * min(epoch, self.epochs) / max(1, self.epochs))) / 2
+        return rate
 
 
 @dataclass(slots=True)
 class FitData:
-    """What ``train_network`` fits on: the preprocessed training rows (``x``: float32, one row per sample;
-    ``y``: class indices or the standardised target), the validation rows as ``(x, y)`` or None, the
-    class weights (``cleaning.imbalance: class_weight``) and the callbacks the runtime adds (the progress
-    line, a search's pruning)."""
+    """What ``train_network`` fits on: the preprocessed training rows (``x``: float32, one row per sample —
+    a feature row, or an image's ``C×H×W`` tensor; ``y``: class indices or the standardised target), the
+    validation rows as ``(x, y)`` or None, the class weights (``cleaning.imbalance: class_weight``) and the
+    callbacks the runtime adds (the progress line, a search's pruning). With image augmentation ``x`` is a
+    ``keras.utils.PyDataset`` drawing fresh altered copies every epoch and ``y`` is None (the dataset holds
+    the targets and makes its own batches, as ``model.fit`` takes a dataset)."""
 
     x: Any
     y: Any
@@ -168,6 +205,27 @@ def _early_stopping(training: Mapping[str, Any], params: Mapping[str, Any], *, h
                      mode="min" if monitor.removeprefix("val_") == "loss" else "max")
 
 
+def _schedule(value: Any) -> Schedule:
+    if value is None:
+        return Schedule()
+    given = {"kind": value} if isinstance(value, str) else dict(value)
+    kind = str(given.get("kind") or "constant")
+    if kind not in SCHEDULES:
+        raise ConfigError(f"training.schedule '{kind}' is not one of {', '.join(SCHEDULES)}")
+    gamma = _rate(given.get("gamma", 0.1), "training.schedule.gamma", upper=1.0, positive=True)
+    return Schedule(kind=kind, gamma=gamma,
+                    step_size=_positive_int(given.get("step_size", 10), "training.schedule.step_size"),
+                    patience=_positive_int(given.get("patience", 2), "training.schedule.patience"))
+
+
+def _checkpoint_every(value: Any) -> int:
+    if value is None:
+        return 1
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value or value < 0:
+        raise ConfigError(f"training.checkpoint_every must be a whole number of at least 0, not {value!r}")
+    return int(value)
+
+
 def resolve_training(training: Mapping[str, Any] | None, params: Mapping[str, Any] | None, *, task: str,
                      has_validation: bool) -> Training:
     """The :class:`Training` of the spec's ``training`` section (resolved: optimizer, learning rate, batch
@@ -196,4 +254,6 @@ def resolve_training(training: Mapping[str, Any] | None, params: Mapping[str, An
                       upper=1.0),
         monitor=monitor,
         mode=mode,
+        schedule=_schedule(training.get("schedule")),
+        checkpoint_every=_checkpoint_every(training.get("checkpoint_every")),
     )

@@ -61,7 +61,8 @@ def _context(settings: FitSettings, *, progress: bool = True, on_epoch: Any = No
     return FitContext(accelerator=settings.accelerator, cpus=settings.cpus,
                       checkpoint_dir=settings.checkpoint_dir if checkpoints else None,
                       resume=settings.resume and checkpoints, progress=progress, scoring=settings.scoring,
-                      positive_class=settings.positive_class, on_epoch=on_epoch)
+                      positive_class=settings.positive_class, on_epoch=on_epoch,
+                      augmentation=settings.augmentation)
 
 
 class TorchBackend:
@@ -114,7 +115,7 @@ class TorchBackend:
     def auto(self, make: Callable[[Any], Any], X: Any, y: Any, *, task: str, candidates: Sequence[str],
              budget_s: float, request: SearchRequest) -> Any:
         raise ConfigError("family: auto chooses among scikit-learn families; the torch back end has no auto",
-                          hint="name a network family (mlp)")
+                          hint="name a network family (mlp, or cnn for images)")
 
     def export(self, model: Any, X_sample: Any, path: Path, *, task: str) -> Any:
         from .export import to_onnx

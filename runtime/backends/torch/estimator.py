@@ -44,6 +44,7 @@ class FitContext:
     scoring: str | None = None
     positive_class: Any = None
     on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
+    augmentation: Mapping[str, Any] | None = None  # images: {"image": settings, "factor": f}, drawn per epoch
 
 
 class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
@@ -99,14 +100,14 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
         devices.seed_everything(settings.seed)
         device = devices.choose_device(ctx.accelerator)
         amp = devices.mixed_precision(device)
-        inputs = input_kind(task_info(self.task).modality, self.preprocessor)
+        inputs = input_kind(task_info(self.task).modality, self.preprocessor, ctx.augmentation)
         features = inputs.fit_transform(X, y)
         targets = self._fit_targets(y)
         network_params = self.network_params()
-        network = self.network(inputs.n_features, self._n_outputs(), network_params)
+        network = self.network(inputs.network_input, self._n_outputs(), network_params)
         self.threads_ = devices.threads(ctx.cpus, sum(int(p.numel()) for p in network.parameters()))
         batches = inputs.batches(features, targets, batch_size=settings.batch_size, seed=settings.seed,
-                                 shuffle=True)
+                                 shuffle=True, augment=True)
         val_batches = None
         val_labels = None
         if validation is not None and validation[0] is not None and len(validation[0]):
@@ -118,7 +119,8 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
             val_batches = val_batches.to(device) if val_batches is not None and hasattr(val_batches, "to") \
                 else val_batches
         stamp = fingerprint(settings, sorted(network_params.items()), self.task, features, targets,
-                            None if val_labels is None else val_labels.astype(str))
+                            None if val_labels is None else val_labels.astype(str),
+                            sorted((ctx.augmentation or {}).items()))
         setup = LoopSetup(
             settings=settings, device=device, mixed_precision=amp,
             loss=make_loss(settings.loss, self._weights(targets)),

@@ -2,7 +2,8 @@
 as the scikit-learn projects (serving, batch scoring, drift and the image are unchanged).
 
 - the front: the input kind's graph (tabular: the ``ColumnTransformer`` through skl2onnx, one input per
-  column) — its output is the network's input;
+  column; images: the per-channel standardisation of the one ``image`` input, ``N×C×H×W`` pixels in
+  [0, 1]) — its output is the network's input;
 - the network: ``torch.onnx.export`` (the TorchScript exporter, ``dynamo=False``: it keeps the batch
   dimension dynamic and needs no onnxscript) of the network followed by softmax (classification) or the
   rescaling to the target's units (regression); ``Gemm`` nodes are rewritten as ``MatMul`` + ``Add``
@@ -62,7 +63,7 @@ def _network_graph(model: Any, opset: int = OPSET) -> Any:
     network = model.network_
     wrapper = Exported(network).eval()
     output = "probabilities" if classification else "variable"
-    sample = torch.zeros(2, int(model.n_features_in_))
+    sample = torch.zeros(2, *model.inputs_.input_shape)  # (N, features) rows, or (N, C, H, W) images
     with tempfile.TemporaryDirectory(prefix="aispec-export-") as folder:
         path = Path(folder) / "network.onnx"
         try:

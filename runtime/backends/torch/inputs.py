@@ -6,25 +6,29 @@ Each kind is one class with the same small interface, chosen by the task's modal
 change when a network takes another input:
 
 - ``fit_transform(X, y)`` / ``transform(X)``: the network's inputs (a NumPy array) for a frame of rows;
-- ``n_features``: the width a network's first layer takes;
-- ``batches(inputs, targets, ...)``: the :class:`~.loop.Batches` the training loop iterates;
+- ``n_features``: how many numbers one input holds; ``input_shape``: its shape (without the batch);
+  ``network_input``: what ``build_network`` is handed (a width, or the image's ``(C, H, W)``);
+- ``batches(inputs, targets, ..., augment=...)``: the :class:`~.loop.Batches` the training loop iterates
+  (``augment``: the training batches of the final fit, where an input kind with augmentation draws it);
 - ``tensor(inputs)``: a batch for prediction;
 - ``onnx_front(X_sample)``: the ONNX graph from the client's inputs to the network's, with its output name
   and the input contract (``columns``, ``inputs``) serving.json carries.
 
-Built: ``tabular`` (the shared preprocessing ``ColumnTransformer``; its float32 output is the network's input).
-Image, token and window inputs register here as they are built.
+Built: ``tabular`` (the shared preprocessing ``ColumnTransformer``; its float32 output is the network's input)
+and ``image`` (the images' per-channel standardisation, ``images.standardize.Standardize``: ``N×C×H×W`` for
+a CNN, flattened for an MLP; with ``data.augmentation.image``, fresh altered copies every epoch).
+Token and window inputs register here as they are built.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from ...errors import ConfigError
 from .loop import TensorBatches
 
-__all__ = ["INPUT_KINDS", "TabularInputs", "input_kind"]
+__all__ = ["INPUT_KINDS", "AugmentedImageBatches", "ImageInputs", "TabularInputs", "input_kind"]
 
 
 class TabularInputs:
@@ -32,9 +36,17 @@ class TabularInputs:
 
     kind = "tabular"
 
-    def __init__(self, preprocessor: Any) -> None:
+    def __init__(self, preprocessor: Any, augmentation: Mapping[str, Any] | None = None) -> None:
         self.preprocessor = preprocessor
         self.n_features = 0
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return (self.n_features,)
+
+    @property
+    def network_input(self) -> int:
+        return self.n_features
 
     @staticmethod
     def _dense(values: Any) -> Any:
@@ -58,7 +70,8 @@ class TabularInputs:
 
         return torch.from_numpy(inputs)
 
-    def batches(self, inputs: Any, targets: Any, *, batch_size: int, seed: int, shuffle: bool) -> TensorBatches:
+    def batches(self, inputs: Any, targets: Any, *, batch_size: int, seed: int, shuffle: bool,
+                augment: bool = False) -> TensorBatches:
         import torch
 
         return TensorBatches(torch.from_numpy(inputs), torch.from_numpy(targets), batch_size=batch_size, seed=seed,
@@ -87,12 +100,149 @@ class TabularInputs:
         return model, model.graph.output[0].name, columns, inputs
 
 
-INPUT_KINDS: dict[str, Callable[[Any], Any]] = {"tabular": TabularInputs}
+class AugmentedImageBatches:
+    """The training images with ``extra`` altered copies drawn afresh every epoch (``data.augmentation.image``,
+    :func:`aispec.runtime.images.augment.altered_copies`): epoch ``e``'s copies come from ``(seed, e)`` alone,
+    so a resumed run sees the same images as an uninterrupted one. Each epoch is the originals and that
+    epoch's copies, standardised and shuffled as :class:`~.loop.TensorBatches` shuffles (``epoch(None)``:
+    the originals in order)."""
+
+    def __init__(self, images: list[Any], targets: Any, *, standardize: Any, settings: Mapping[str, Any],
+                 extra: int, batch_size: int, seed: int) -> None:
+        import torch
+
+        self.images, self.settings, self.extra = images, dict(settings), int(extra)
+        self.standardize = standardize
+        self.originals = torch.from_numpy(standardize.transform(images))
+        self.targets = torch.from_numpy(targets)
+        self.batch_size, self.seed = batch_size, seed
+        self.rows = len(images) + self.extra
+        self.device: Any = None
+        size = max(1, int(batch_size))
+        starts = range(0, self.rows, size)
+        # as TensorBatches counts them: a last batch of one row joins the one before it
+        self._count = len(starts) - (1 if len(starts) > 1 and self.rows - starts[-1] == 1 else 0)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def to(self, device: Any) -> AugmentedImageBatches:
+        self.device = device
+        return self
+
+    def copies(self, epoch: int) -> tuple[Any, Any]:
+        """Epoch ``epoch``'s altered copies, standardised, and their targets."""
+        import numpy as np
+        import torch
+
+        from ...images.augment import altered_copies
+
+        rng = np.random.default_rng([self.seed, epoch])
+        made, sources = altered_copies(self.images, self.settings, extra=self.extra, rng=rng)
+        return torch.from_numpy(self.standardize.transform(made)), self.targets[torch.from_numpy(sources)]
+
+    def epoch(self, epoch: int | None) -> Iterator[tuple[Any, Any]]:
+        import torch
+
+        if epoch is None or self.extra == 0:
+            inputs, targets = self.originals, self.targets
+        else:
+            made, made_targets = self.copies(epoch)
+            inputs, targets = torch.cat([self.originals, made]), torch.cat([self.targets, made_targets])
+        batches = TensorBatches(inputs, targets, batch_size=self.batch_size, seed=self.seed,
+                                shuffle=epoch is not None)
+        if self.device is not None:
+            batches = batches.to(self.device)
+        yield from batches.epoch(epoch)
 
 
-def input_kind(modality: str, preprocessor: Any) -> Any:
-    """The input kind of ``modality`` around ``preprocessor``; ConfigError for one not built yet."""
+class ImageInputs:
+    """Images through the project's per-channel standardisation (``features.build_preprocessor``, an
+    :class:`aispec.runtime.images.standardize.Standardize`): ``N×C×H×W`` float32 for a CNN
+    (``flatten=False``), one row of ``C·H·W`` numbers for an MLP. ``augmentation``
+    (``{"image": settings, "factor": f}``): the final fit's training batches hold fresh altered copies of
+    the training images every epoch (:class:`AugmentedImageBatches`)."""
+
+    kind = "image"
+
+    def __init__(self, preprocessor: Any, augmentation: Mapping[str, Any] | None = None) -> None:
+        self.preprocessor = preprocessor
+        self.augmentation = dict(augmentation) if augmentation else None
+        self.input_shape: tuple[int, ...] = ()
+        self._images: list[Any] = []
+
+    @property
+    def n_features(self) -> int:
+        import math
+
+        return math.prod(self.input_shape)
+
+    @property
+    def network_input(self) -> Any:
+        """``(C, H, W)`` for a network that takes images, the width for one that takes flattened pixels."""
+        return self.input_shape if len(self.input_shape) > 1 else self.input_shape[0]
+
+    def _images_of(self, X: Any) -> list[Any]:
+        column = getattr(self.preprocessor, "column", "image")
+        values = X[column] if hasattr(X, "columns") else X
+        return list(values.tolist() if hasattr(values, "tolist") else values)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        if self.preprocessor is None:
+            raise ConfigError("an image network needs the project's preprocessor (features.build_preprocessor)")
+        out = self.preprocessor.fit(X).transform(X)
+        self.input_shape = tuple(int(d) for d in out.shape[1:])
+        self._images = self._images_of(X) if self.augmentation else []
+        return out
+
+    def transform(self, X: Any) -> Any:
+        return self.preprocessor.transform(X)
+
+    def tensor(self, inputs: Any) -> Any:
+        import torch
+
+        return torch.from_numpy(inputs)
+
+    def batches(self, inputs: Any, targets: Any, *, batch_size: int, seed: int, shuffle: bool,
+                augment: bool = False) -> Any:
+        import torch
+
+        if augment and self.augmentation and self._images:
+            from ...images.augment import copies_count
+
+            return AugmentedImageBatches(self._images, targets, standardize=self.preprocessor,
+                                         settings=self.augmentation["image"],
+                                         extra=copies_count(len(self._images), self.augmentation["factor"]),
+                                         batch_size=batch_size, seed=seed)
+        return TensorBatches(torch.from_numpy(inputs), torch.from_numpy(targets), batch_size=batch_size, seed=seed,
+                             shuffle=shuffle)
+
+    def onnx_front(self, X_sample: Any) -> tuple[Any, str, dict[str, str], dict[str, str]]:
+        """The standardisation as ONNX (``Sub``, ``Div`` by ``[1, C, 1, 1]`` constants, then ``Flatten`` for an
+        MLP): one input, ``image``, float32 ``N×C×H×W`` of pixels in [0, 1], as every image model takes."""
+        from skl2onnx import convert_sklearn
+        from skl2onnx.common.data_types import FloatTensorType  # type: ignore[import-untyped]
+
+        from ...export import TARGET_OPSET
+        from ...images import INPUT_NAME
+        from ...images.standardize import register_converter
+
+        register_converter()
+        channels, height, width = self.preprocessor.shape_
+        model = convert_sklearn(self.preprocessor,
+                                initial_types=[(INPUT_NAME, FloatTensorType([None, channels, height, width]))],
+                                target_opset=dict(TARGET_OPSET))
+        column = str(getattr(self.preprocessor, "column", "image"))
+        return model, model.graph.output[0].name, {column: INPUT_NAME}, {INPUT_NAME: "image"}
+
+
+INPUT_KINDS: dict[str, Callable[..., Any]] = {"tabular": TabularInputs, "image": ImageInputs}
+
+
+def input_kind(modality: str, preprocessor: Any, augmentation: Mapping[str, Any] | None = None) -> Any:
+    """The input kind of ``modality`` around ``preprocessor`` (``augmentation``: the image settings a final fit
+    draws per epoch); ConfigError for one not built yet."""
     if modality not in INPUT_KINDS:
         raise ConfigError(f"the torch back end has no {modality} inputs yet",
                           hint=f"built: {', '.join(sorted(INPUT_KINDS))}")
-    return INPUT_KINDS[modality](preprocessor)
+    return INPUT_KINDS[modality](preprocessor, augmentation)

@@ -66,13 +66,28 @@ def _restored(saved: Mapping[str, Any]) -> Any:
         intermediate_values={int(k): v for k, v in saved["intermediate"].items()})
 
 
-def _stamp(request: Any, *frames: Any) -> str:
+def _digest(values: Any) -> Any:
+    """The row hashes of a frame or a sequence of labels; a column of images (arrays) by their pixels."""
+    import hashlib
+
+    import numpy as np
     import pandas as pd  # type: ignore[import-untyped]
 
+    if not hasattr(values, "columns"):
+        return pd.util.hash_pandas_object(pd.Series(list(map(str, values))), index=False).to_numpy()
+    plain = [c for c in values.columns if not any(isinstance(v, np.ndarray) for v in values[c].head(1))]
+    parts = [pd.util.hash_pandas_object(values[plain], index=False).to_numpy()] if plain else []
+    for column in values.columns:
+        if column not in plain:  # arrays are unhashable for pandas: one digest of every array's bytes
+            digest = hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in values[column]))
+            parts.append(np.frombuffer(digest.digest(), dtype=np.uint64))
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def _stamp(request: Any, *frames: Any) -> str:
     from .loop import fingerprint
 
-    data = [pd.util.hash_pandas_object(f, index=False).to_numpy() if hasattr(f, "columns") else
-            pd.util.hash_pandas_object(pd.Series(list(map(str, f))), index=False).to_numpy() for f in frames]
+    data = [_digest(f) for f in frames]
     return fingerprint(sorted((k, repr(v)) for k, v in request.space.items()), request.method, request.trials,
                        request.seed, request.scoring, *data)
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import keras
 from aispec.runtime.backends.keras import FitData, Training
+from aispec.runtime.backends.keras.callbacks import Backup, schedule_callbacks
 from aispec.runtime.search import Choice, Distribution
 from aispec.runtime.series.forecasters import Forecaster, make_forecaster
 
@@ -93,7 +94,7 @@ def train_network(
         loss=training.loss,
         metrics=list(training.metrics),
     )
-    callbacks: list[keras.callbacks.Callback] = list(data.callbacks)
+    callbacks: list[keras.callbacks.Callback] = [*data.callbacks, *schedule_callbacks(training)]
     if training.early_stopping is not None:
         stop = training.early_stopping
         callbacks.append(
@@ -118,7 +119,8 @@ def train_network(
                 save_weights_only=True,
             )
         )
-        callbacks.append(keras.callbacks.BackupAndRestore(checkpoints / "backup"))
+        if training.checkpoint_every > 0:  # the backup --resume continues from
+            callbacks.append(Backup(checkpoints / "backup", every=training.checkpoint_every))
     return network.fit(
         data.x,
         data.y,

@@ -2,8 +2,9 @@
 
 - `build_network` is the network, built from PARAMS (and the search's values);
 - `train_network` compiles it with the loss and optimizer of the spec's `training` section and fits it
-  with `model.fit` and its callbacks: early stopping on the validation split, a checkpoint of the
-  best epoch and a backup to resume from (checkpoints/), one progress line per epoch;
+  with `model.fit` and its callbacks: the learning-rate schedule, early stopping on the validation
+  split, a checkpoint of the best epoch and a backup to resume from (checkpoints/), one progress
+  line per epoch;
 - `build_pipeline` puts the preprocessing of features.py in front of the network: aispec's runtime
   fits that pipeline on the training split (after searching PARAMS), evaluates it,
   and exports both parts to one ONNX graph.
@@ -17,6 +18,7 @@ from typing import Any
 
 import keras
 from aispec.runtime.backends.keras import FitData, KerasRegressor, Training
+from aispec.runtime.backends.keras.callbacks import Backup, schedule_callbacks
 from aispec.runtime.search import Distribution, Float, Int
 
 from diabetes_mlp_keras.config import SEED, SPEC, TASK
@@ -82,15 +84,16 @@ def train_network(
     checkpoints: Path | None = None,
     resume: bool = False,
 ) -> keras.callbacks.History:
-    """Compile `network` and fit it on `data` with `model.fit` (epochs, batch size, early stopping,
-    checkpoints: the `training` section). With `resume`, training continues from the backup of an
-    interrupted run in `checkpoints`; without, a fresh training starts."""
+    """Compile `network` and fit it on `data` with `model.fit` (epochs, batch size, schedule, early
+    stopping, checkpoints: the `training` section). With `resume`, training continues from the backup
+    of an interrupted run in `checkpoints` (saved every checkpoint_every epochs); without, a fresh
+    training starts."""
     network.compile(
         optimizer=OPTIMIZERS[training.optimizer](learning_rate=training.learning_rate),
         loss=training.loss,
         metrics=list(training.metrics),
     )
-    callbacks: list[keras.callbacks.Callback] = list(data.callbacks)
+    callbacks: list[keras.callbacks.Callback] = [*data.callbacks, *schedule_callbacks(training)]
     if training.early_stopping is not None:
         stop = training.early_stopping
         callbacks.append(
@@ -115,7 +118,8 @@ def train_network(
                 save_weights_only=True,
             )
         )
-        callbacks.append(keras.callbacks.BackupAndRestore(checkpoints / "backup"))
+        if training.checkpoint_every > 0:  # the backup --resume continues from
+            callbacks.append(Backup(checkpoints / "backup", every=training.checkpoint_every))
     return network.fit(
         data.x,
         data.y,

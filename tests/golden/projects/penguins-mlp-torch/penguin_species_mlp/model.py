@@ -2,7 +2,8 @@
 
 `Network` is the network as plain `nn.Module` code, yours to edit: the run builds it with
 `build_network`, trains it with `train_loop` (loop.py) and exports it to ONNX behind the
-preprocessing of features.py. PARAMS are model.params; SEARCH_SPACE is model.search.space.
+preprocessing of features.py.
+PARAMS are model.params; SEARCH_SPACE is model.search.space.
 """
 
 from __future__ import annotations
