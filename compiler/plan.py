@@ -141,7 +141,8 @@ def _dotted(loc: Loc) -> str:
 
 
 _LOCATION_PREFIXES = ("problem", "data", "model", "metrics.acceptance", "compliance.fairness",
-                      "compliance.sensitive", "compliance.pii", "deployment.target", "hardware.memory")
+                      "compliance.sensitive", "compliance.pii", "deployment.target", "hardware.memory",
+                      "hardware.distributed")
 
 
 def _locations(result: CheckResult, spec_file: str) -> dict[str, str]:
