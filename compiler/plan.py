@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from aispec.runtime.registry import BACKENDS
+from aispec.runtime.registry import BACKENDS, ENGINES
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
@@ -337,6 +338,26 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     return out
 
 
+def _distributed(spec: Spec) -> dict[str, Any] | None:
+    """``hardware.distributed`` with a built engine: its pins, the batch scorer's flags and the RayJob's values;
+    None without one (the project is then exactly what it was before engines existed)."""
+    dist = spec.hardware.distributed
+    declared = ENGINES.get(dist.engine)
+    if declared is None or not declared.built:
+        return None
+    pins = {f"{dist_name}[data,train,tune]" if dist_name == "ray" else dist_name: locked_version(dist_name)
+            for _, dist_name in declared.modules}
+    args = [f"--workers {dist.workers}", f"--cpus-per-worker {dist.cpus_per_worker:g}"]
+    if dist.memory_per_worker is not None:
+        args.append(f"--memory-per-worker {dist.memory_per_worker}")
+    if dist.address is not None:
+        # `${RAY_ADDRESS}` stays a reference: make passes it to the shell, which reads the environment
+        args.append("--address " + (f"\"$${{{dist.address[2:-1]}}}\"" if dist.address.startswith("${")
+                                    else shlex.quote(dist.address)))
+    return {"engine": declared.name, "title": declared.title, "pins": pins, "score_args": " ".join(args),
+            "ray_version": locked_version("ray")}
+
+
 def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, locations: dict[str, str],
              dump: dict[str, Any]) -> dict[str, Any]:
     task = spec.problem.task
@@ -370,6 +391,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     modality = task_info(task).modality
     if modality == "image":
         pins.update(IMAGE_PINS)
+    distributed = _distributed(spec)
+    if distributed is not None:
+        pins.update(distributed["pins"])
     series = modality == "series"
     return {
         "features_template": "series" if series else "features",
@@ -418,6 +442,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         else [],
         "data_dir": str(data_dir),
         "deploy": _deploy(spec),
+        "distributed": distributed,
         "lit": {
             "spec": py_literal(dump, 0, len("SPEC: dict[str, Any] = ")),
             "locations": py_literal(locations, 0, len("LOCATIONS: dict[str, str] = ")),

@@ -73,6 +73,9 @@ class FitSettings:
     validation: tuple[Any, Any] | None = None  # the validation split's (rows, targets), for back ends that use one
     scoring: str | None = None  # the primary metric (what a training loop reports on the validation split)
     positive_class: Any = None
+    # hardware.distributed: runs a training loop on the cluster's workers (back ends whose fit the engine
+    # distributes, see registry.ENGINES); None: in this process
+    loop_runner: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +96,7 @@ class SearchRequest:
     accelerator: str = "auto"
     checkpoint_dir: Path | None = None  # where a back end that checkpoints keeps its finished trials
     resume: bool = False  # --resume: keep the trials an interrupted search finished
+    runner: Any = None  # where the trials run (an aispec.runtime.trials.TrialRunner); None: in this process
 
 
 @runtime_checkable

@@ -88,6 +88,15 @@ class Engine(Protocol):
         """Runs a network's training loop on ``workers`` data-parallel workers (checkpoints under ``storage``)."""
         ...
 
+    def read_table(self, path: Any, kind: str, source: Mapping[str, Any]) -> Any:
+        """A CSV or Parquet file or folder of files, read on the workers, as one pandas frame."""
+        ...
+
+    def score(self, artifacts: Any, source: Any, output: Any, *, batch_rows: int,
+              allow_failed_gates: bool | None = None) -> Any:
+        """Batch scoring on the workers (``serving.batch.BatchReport``), all or nothing."""
+        ...
+
     def describe(self) -> dict[str, Any]:
         """Where the work ran, for the report: engine, address, nodes, workers and their resources."""
         ...

@@ -92,7 +92,7 @@ class SklearnBackend:
         return search(make, request.space, X, y, method=request.method, trials=request.trials,
                       timeout_s=request.timeout_s, cv=request.cv, scoring=request.scoring,
                       greater_is_better=request.greater_is_better, seed=request.seed,
-                      positive_class=request.positive_class, n_jobs=request.n_jobs)
+                      positive_class=request.positive_class, n_jobs=request.n_jobs, runner=request.runner)
 
     def auto(self, make: Callable[[Any], Any], X: Any, y: Any, *, task: str, candidates: Sequence[str],
              budget_s: float, request: SearchRequest) -> Any:

@@ -61,7 +61,8 @@ def _context(settings: FitSettings, *, progress: bool = True, on_epoch: Any = No
     return FitContext(accelerator=settings.accelerator, cpus=settings.cpus,
                       checkpoint_dir=settings.checkpoint_dir if checkpoints else None,
                       resume=settings.resume and checkpoints, progress=progress, scoring=settings.scoring,
-                      positive_class=settings.positive_class, on_epoch=on_epoch)
+                      positive_class=settings.positive_class, on_epoch=on_epoch,
+                      loop_runner=settings.loop_runner if checkpoints else None)
 
 
 class TorchBackend:

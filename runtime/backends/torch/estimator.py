@@ -44,6 +44,8 @@ class FitContext:
     scoring: str | None = None
     positive_class: Any = None
     on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
+    # runs the training loop elsewhere (hardware.distributed: data-parallel workers), with the same arguments
+    loop_runner: Any = None
 
 
 class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
@@ -126,7 +128,10 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
             checkpoints=Checkpoints(ctx.checkpoint_dir, every=settings.checkpoint_every, fingerprint=stamp),
             resume=ctx.resume, metrics=self._validation_metrics(val_labels, ctx), on_epoch=ctx.on_epoch,
         )
-        history = self.loop(network, batches, val_batches, setup)
+        if ctx.loop_runner is not None:
+            history = ctx.loop_runner.run(self.loop, network, batches, val_batches, setup)
+        else:
+            history = self.loop(network, batches, val_batches, setup)
         self.network_ = network.to("cpu").eval()
         self.inputs_ = inputs
         self.n_features_in_ = inputs.n_features

@@ -57,7 +57,7 @@ def _project_packages(extra: tuple[str, ...]) -> list[str]:
         files = getattr(module, "__path__", None)
         if module is None or not files or name == "aispec":
             continue
-        folders.append(str(Path(list(files)[0]).resolve()))
+        folders.append(str(Path(next(iter(files))).resolve()))
     return folders
 
 
@@ -85,10 +85,10 @@ class RayEngine:
         if address is None and not os.environ.get("RAY_ADDRESS"):
             # a local instance for this run: as many CPUs as the workers reserve (at least the machine's share
             # the spec asks for), the object store capped
-            need = max(1, int(round(self.cluster.workers * self.cluster.cpus_per_worker)))
+            need = max(1, round(self.cluster.workers * self.cluster.cpus_per_worker))
             kwargs.update(num_cpus=max(need, 1), object_store_memory=LOCAL_OBJECT_STORE_BYTES)
             if self.cluster.gpus_per_worker > 0:
-                kwargs["num_gpus"] = int(round(self.cluster.workers * self.cluster.gpus_per_worker + 0.4999))
+                kwargs["num_gpus"] = round(self.cluster.workers * self.cluster.gpus_per_worker + 0.4999)
             self.started_locally = True
         else:
             kwargs["address"] = address
@@ -126,6 +126,18 @@ class RayEngine:
         from .train import TorchLoopRunner
 
         return TorchLoopRunner(self.cluster, storage=storage, resume=resume)
+
+    def read_table(self, path: Path, kind: str, source: Mapping[str, Any]) -> Any:
+        from .data import read_table
+
+        return read_table(path, kind, source)
+
+    def score(self, artifacts: Path, source: Path, output: Path, *, batch_rows: int,
+              allow_failed_gates: bool | None = None) -> Any:
+        from .data import score
+
+        return score(artifacts, source, output, cluster=self.cluster, batch_rows=batch_rows,
+                     allow_failed_gates=allow_failed_gates)
 
     def describe(self) -> dict[str, Any]:
         import ray

@@ -55,7 +55,8 @@ def _trial(config: dict[str, Any], evaluate: Evaluate, space: Mapping[str, Any],
     record["node"] = _node()
 
     def report(value: float, step: int) -> None:
-        tune.report({METRIC: float(value), "step": int(step), "final": False, "record": json.dumps(record, default=str)})
+        tune.report({METRIC: float(value), "step": int(step), "final": False,
+                     "record": json.dumps(record, default=str)})
 
     from ...search import quiet
 

@@ -1,0 +1,156 @@
+"""Tables on Ray Data: a CSV or Parquet file, or a folder of them, read in blocks by the workers; and batch
+scoring with ``map_batches`` over onnxruntime.
+
+- :func:`read_table`: the cells a local read gives (CSV cells as the text they are, nothing but what the
+  spec says counts as missing), as one pandas frame for the split and the fit, which then validate it
+  against the declared schema as a local run does (errors name the spec line).
+- :func:`score`: the local batch scorer's chunk function (:func:`aispec.runtime.serving.batch.score_chunk`:
+  the same checks per row, a bad row gets an empty answer and its ``error``) in a pool of ``workers``
+  actors, each loading the model once; blocks stream through (a bounded object store, rows in input order)
+  to one output file written on the driver under a temporary name and renamed at the end: a failed run
+  leaves no output, not a partial one. Memory stays flat whatever the input's size.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ...errors import AispecRuntimeError, DataError
+from .. import Cluster
+
+__all__ = ["read_table", "score"]
+
+_CSV = (".csv", ".txt", ".tsv")
+_PARQUET = (".parquet", ".pq")
+
+
+def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                  and not any(part.startswith(".") for part in p.relative_to(path).parts))
+
+
+def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "utf-8", empty_is_null: bool) -> Any:
+    """A Ray dataset of ``path`` (file or folder); CSV columns all read as text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import ray.data
+
+    files = _files(path, _PARQUET if kind == "parquet" else _CSV)
+    if not files:
+        raise DataError(f"no {kind} files in {path}")
+    if kind == "parquet":
+        return ray.data.read_parquet([str(f) for f in files])
+    delimiter = "\t" if files[0].suffix.lower() == ".tsv" and delimiter == "," else delimiter
+    with open(files[0], encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
+              newline="") as fh:
+        header = next(csv.reader(fh, delimiter=delimiter), [])
+    convert = pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
+                                   strings_can_be_null=empty_is_null, quoted_strings_can_be_null=empty_is_null,
+                                   null_values=[""] if empty_is_null else [])
+    return ray.data.read_csv([str(f) for f in files], parse_options=pacsv.ParseOptions(delimiter=delimiter),
+                             convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding))
+
+
+def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
+    """``path`` (a CSV or Parquet file, or a folder of them) as one pandas frame (see the module docstring)."""
+    ds = _dataset(path, kind, delimiter=str(source.get("delimiter") or ","),
+                  encoding=str(source.get("encoding") or "utf-8"), empty_is_null=False)
+    try:
+        return ds.to_pandas()
+    except Exception as exc:
+        raise DataError(f"cannot read {path} as {kind}: {_cause(exc)}",
+                        hint=f"check that every file is valid {kind} with the same columns") from exc
+
+
+class _Scorer:
+    """One actor of the scoring pool: the model loaded once, then chunk after chunk."""
+
+    def __init__(self, artifacts: str) -> None:
+        from ...serving.batch import load_model
+
+        self.model, self.meta = load_model(Path(artifacts), allow_failed_gates=True)  # the driver decided
+
+    def __call__(self, chunk: Any) -> Any:
+        from ...serving.batch import score_chunk
+
+        return score_chunk(self.model, self.meta, chunk)
+
+
+def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batch_rows: int,
+          allow_failed_gates: bool | None = None) -> Any:
+    """Score ``source`` (a file or a folder of CSV / Parquet files) into ``output`` on the cluster."""
+    import numpy as np
+    import ray
+    from ray.data import DataContext
+
+    from ...serving.batch import BatchReport, load_model
+
+    if not source.exists():
+        raise DataError(f"no such input: {source}")
+    _, meta = load_model(artifacts, allow_failed_gates)  # refuses a model that failed its gates, here
+    if meta.get("image") is not None:
+        raise DataError("batch scoring on Ray reads tables; an image model scores a folder of images locally",
+                        hint="run without --engine ray")
+    kind = "parquet" if (source.is_file() and source.suffix.lower() in _PARQUET) or \
+        (source.is_dir() and _files(source, _PARQUET)) else "csv"
+    context = DataContext.get_current()
+    context.execution_options.preserve_order = True  # row numbers join back to the input
+    ds = _dataset(source, kind, empty_is_null=True)
+    per_worker = {"num_cpus": cluster.cpus_per_worker}
+    if cluster.memory_per_worker is not None:
+        per_worker["memory"] = float(cluster.memory_per_worker)
+    if cluster.gpus_per_worker > 0:
+        per_worker["num_gpus"] = cluster.gpus_per_worker
+    scored = ds.map_batches(_Scorer, fn_constructor_args=(str(artifacts.resolve()),), batch_format="pandas",
+                            batch_size=batch_rows, concurrency=cluster.workers, **per_worker)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.partial")
+    parquet = output.suffix.lower() in _PARQUET
+    writer: Any = None
+    columns: list[str] | None = None
+    rows = scored_rows = chunks = 0
+    try:
+        for frame in scored.iter_batches(batch_format="pandas", batch_size=None, prefetch_batches=1):
+            frame = frame.reset_index(drop=True)
+            frame.insert(0, "row", np.arange(rows, rows + len(frame)))
+            if columns is None:
+                columns = list(frame.columns)
+            frame = frame.reindex(columns=columns)  # a chunk of bad rows only has no answer columns
+            if parquet:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                table = pa.Table.from_pandas(frame, preserve_index=False)
+                if writer is None:
+                    writer = pq.ParquetWriter(tmp, table.schema)
+                writer.write_table(table.cast(writer.schema))
+            else:
+                frame.to_csv(tmp, mode="w" if chunks == 0 else "a", header=chunks == 0, index=False)
+            rows += len(frame)
+            scored_rows += int((frame["error"] == "").sum())
+            chunks += 1
+        if writer is not None:
+            writer.close()
+            writer = None
+        if chunks == 0:
+            raise DataError(f"{source} holds no rows")
+        tmp.replace(output)  # all or nothing
+    except BaseException as exc:
+        if writer is not None:
+            writer.close()
+        tmp.unlink(missing_ok=True)
+        cause = getattr(exc, "cause", None)
+        if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(cause, AispecRuntimeError):
+            raise cause from None  # the row checks' own error (a missing column), as a local run shows it
+        raise
+    return BatchReport(rows, scored_rows, rows - scored_rows, chunks, output)
+
+
+def _cause(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1][:300] if lines else type(exc).__name__
