@@ -111,6 +111,8 @@ class Plan:
         declared = BACKENDS[self.spec.model.backend or Backend.sklearn]
         for template, path in declared.files:  # files only this back end's projects have (its training loop)
             pairs.append((f"backends/{declared.overlay}/{template}", PurePosixPath(path.format(package=self.package))))
+        if self.context.get("distributed"):  # hardware.distributed: the training job for a KubeRay cluster
+            pairs.append(("project/deploy/k8s/rayjob.yaml.j2", PurePosixPath("k8s/rayjob.yaml")))
         deployment = self.spec.deployment
         if deployment.target == "rest":
             pairs += [
@@ -354,8 +356,34 @@ def _distributed(spec: Spec) -> dict[str, Any] | None:
         # `${RAY_ADDRESS}` stays a reference: make passes it to the shell, which reads the environment
         args.append("--address " + (f"\"$${{{dist.address[2:-1]}}}\"" if dist.address.startswith("${")
                                     else shlex.quote(dist.address)))
+    version = locked_version("ray")
+    name = _k8s_name(spec.project.name)
+    repo = spec.deployment.image.name or name
+    if spec.deployment.image.registry:
+        repo = f"{spec.deployment.image.registry.rstrip('/')}/{repo}"
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", spec.project.version)
+    memory = f"{-(-dist.memory_per_worker.bytes // _MEBI)}Mi" if dist.memory_per_worker is not None else "2Gi"
+    cpu = f"{dist.cpus_per_worker:g}" if float(dist.cpus_per_worker).is_integer() else \
+        f"{round(dist.cpus_per_worker * 1000)}m"
+    limits = {"memory": memory}
+    if dist.gpus_per_worker > 0:  # Kubernetes schedules whole GPUs
+        limits["nvidia.com/gpu"] = str(max(1, round(dist.gpus_per_worker + 0.4999)))
+    k8s = spec.deployment.kubernetes
+    ray = {
+        "name": json.dumps(f"{name[:57]}-train"),
+        "namespace": json.dumps(k8s.namespace) if k8s is not None and k8s.namespace else None,
+        "entrypoint": json.dumps(f"python -m {package_name(spec.project.name)}"),
+        "version": json.dumps(version),
+        "image": json.dumps(f"{repo}:{tag}-ray"),
+        "base_image": f"rayproject/ray:{version}-py311{'-gpu' if dist.gpus_per_worker > 0 else ''}",
+        "workers": dist.workers,
+        "requests": json.dumps({"cpu": cpu, "memory": memory}),
+        "limits": json.dumps(limits),
+        "head_memory": json.dumps("2Gi"),
+        "claim": json.dumps(f"{name[:51]}-checkpoints"),
+    }
     return {"engine": declared.name, "title": declared.title, "pins": pins, "score_args": " ".join(args),
-            "ray_version": locked_version("ray")}
+            "ray": ray}
 
 
 def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, locations: dict[str, str],

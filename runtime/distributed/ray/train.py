@@ -195,7 +195,7 @@ class TorchLoopRunner:
     def run(self, loop: Any, network: Any, batches: Any, validation: Any, setup: Any) -> Any:
         import ray
         import torch
-        from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+        from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
         from ray.train.torch import TorchTrainer
 
         from ...deep import History
@@ -225,7 +225,8 @@ class TorchLoopRunner:
                                          resources_per_worker=resources),
             run_config=RunConfig(name=name, storage_path=str(storage),
                                  failure_config=FailureConfig(max_failures=MAX_FAILURES),
-                                 checkpoint_config=CheckpointConfig(num_to_keep=2)),
+                                 checkpoint_config=CheckpointConfig(num_to_keep=2),
+                                 logging_config=LoggingConfig(log_level="ERROR")),
         )
         try:
             result = trainer.fit()
