@@ -25,7 +25,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from .errors import ConfigError
 
@@ -51,7 +51,7 @@ class Study:
     fatal_config_errors: bool = False  # a ConfigError in a trial stops the search (else: the trial failed)
 
     @property
-    def direction(self) -> str:
+    def direction(self) -> Literal["maximize", "minimize"]:
         return "maximize" if self.greater_is_better else "minimize"
 
 

@@ -10,6 +10,7 @@ of its own; ``stop()`` ends exactly the processes started under that folder, by 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -48,18 +49,28 @@ class LocalCluster:
     env: dict[str, str]
 
     def processes(self) -> list[int]:
-        """The processes of this cluster: every process whose command line names its folder."""
-        mine: list[int] = []
+        """The processes of this cluster: every process whose command line names its folder (raylets, GCS,
+        ...), and their descendants (workers rename themselves `ray::...`, which hides the folder)."""
         marker = str(self.folder).encode()
+        parents: dict[int, int] = {}
+        mine: set[int] = set()
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
             try:
                 if marker in (entry / "cmdline").read_bytes():
-                    mine.append(int(entry.name))
-            except OSError:
+                    mine.add(int(entry.name))
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
                 continue
-        return mine
+        grown = True
+        while grown:
+            grown = False
+            for pid, parent in parents.items():
+                if parent in mine and pid not in mine:
+                    mine.add(pid)
+                    grown = True
+        return sorted(mine)
 
     def workers(self, title: str) -> list[int]:
         """Worker processes of this cluster whose process title contains ``title`` (``RayTrainWorker``, ...)."""
@@ -76,10 +87,8 @@ class LocalCluster:
     def stop(self) -> None:
         for sig, wait in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 2.0)):
             for pid in self.processes():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
             deadline = time.monotonic() + wait
             while self.processes() and time.monotonic() < deadline:
                 time.sleep(0.2)

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 import ray_cluster
 
 pytest.importorskip("ray")

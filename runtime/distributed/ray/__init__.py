@@ -107,7 +107,7 @@ class RayEngine:
         import ray
 
         need = self.cluster.resources()
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call, unused-ignore]
         fits = [n for n in nodes if all(float(n.get("Resources", {}).get(k, 0.0)) >= v for k, v in need.items())]
         if not fits:
             have = "; ".join(", ".join(f"{k}={v:g}" for k, v in sorted(n.get("Resources", {}).items())
@@ -144,7 +144,7 @@ class RayEngine:
 
         nodes = [{"node_id": n["NodeID"], "address": n.get("NodeManagerAddress"),
                   "cpus": n.get("Resources", {}).get("CPU", 0.0), "gpus": n.get("Resources", {}).get("GPU", 0.0)}
-                 for n in ray.nodes() if n.get("Alive")]
+                 for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call, unused-ignore]
         return {"engine": "ray", "ray_version": ray.__version__, "address": self.address,
                 "started_locally": self.started_locally, "workers": self.cluster.workers,
                 "per_worker": self.cluster.resources(), "nodes": nodes}

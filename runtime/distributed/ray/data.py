@@ -36,8 +36,8 @@ def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
 
 def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "utf-8", empty_is_null: bool) -> Any:
     """A Ray dataset of ``path`` (file or folder); CSV columns all read as text."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
     import ray.data
 
     files = _files(path, _PARQUET if kind == "parquet" else _CSV)
@@ -122,8 +122,8 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
                 columns = list(frame.columns)
             frame = frame.reindex(columns=columns)  # a chunk of bad rows only has no answer columns
             if parquet:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
+                import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+                import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
 
                 table = pa.Table.from_pandas(frame, preserve_index=False)
                 if writer is None:

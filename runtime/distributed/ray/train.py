@@ -75,7 +75,7 @@ def _setup_class() -> type:
     """:class:`RaySetup`, made once torch and the loop's setup are importable on the worker."""
     from ...backends.torch.loop import LoopSetup
 
-    class RaySetup(LoopSetup):  # type: ignore[misc, valid-type]
+    class RaySetup(LoopSetup):  # type: ignore[misc, valid-type, unused-ignore]
         """A LoopSetup whose checkpoints are Ray Train's (see the module docstring)."""
 
         rank: int = 0
@@ -175,7 +175,7 @@ def _worker(config: dict[str, Any]) -> None:
         import torch as torch_
 
         folder = tempfile.mkdtemp(prefix="aispec-final-")
-        module = network.module if hasattr(network, "module") else network
+        module: Any = network.module if hasattr(network, "module") else network
         torch_.save({"network": {k: v.detach().cpu() for k, v in module.state_dict().items()},
                      "history": history.to_dict()}, Path(folder) / _PAYLOAD)
         final = ray.train.Checkpoint.from_directory(folder)
@@ -226,7 +226,7 @@ class TorchLoopRunner:
             run_config=RunConfig(name=name, storage_path=str(storage),
                                  failure_config=FailureConfig(max_failures=MAX_FAILURES),
                                  checkpoint_config=CheckpointConfig(num_to_keep=2),
-                                 logging_config=LoggingConfig(log_level="ERROR")),
+                                 logging_config=LoggingConfig(log_level="ERROR")),  # type: ignore[call-arg, unused-ignore]
         )
         try:
             result = trainer.fit()

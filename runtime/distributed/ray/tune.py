@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 from ...errors import ConfigError
 from ...trials import Evaluate, Finished, Study, decode, distributions, new_record, pruner, restored_trial
@@ -43,7 +43,8 @@ def _node() -> dict[str, Any]:
     import ray
 
     context = ray.get_runtime_context()
-    return {"node_id": context.get_node_id(), "address": ray.util.get_node_ip_address(), "pid": os.getpid()}
+    address = ray.util.get_node_ip_address()  # type: ignore[no-untyped-call, unused-ignore]
+    return {"node_id": context.get_node_id(), "address": address, "pid": os.getpid()}
 
 
 def _trial(config: dict[str, Any], evaluate: Evaluate, space: Mapping[str, Any], grid: bool) -> None:
@@ -83,13 +84,13 @@ def _classes() -> tuple[Any, Any, Any, Any]:
     from ray.tune.schedulers import FIFOScheduler, TrialScheduler
     from ray.tune.search.optuna import OptunaSearch
 
-    class MedianScheduler(FIFOScheduler):  # type: ignore[misc]
+    class MedianScheduler(FIFOScheduler):  # type: ignore[misc, unused-ignore]
         """The local search's MedianPruner, fed what the trials report (a mirror study on the driver)."""
 
-        def __init__(self, direction: str, prune: bool, restored: Sequence[Any]) -> None:
-            super().__init__()
+        def __init__(self, direction: Literal["maximize", "minimize"], prune: bool, restored: Sequence[Any]) -> None:
+            super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
             self.prune = prune
-            self.study = optuna.create_study(direction=direction, pruner=pruner())
+            self.study: Any = optuna.create_study(direction=direction, pruner=pruner())
             for trial in restored:
                 self.study.add_trial(trial)
             self.mirror: dict[str, Any] = {}
@@ -131,7 +132,7 @@ def _classes() -> tuple[Any, Any, Any, Any]:
         def on_trial_error(self, controller: Any, trial: Any) -> None:
             self._close(trial, None)
 
-    class Searcher(OptunaSearch):  # type: ignore[misc]
+    class Searcher(OptunaSearch):  # type: ignore[misc, unused-ignore]
         """OptunaSearch that records a stopped trial as pruned and a failed one as failed (as Optuna does
         locally), rather than as complete with its last reported value."""
 
@@ -144,15 +145,16 @@ def _classes() -> tuple[Any, Any, Any, Any]:
             if ot_trial is None or trial_id in self._completed_trials:
                 return
             value = float((result or {}).get(METRIC, math.nan))
+            study: Any = self._ot_study
             if trial_id in self._pruned:
-                self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+                study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
             elif error or not (result or {}).get("final") or not math.isfinite(value):
-                self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.FAIL)
+                study.tell(ot_trial, state=optuna.trial.TrialState.FAIL)
             else:
-                self._ot_study.tell(ot_trial, value)
+                study.tell(ot_trial, value)
             self._completed_trials.add(trial_id)
 
-    class FatalStopper(tune.Stopper):  # type: ignore[misc]
+    class FatalStopper(tune.Stopper):  # type: ignore[misc, unused-ignore]
         """Stops the whole search when a trial reports a setting no trial can use."""
 
         def __init__(self) -> None:
@@ -167,7 +169,7 @@ def _classes() -> tuple[Any, Any, Any, Any]:
         def stop_all(self) -> bool:
             return self.fatal is not None
 
-    class Keeper(tune.Callback):  # type: ignore[misc]
+    class Keeper(tune.Callback):  # type: ignore[misc, unused-ignore]
         """On the driver, as each trial ends: its record (with its attempts), handed to ``on_finished``."""
 
         def __init__(self, on_finished: Callable[[Finished], None] | None, pruned: Mapping[str, int],
