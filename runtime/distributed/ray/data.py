@@ -43,8 +43,10 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
     files = _files(path, _PARQUET if kind == "parquet" else _CSV)
     if not files:
         raise DataError(f"no {kind} files in {path}")
+    # reading is I/O: its tasks reserve no CPU, so that actors holding every CPU (the scorers) cannot starve it
+    free = {"num_cpus": 0}
     if kind == "parquet":
-        return ray.data.read_parquet([str(f) for f in files])
+        return ray.data.read_parquet([str(f) for f in files], ray_remote_args=free)
     delimiter = "\t" if files[0].suffix.lower() == ".tsv" and delimiter == "," else delimiter
     with open(files[0], encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
               newline="") as fh:
@@ -53,7 +55,8 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
                                    strings_can_be_null=empty_is_null, quoted_strings_can_be_null=empty_is_null,
                                    null_values=[""] if empty_is_null else [])
     return ray.data.read_csv([str(f) for f in files], parse_options=pacsv.ParseOptions(delimiter=delimiter),
-                             convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding))
+                             convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding),
+                             ray_remote_args=free)
 
 
 def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
