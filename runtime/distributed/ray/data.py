@@ -38,6 +38,7 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
     """A Ray dataset of ``path`` (file or folder); CSV columns all read as text."""
     import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
     import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
+    import pyarrow.fs as pafs  # type: ignore[import-untyped, unused-ignore]
     import ray.data
 
     files = _files(path, _PARQUET if kind == "parquet" else _CSV)
@@ -45,8 +46,10 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
         raise DataError(f"no {kind} files in {path}")
     # reading is I/O: its tasks reserve no CPU, so that actors holding every CPU (the scorers) cannot starve it
     free = {"num_cpus": 0}
+    # the files are local paths (on a cluster: a shared file system): no URL resolution through fsspec
+    local = pafs.LocalFileSystem()
     if kind == "parquet":
-        return ray.data.read_parquet([str(f) for f in files], ray_remote_args=free)
+        return ray.data.read_parquet([str(f) for f in files], ray_remote_args=free, filesystem=local)
     delimiter = "\t" if files[0].suffix.lower() == ".tsv" and delimiter == "," else delimiter
     with open(files[0], encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
               newline="") as fh:
@@ -56,7 +59,7 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
                                    null_values=[""] if empty_is_null else [])
     return ray.data.read_csv([str(f) for f in files], parse_options=pacsv.ParseOptions(delimiter=delimiter),
                              convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding),
-                             ray_remote_args=free)
+                             ray_remote_args=free, filesystem=local)
 
 
 def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
