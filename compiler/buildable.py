@@ -41,6 +41,32 @@ def backend_of(spec: Spec) -> Backend:
     return spec.model.backend or (family.default_backend if family else Backend.sklearn)
 
 
+def families_of(spec: Spec) -> list[str]:
+    """Every family a project of ``spec`` (resolved) may fit: the model's, ``auto``'s candidates, an ensemble's
+    members and final estimator — whose libraries it needs (the family records' ``libraries``)."""
+    model = spec.model
+    names: list[str] = []
+    if model.ensemble is not None:
+        names += [m.family for m in model.ensemble.members]
+        names += [model.ensemble.final_estimator] if model.ensemble.final_estimator else []
+    elif model.family == "auto":
+        names += list(model.candidates or [])
+    else:
+        names.append(model.family)
+    return [name for name in dict.fromkeys(names) if name in FAMILIES]
+
+
+def libraries_of(spec: Spec) -> list[tuple[str, str, str]]:
+    """``(import name, distribution, extra)`` of the libraries the families of ``spec`` need beyond the back
+    end's, in family order, each once."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for name in families_of(spec):
+        family = FAMILIES[name]
+        for module, distribution in family.libraries:
+            seen.setdefault(distribution, (module, distribution, family.extra))
+    return list(seen.values())
+
+
 def declared(spec: Spec) -> BackendInfo:
     """What the spec's back end declares (every back end the vocabulary names is declared)."""
     return BACKENDS[backend_of(spec)]

@@ -388,9 +388,12 @@ def run(
     _print_build(result, no_color, show_diff=False)
     if not result.ok or result.plan is None or result.write_plan is None:
         raise typer.Exit(EXIT_SPEC_ERRORS)
+    from .buildable import families_of
+
     backend = result.plan.spec.model.backend
     raise typer.Exit(run_project(result.write_plan.target, result.plan.package, no_color=no_color, spec=spec,
-                                 backend=backend.value if backend is not None else "sklearn"))
+                                 backend=backend.value if backend is not None else "sklearn",
+                                 families=families_of(result.plan.spec)))
 
 
 @app.command()

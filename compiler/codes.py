@@ -278,9 +278,11 @@ _code("AIS333", E, "time-ordered split without a time column",
 _code("AIS334", W, "validation split not used",
       "scikit-learn models have no early stopping or other use for a validation split: search and `auto` "
       "cross-validate on the training split. The validation rows are held out and used for nothing, so the "
-      "model trains on fewer rows.",
+      "model trains on fewer rows. The boosting families (xgboost, lightgbm) use it only to stop early, when "
+      "`training.early_stopping` is set.",
       "data:\n  source: {kind: bundled, name: palmerpenguins}\n  split: {train: 0.7, validation: 0.1, test: 0.2}\n",
-      "Set `validation: 0` and give the rows to training, or use a torch / keras model with early stopping.")
+      "Set `validation: 0` and give the rows to training, or use a model that stops early on it (torch, keras, "
+      "or xgboost / lightgbm with `training.early_stopping`).")
 _code("AIS335", W, "text augmentation adds nothing",
       "Text augmentation adds round((factor - 1) x n) perturbed copies of the n training rows. With "
       "`data.augmentation.factor` at 1 no copy is added; with `synonym_swap` and `random_deletion` both 0 "
@@ -344,7 +346,8 @@ _code("AIS349", E, "isolation forest that cannot be exported",
       "Leave `max_features` at 1.0 and search `max_samples` instead, or set `deployment.target: none`.")
 _code("AIS350", W, "training option ignored by the back end",
       "Optimizer, learning rate, batch size, epochs and dropout apply to neural back ends (torch, keras); "
-      "scikit-learn models ignore them.",
+      "scikit-learn models ignore them (the boosting families xgboost and lightgbm take `early_stopping` only; "
+      "their learning rate is `model.params.learning_rate`).",
       "model:\n  family: random_forest\ntraining:\n  epochs: 10\n", "Remove them or use a neural back end.")
 _code("AIS351", W, "early stopping without a validation split",
       "Early stopping watches a validation split; `data.split.validation` is 0.",
@@ -373,6 +376,13 @@ _code("AIS356", W, "schedule setting not used by its kind",
       "`step_size` for step, `patience` for plateau. A setting the chosen kind does not read has no effect.",
       "model:\n  family: mlp\n  backend: torch\ntraining:\n  schedule: {kind: cosine, step_size: 5}\n",
       "Remove the setting, or choose the kind that uses it.")
+_code("AIS357", E, "parameter value outside what the family takes",
+      "The family's record types this parameter (xgboost and lightgbm: `learning_rate` a number > 0 and <= 1, "
+      "`max_depth` a whole number, `grow_policy` one of its words, ...). A value in `model.params`, or a search "
+      "range in `model.search.space` that proposes one, outside that would fail the run at the first fit — or, "
+      "for a search, some of its trials. The list below (and the JSON Schema) gives each typed parameter.",
+      "model:\n  family: xgboost\n  search:\n    space:\n      subsample: uniform(0.5, 1.5)\n",
+      "Keep the value or range within what the hint says (here `uniform(0.5, 1.0)`).")
 _code("AIS353", W, "scaling has no effect on trees",
       "Decision trees and tree ensembles split on thresholds: scaling the features changes nothing but the "
       "numerical precision of the exported model, so it is left out of the pipeline.",
@@ -484,6 +494,14 @@ _code("AIS403", E, "data source not buildable yet",
       "problem:\n  task: image_classification\n  target: label\ndata:\n  source: {kind: csv, path: images.csv}\n"
       "  columns: {image: image, label: categorical}\n",
       "Use `source: {kind: image_folder, path: ...}`, one sub-folder of images per class.")
+_code("AIS420", E, "model family's library not installed",
+      "A family built on a library of its own (xgboost: `xgboost-cpu`, lightgbm: `lightgbm`, both with "
+      "`onnxmltools` for the ONNX export) needs it when the project runs — also when it is one of "
+      "`family: auto`'s candidates. `aispec run` and the generated project stop with this error rather than "
+      "skip the family, which would change the result without a word. `aispec check` and `build` never need it: "
+      "the generated requirements.txt lists it.",
+      "", "Install the project's requirements (`pip install -r requirements.txt`) or aispec's extra "
+      "(`pip install 'aispec[gbm]'`); or, for `family: auto`, list `model.candidates` without the family.")
 _code("AIS490", E, "rendering failed",
       "A template failed to render. This is a bug in aispec, not in the spec.",
       "", "Report it; `--debug` shows the traceback.")

@@ -97,6 +97,26 @@ def _families() -> list[str]:
     return lines
 
 
+def _typed_params() -> list[str]:
+    from aispec.schemas.vocabulary import FAMILIES
+
+    lines = ["Typed parameters (the family record: what each takes, its default, the range auto and a search "
+             "without a space tune):"]
+    for name, family in sorted(FAMILIES.items()):
+        if not family.typed:
+            continue
+        lines.append(f"  {name}")
+        width = max(len(p.name) for p in family.typed)
+        for param in family.typed:
+            takes = f"one of {', '.join(map(str, param.choices))}" if param.kind == "choice" else \
+                "any value" if param.kind == "any" else f"{param.what()} {param.range_text()}"
+            default = f"; default {param.default!r}" if param.default is not None else ""
+            search = f"; searched {param.search[0]}({', '.join(map(str, param.search[1:]))})" if param.search else ""
+            note = f" — {param.description}" if param.description else ""
+            lines.append(f"    {param.name:<{width}}  {takes}{default}{search}{note}")
+    return lines
+
+
 def _metrics() -> list[str]:
     from aispec.schemas.vocabulary import METRICS
 
@@ -113,6 +133,7 @@ def _metrics() -> list[str]:
 _LISTINGS: dict[str, Callable[[], list[str]]] = {
     "AIS340": _families,
     "AIS341": _families,
+    "AIS357": _typed_params,
     "AIS360": _metrics,
     "AIS361": _metrics,
 }

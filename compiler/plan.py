@@ -32,7 +32,7 @@ from aispec.schemas.vocabulary import (
 )
 
 from .api import CheckResult
-from .buildable import unbuildable
+from .buildable import libraries_of, unbuildable
 from .codes import make
 from .diagnostics import Diagnostic
 from .lockfile import locked_version, normalize
@@ -227,15 +227,6 @@ def _params(spec: Spec) -> dict[str, Any]:
     return params
 
 
-def _family_requirements(spec: Spec) -> set[str]:
-    """Distributions the model's families need beyond the back end's (``Family.requires``); for ``auto``, its
-    candidates'."""
-    names = [spec.model.family, *(spec.model.candidates or [])]
-    if spec.model.ensemble is not None:
-        names += [m.family for m in spec.model.ensemble.members]
-    return {dist for name in names if name in FAMILIES for dist in FAMILIES[name].requires}
-
-
 def _series_literals(spec: Spec) -> dict[str, str]:
     """The forecasting settings of ``problem`` as literals for the generated ``features.py``."""
     problem = spec.problem
@@ -407,7 +398,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") == "palmerpenguins"):
         pins.pop("palmerpenguins")
     if not (source_kind == "bundled" and getattr(spec.data.source, "name", "") in ("co2", "sunspots", "macrodata")) \
-            and "statsmodels" not in _family_requirements(spec):
+            and "statsmodels" not in {dist for _, dist, _ in libraries_of(spec)}:
         pins.pop("statsmodels")
     if source_kind != "sql":
         pins.pop("SQLAlchemy")
@@ -423,6 +414,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     if distributed is not None:
         pins.update(distributed["pins"])
     series = modality == "series"
+    for _, distribution, _ in libraries_of(spec):  # the families' own (xgboost, lightgbm): only when used
+        pins.setdefault(distribution, locked_version(distribution))
+    family = FAMILIES.get(spec.model.family)
     return {
         "features_template": "series" if series else "features",
         "model_template": "forecaster" if series else "model",
@@ -430,6 +424,8 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "backend": declared.name.value,
         "backend_title": declared.title,
         "backend_slug": re.sub(r"[^a-z0-9]+", "_", declared.title.lower()).strip("_"),  # in identifiers
+        # a family fitted in boosting rounds: the training section (early stopping) reaches its fit
+        "boosting": family is not None and family.early_stopping and ensemble is None,
         "can_prune": declared.can("prune"),
         "overlay": declared.overlay,
         # a back end that trains by epochs: the training section, checkpoints and --resume

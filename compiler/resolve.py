@@ -8,8 +8,9 @@ split and features a run will use.
 from __future__ import annotations
 
 from aispec.runtime.registry import BACKENDS
-from aispec.schemas.spec import Schedule, Spec
+from aispec.schemas.spec import EarlyStopping, Schedule, Spec
 from aispec.schemas.vocabulary import (
+    BOOSTING_PATIENCE,
     CLASSIFICATION_TASKS,
     DEFAULT_PRIMARY,
     DEFAULT_REPORT,
@@ -42,6 +43,16 @@ def _forecasting(spec: Spec) -> dict[str, object]:
     season = problem.season or (season_of(problem.frequency) if problem.frequency else None)
     lags = problem.lags or (list(range(1, max(season, 3) + 1)) if season is not None else None)
     return {"season": season, "lags": lags, "multi_step": problem.multi_step or "recursive"}
+
+
+def _boosting_stop(ctx: Context) -> EarlyStopping:
+    """``training.early_stopping`` of a boosting family written out: patience in boosting rounds (20 unless
+    written: rounds are far cheaper than epochs), watching ``val_loss`` unless told otherwise."""
+    setting = ctx.spec.training.early_stopping
+    given = setting if isinstance(setting, EarlyStopping) else EarlyStopping()
+    written = ctx.written(("training", "early_stopping", "patience"))
+    return given.model_copy(update={"patience": given.patience if written else BOOSTING_PATIENCE,
+                                    "monitor": given.monitor or "val_loss"})
 
 
 def resolve(ctx: Context) -> Spec:
@@ -89,6 +100,9 @@ def resolve(ctx: Context) -> Spec:
     problem = spec.problem
     if task is Task.forecasting:
         problem = problem.model_copy(update=_forecasting(spec))
+    if family is not None and family.early_stopping and spec.model.ensemble is None and training.early_stopping:
+        training = training.model_copy(update={"early_stopping": _boosting_stop(ctx)})
+
     return spec.model_copy(update={
         "problem": problem,
         "data": spec.data.model_copy(update=data_update),

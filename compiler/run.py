@@ -21,14 +21,35 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+# The code of a model family's library missing at run time (the runtime raises the same one: models.require).
+MISSING_FAMILY_LIBRARY = "AIS420"
 
-def missing_libraries(backend: str = "sklearn") -> list[str]:
-    """The distributions a project on ``backend`` needs that are not installed (from its declaration)."""
+
+def missing_libraries(backend: str = "sklearn", families: Sequence[str] = ()) -> list[str]:
+    """The distributions a project on ``backend`` with the model ``families`` needs that are not installed
+    (from the back end's declaration and the family records)."""
     from aispec.runtime.registry import BACKENDS
-    from aispec.schemas.vocabulary import Backend
+    from aispec.schemas.vocabulary import FAMILIES, Backend
 
-    modules = BACKENDS[Backend(backend)].modules
-    return [dist for module, dist in modules if importlib.util.find_spec(module) is None]
+    modules = list(BACKENDS[Backend(backend)].modules)
+    modules += [lib for name in families if name in FAMILIES for lib in FAMILIES[name].libraries]
+    return list(dict.fromkeys(dist for module, dist in modules if importlib.util.find_spec(module) is None))
+
+
+def _extras(backend: str, families: Sequence[str], missing: Sequence[str]) -> list[str]:
+    """The aispec extras that install ``missing``: the back end's, and those of the families whose libraries
+    are among them."""
+    from aispec.runtime.registry import BACKENDS
+    from aispec.schemas.vocabulary import FAMILIES, Backend
+
+    extras = []
+    if any(dist in missing for _, dist in BACKENDS[Backend(backend)].modules):
+        extras.append(BACKENDS[Backend(backend)].extra)
+    for name in families:
+        family = FAMILIES.get(name)
+        if family is not None and family.extra and any(dist in missing for _, dist in family.libraries):
+            extras.append(family.extra)
+    return list(dict.fromkeys(extras))
 
 
 def _terminal_delivers_sigint() -> bool:
@@ -90,22 +111,26 @@ def call_forwarding_signals(command: Sequence[str], *, cwd: Path | None = None,
 
 
 def run_project(project: Path, package: str, *, no_color: bool = False, spec: Path | None = None,
-                backend: str = "sklearn") -> int:
+                backend: str = "sklearn", families: Sequence[str] = ()) -> int:
     """Train ``project`` (``python -m <package>``) and summarise its results. ``spec``: the file the user
-    wrote, which the run's messages name instead of the project's copy (``AISPEC_SPEC_PATH``)."""
+    wrote, which the run's messages name instead of the project's copy (``AISPEC_SPEC_PATH``). ``families``:
+    the model families the project may fit (their libraries are checked with the back end's)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console(no_color=no_color, highlight=False)
-    missing = missing_libraries(backend)
+    missing = missing_libraries(backend, families)
     if missing:
-        from aispec.runtime.registry import BACKENDS
-        from aispec.schemas.vocabulary import Backend
+        from aispec.schemas.vocabulary import FAMILIES
 
-        extra = BACKENDS[Backend(backend)].extra
-        console.print(f"[bold red]missing libraries:[/] {', '.join(missing)}\n"
-                      f"install them with: pip install 'aispec[{extra}]'  (or: pip install -r "
-                      f"{project / 'requirements.txt'})")
+        extras = ",".join(_extras(backend, families, missing))
+        needing = [f for f in families if f in FAMILIES and any(d in missing for _, d in FAMILIES[f].libraries)]
+        coded = f"error[{MISSING_FAMILY_LIBRARY}]: " if needing else ""  # the back end's own have no code
+        what = f" (model famil{'y' if len(needing) == 1 else 'ies'} {', '.join(needing)})" if needing else ""
+        console.print(f"[bold red]{escape(coded)}missing libraries:[/] {escape(', '.join(missing) + what)}\n"
+                      + escape(f"install them with: pip install 'aispec[{extras}]'  (or: pip install -r "
+                               f"{project / 'requirements.txt'})"))
         return 2
     env = dict(os.environ)
     if spec is not None:

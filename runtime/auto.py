@@ -3,7 +3,8 @@
 ``auto_select`` spends at most ``budget_s`` seconds of wall time, the final refit included:
 
 1. **Defaults.** Every candidate family with its default parameters, cheapest first (naive Bayes
-   and linear models, then knn and trees, svm, forests, gradient boosting, mlp), each scored by
+   and linear models, then knn and trees, svm, forests, gradient boosting — scikit-learn's, XGBoost and
+   LightGBM — and mlp), each scored by
    cross-validation. A strong, cheap baseline is in hand within the first seconds. Each family's
    defaults may take at most a quarter of the time left (the first always runs); on large data
    (more than 2,000 training rows per fold) a family is first timed on 250 and 1,000 rows and
@@ -16,6 +17,9 @@
    ends early when the score cannot improve (a perfect accuracy, say) or every family's space is
    exhausted.
 3. **Refit** of the best configuration on all of ``X``, ``y`` through ``make_pipeline``.
+
+A candidate whose library is not installed (XGBoost, LightGBM: the ``gbm`` extra) stops the selection
+before it starts (ConfigError AIS420): leaving it out would change the choice without a word.
 
 Time is checked before every cross-validation fold against a deadline that keeps back the
 predicted refit time, so the budget is overrun by at most one fold fit plus any error in that
@@ -129,9 +133,9 @@ def _freeze(value: Any) -> Any:
 def _cost_factor(family: str, params: dict[str, Any], base: dict[str, Any]) -> float:
     """How much more a configuration costs than the one measured, from its size parameters."""
     factor = 1.0
-    for name in ("n_estimators", "max_iter"):
-        if family in ("gradient_boosting", "random_forest", "extra_trees", "isolation_forest") \
-                and isinstance(params.get(name), int) and isinstance(base.get(name), int) and base[name] > 0:
+    record = FAMILIES.get(family)
+    for name in record.scales_with if record is not None else ():  # the family record says what costs
+        if isinstance(params.get(name), int) and isinstance(base.get(name), int) and base[name] > 0:
             factor *= params[name] / base[name]
     return factor
 
@@ -310,7 +314,8 @@ class _Selector:
     def _sizes(self, family: str, params: dict[str, Any]) -> dict[str, Any]:
         sizes = dict(params)
         defaults = _inner(models.make_estimator(family, task=self.task, params={}, seed=self.seed)).get_params()
-        for name in ("n_estimators", "max_iter"):
+        record = FAMILIES.get(family)
+        for name in record.scales_with if record is not None else ():
             sizes.setdefault(name, defaults.get(name))
         return sizes
 
@@ -430,6 +435,8 @@ def auto_select(*, task: str, candidates: Sequence[str], make_pipeline: Callable
     families = list(dict.fromkeys(candidates)) or default_candidates(task)
     for family in families:
         models.variant(family, task)  # ConfigError for a family that cannot serve the task
+    # a candidate whose library is missing stops the run (AIS420): skipping it would change the choice silently
+    models.require(families)
     if not families:
         raise ConfigError(f"no scikit-learn family fits task '{task}'")
     families.sort(key=lambda f: FAMILIES[f].cost if f in FAMILIES else 3)  # the family records' costs

@@ -17,6 +17,11 @@
   ``locale="C.UTF-8"`` (the only UTF-8 locale on slim images) and, for the default token pattern,
   the exact RE2 form of Python's ``\\w`` as ``tokenexp``; its lower-casing (``İ``, a final ``Σ``),
   ``sublinear_tf`` and n-grams can still diverge, which the parity check reports.
+* Estimators that bring their own converter (XGBoost and LightGBM, through onnxmltools: their classes'
+  ``register_onnx``) are registered with skl2onnx first (:func:`register_converters`), so the whole
+  pipeline is still one graph with the same inputs and outputs.
+* Parity is measured at two batch sizes: the whole sample in one onnxruntime call and one row per call
+  (``OnnxReport.batch_sizes``); the report keeps the worse of the two.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from numpy.typing import NDArray
 
 from .errors import ExportError
 
-__all__ = ["TARGET_OPSET", "OnnxReport", "onnx_feeds", "onnx_inputs", "to_onnx"]
+__all__ = ["TARGET_OPSET", "OnnxReport", "onnx_feeds", "onnx_inputs", "register_converters", "to_onnx"]
 
 TARGET_OPSET: dict[str, int] = {"": 17, "ai.onnx.ml": 3}
 _DEFAULT_TOKEN_PATTERN = r"(?u)\b\w\w+\b"
@@ -70,6 +75,7 @@ class OnnxReport:
     contract: dict[str, Any] = field(default_factory=dict)  # api.OutputContract.to_dict(): what the outputs mean
     reference: str = "scikit-learn"  # whose predictions the ONNX outputs were compared with (the back end's title)
     runtime: str = "onnxruntime"  # what computes the served answers
+    batch_sizes: list[int] = field(default_factory=list)  # the rows per onnxruntime call parity was measured at
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -236,6 +242,15 @@ def _contract(final: Any, outputs: list[str], scored_by: str | None) -> Any:
     return OutputContract(task="clustering", label="label", scores=second, score_kind=kind)
 
 
+def register_converters(pipeline: Any) -> None:
+    """Register with skl2onnx the converters of the estimators in ``pipeline`` that bring their own (XGBoost
+    and LightGBM, through onnxmltools: ``runtime/boosting``), so the whole pipeline converts as one graph."""
+    for component in (pipeline, *(comp for _, comp in _components(pipeline))):
+        register = getattr(type(component), "register_onnx", None)
+        if callable(register):
+            register()
+
+
 def _final(pipeline: Any) -> Any:
     steps = getattr(pipeline, "steps", None)
     return steps[-1][1] if steps else pipeline
@@ -288,6 +303,97 @@ def _tied_rows(ref_labels: NDArray[Any], onnx_labels: NDArray[Any], proba: NDArr
     return tied
 
 
+def _one_row_at_a_time(session: Any, outputs: list[str], feeds: Mapping[str, NDArray[Any]]) -> dict[str, NDArray[Any]]:
+    """The graph's outputs computed one row per call, stacked (what a service answering single rows sees)."""
+    n = len(next(iter(feeds.values()))) if feeds else 0
+    if n == 0:
+        return dict(zip(outputs, session.run(None, dict(feeds)), strict=True))
+    rows = [session.run(None, {name: value[i:i + 1] for name, value in feeds.items()}) for i in range(n)]
+    return {name: np.concatenate([np.asarray(row[j]) for row in rows], axis=0) for j, name in enumerate(outputs)}
+
+
+@dataclass(slots=True)
+class _Parity:
+    compared: str
+    ref_name: str | None
+    label_agreement: float | None
+    max_diff: float
+    mean_diff: float
+    scale: float
+    mismatch: bool
+    notes: list[str]
+
+
+def _parity(pipeline: Any, final: Any, X_sample: pd.DataFrame, results: Mapping[str, Any],
+            outputs: list[str], cache: dict[str, Any]) -> _Parity:
+    """How closely one set of onnxruntime ``results`` agrees with scikit-learn on ``X_sample`` (scikit-learn's
+    answers are computed once, in ``cache``, for every set compared)."""
+    from sklearn.base import is_classifier, is_outlier_detector, is_regressor
+
+    def answer(method: str) -> Any:
+        if method not in cache:
+            cache[method] = getattr(pipeline, method)(X_sample)
+        return cache[method]
+
+    notes: list[str] = []
+    label_agreement: float | None = None
+    ref: NDArray[np.float64] | None = None
+    got: NDArray[np.float64] | None = None
+    compared = "labels only"
+    probabilities = False
+    mismatch = False
+    ref_name: str | None = None
+    if is_regressor(final):
+        ref = np.asarray(answer("predict"), dtype=float).reshape(len(X_sample), -1)
+        got = np.asarray(results[outputs[0]], dtype=float).reshape(len(X_sample), -1)
+        compared = f"predict vs {outputs[0]}"
+    else:
+        ref_labels = _as_labels(answer("predict")) if "label" in results else None
+        score_name = next((n for n in ("probabilities", "scores") if n in results), None)
+        if score_name is not None:
+            if is_classifier(final):
+                ref_name = "predict_proba" if hasattr(final, "predict_proba") else "decision_function"
+            elif is_outlier_detector(final):
+                ref_name = "decision_function"
+            elif hasattr(final, "predict_proba"):
+                ref_name = "predict_proba"
+            elif hasattr(final, "transform"):
+                ref_name = "transform"
+        if ref_name is not None and score_name is not None:
+            probabilities = ref_name == "predict_proba"
+            ref = np.asarray(answer(ref_name), dtype=float).reshape(len(X_sample), -1)
+            got = np.asarray(results[score_name], dtype=float).reshape(len(X_sample), -1)
+            if ref.shape[1] == 1 and got.shape[1] == 2:
+                # a binary decision score written as two columns: skl2onnx writes [-d, d] for some
+                # classifiers and [d, -d] for SVC; the column that carries d is the one that matches
+                # (a conversion with the wrong sign would also get the labels wrong, which is checked)
+                reference = ref
+                candidates = (got[:, 1:], -got[:, 0:1], got[:, 0:1], -got[:, 1:])
+                got = min(candidates, key=lambda c: float(np.max(np.abs(reference - c))))
+            compared = f"{ref_name} vs {score_name}"
+            if ref.shape != got.shape:
+                notes.append(f"{ref_name} has shape {ref.shape}, ONNX '{score_name}' {got.shape}")
+                ref = got = None
+                mismatch = True
+        if ref_labels is not None:
+            onnx_labels = _as_labels(results["label"])
+            classes = list(getattr(final, "classes_", []))
+            tied = _tied_rows(ref_labels, onnx_labels, ref if probabilities else None, classes)
+            if tied:
+                notes.append(f"{tied} row(s) where scikit-learn's probabilities tie between two classes and "
+                             "onnxruntime picks the other: counted as agreeing")
+            label_agreement = _agreement(ref_labels, onnx_labels, tied)
+    max_diff = mean_diff = 0.0
+    scale = 1.0
+    if ref is not None and got is not None and ref.size:
+        per_row = np.max(np.abs(ref - got), axis=1)
+        max_diff, mean_diff = float(np.max(per_row)), float(np.mean(per_row))
+        if not probabilities:
+            spread = float(np.std(ref))
+            scale = spread if spread > 0 and np.isfinite(spread) else 1.0
+    return _Parity(compared, ref_name, label_agreement, max_diff, mean_diff, scale, mismatch, notes)
+
+
 # ----------------------------------------------------------------------------------------------- export
 
 
@@ -307,7 +413,6 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
     """
     import onnxruntime as ort  # type: ignore[import-untyped]
     from skl2onnx import convert_sklearn  # type: ignore[import-untyped]
-    from sklearn.base import is_classifier, is_outlier_detector, is_regressor
 
     if not isinstance(X_sample, pd.DataFrame) or X_sample.shape[1] == 0:
         raise ExportError("the ONNX export needs a sample DataFrame with the feature columns")
@@ -320,6 +425,7 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
         from .images.standardize import register_converter
 
         register_converter()
+    register_converters(pipeline)
     try:
         with warnings.catch_warnings():
             # skl2onnx writes booleans into int attributes; protobuf 6 only warns (protobuf 7 refuses: keep <7)
@@ -354,68 +460,28 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
     try:
         session = ort.InferenceSession(data, sess_options=so, providers=["CPUExecutionProvider"])
         outputs = [o.name for o in session.get_outputs()]
-        results = dict(zip(outputs, session.run(None, _feeds(X_sample, inputs, onnx_names)), strict=True))
+        feeds = _feeds(X_sample, inputs, onnx_names)
+        # two batch sizes: the whole sample in one call and one row per call (a graph or a kernel that fixed or
+        # mishandled the batch dimension gives other answers at one of them)
+        runs = [dict(zip(outputs, session.run(None, feeds), strict=True)), _one_row_at_a_time(session, outputs, feeds)]
     except Exception as exc:
         raise ExportError(f"onnxruntime cannot run the exported model: {str(exc).splitlines()[0]}") from exc
 
-    notes: list[str] = []
+    compared, ref_name, notes = "labels only", None, list[str]()
     label_agreement: float | None = None
-    ref: NDArray[np.float64] | None = None
-    got: NDArray[np.float64] | None = None
-    compared = "labels only"
-    probabilities = False
-    mismatch = False
-    ref_name: str | None = None
-    if is_regressor(final):
-        ref = np.asarray(pipeline.predict(X_sample), dtype=float).reshape(len(X_sample), -1)
-        got = np.asarray(results[outputs[0]], dtype=float).reshape(len(X_sample), -1)
-        compared = f"predict vs {outputs[0]}"
-    else:
-        ref_labels = _as_labels(pipeline.predict(X_sample)) if "label" in results else None
-        score_name = next((n for n in ("probabilities", "scores") if n in results), None)
-        if score_name is not None:
-            if is_classifier(final):
-                ref_name = "predict_proba" if hasattr(final, "predict_proba") else "decision_function"
-            elif is_outlier_detector(final):
-                ref_name = "decision_function"
-            elif hasattr(final, "predict_proba"):
-                ref_name = "predict_proba"
-            elif hasattr(final, "transform"):
-                ref_name = "transform"
-        if ref_name is not None and score_name is not None:
-            probabilities = ref_name == "predict_proba"
-            ref = np.asarray(getattr(pipeline, ref_name)(X_sample), dtype=float).reshape(len(X_sample), -1)
-            got = np.asarray(results[score_name], dtype=float).reshape(len(X_sample), -1)
-            if ref.shape[1] == 1 and got.shape[1] == 2:
-                # a binary decision score written as two columns: skl2onnx writes [-d, d] for some
-                # classifiers and [d, -d] for SVC; the column that carries d is the one that matches
-                # (a conversion with the wrong sign would also get the labels wrong, which is checked)
-                reference = ref
-                candidates = (got[:, 1:], -got[:, 0:1], got[:, 0:1], -got[:, 1:])
-                got = min(candidates, key=lambda c: float(np.max(np.abs(reference - c))))
-            compared = f"{ref_name} vs {score_name}"
-            if ref.shape != got.shape:
-                notes.append(f"{ref_name} has shape {ref.shape}, ONNX '{score_name}' {got.shape}")
-                ref = got = None
-                mismatch = True
-        if ref_labels is not None:
-            onnx_labels = _as_labels(results["label"])
-            classes = list(getattr(final, "classes_", []))
-            tied = _tied_rows(ref_labels, onnx_labels, ref if probabilities else None, classes)
-            if tied:
-                notes.append(f"{tied} row(s) where scikit-learn's probabilities tie between two classes and "
-                             "onnxruntime picks the other: counted as agreeing")
-            label_agreement = _agreement(ref_labels, onnx_labels, tied)
     max_diff = mean_diff = 0.0
     scale = 1.0
-    if ref is not None and got is not None and ref.size:
-        per_row = np.max(np.abs(ref - got), axis=1)
-        max_diff, mean_diff = float(np.max(per_row)), float(np.mean(per_row))
-        if not probabilities:
-            spread = float(np.std(ref))
-            scale = spread if spread > 0 and np.isfinite(spread) else 1.0
-    elif mismatch:
-        max_diff = mean_diff = float("nan")
+    cache: dict[str, Any] = {}
+    for results in runs:
+        parity = _parity(pipeline, final, X_sample, results, outputs, cache)
+        compared, ref_name, scale = parity.compared, parity.ref_name, parity.scale
+        notes += [note for note in parity.notes if note not in notes]
+        max_diff, mean_diff = max(max_diff, parity.max_diff), max(mean_diff, parity.mean_diff)
+        if parity.mismatch:
+            max_diff = mean_diff = float("nan")
+        if parity.label_agreement is not None:
+            label_agreement = parity.label_agreement if label_agreement is None else \
+                min(label_agreement, parity.label_agreement)
     ok = ((label_agreement is None or label_agreement >= min_label_agreement)
           and bool(mean_diff / scale <= tol) and bool(max_diff / scale <= max_tol))
     contract = _contract(final, outputs, ref_name)
@@ -426,7 +492,7 @@ def to_onnx(pipeline: Any, X_sample: pd.DataFrame, path: Path, *, tol: float = 1
         inputs={name: _kind(t) for name, (_, t) in zip(onnx_names, inputs, strict=True)},
         columns={str(col): name for col, name in zip(X_sample.columns, onnx_names, strict=True)},
         outputs=outputs, opset=dict(TARGET_OPSET), size_bytes=len(data), tol=tol, max_tol=max_tol,
-        min_label_agreement=min_label_agreement, parity_ok=ok, warnings=notes,
+        min_label_agreement=min_label_agreement, parity_ok=ok, warnings=notes, batch_sizes=[len(X_sample), 1],
     )
     if strict and not ok:
         agree = "n/a" if label_agreement is None else f"{label_agreement:.4f}"

@@ -32,11 +32,17 @@ Defaults that differ from scikit-learn's (a spec's ``params`` override every one
   ``hidden_units`` and ``layers`` become ``hidden_layer_sizes=(hidden_units,) * layers``;
   ``dropout`` and ``batch_norm`` have no scikit-learn meaning (ConfigError: use torch/keras).
 - ``gradient_boosting`` is ``HistGradientBoostingClassifier`` / ``HistGradientBoostingRegressor``.
+- ``xgboost`` / ``lightgbm``: XGBoost's and LightGBM's scikit-learn estimators as subclassed in
+  ``runtime.boosting`` (labels as they are, early stopping on the validation split, ONNX through
+  onnxmltools), starting from the defaults their family record types (written out), quiet, one thread.
+  Their libraries are imported only here, when the family is built; missing, they are a ConfigError
+  (AIS420, :func:`require`) naming the family and ``pip install 'aispec[gbm]'``.
 - ``logistic_regression`` ``penalty``: scikit-learn 1.8 deprecates it; it is translated to
   ``l1_ratio`` / ``C`` (``l1`` and ``elasticnet`` pick the ``saga`` solver unless one is given).
 
 Parameters: every parameter the vocabulary lists for the family that the task's variant takes,
-plus any native parameter of that scikit-learn estimator. A vocabulary parameter the variant does
+plus any native parameter of that scikit-learn estimator (for XGBoost and LightGBM, which take most as
+``**kwargs``: those of ``get_params()`` and the record's typed ones). A vocabulary parameter the variant does
 not take (``class_weight`` on a regressor, ``epsilon`` on a classifier) or a name nobody knows is a
 ConfigError naming the family and the parameter; invalid values are caught at construction.
 ``parameters(family, task)`` lists what a variant accepts.
@@ -90,6 +96,11 @@ _CLASSES: dict[str, dict[str, tuple[str, str]]] = {
                     "regressor": ("sklearn.ensemble", "ExtraTreesRegressor")},
     "gradient_boosting": {"classifier": ("sklearn.ensemble", "HistGradientBoostingClassifier"),
                           "regressor": ("sklearn.ensemble", "HistGradientBoostingRegressor")},
+    # the libraries' scikit-learn estimators, with labels, early stopping and ONNX (runtime/boosting)
+    "xgboost": {"classifier": ("aispec.runtime.boosting.xgb", "XGBClassifier"),
+                "regressor": ("aispec.runtime.boosting.xgb", "XGBRegressor")},
+    "lightgbm": {"classifier": ("aispec.runtime.boosting.lgbm", "LGBMClassifier"),
+                 "regressor": ("aispec.runtime.boosting.lgbm", "LGBMRegressor")},
     "svm": {"classifier": ("sklearn.svm", "SVC"), "regressor": ("sklearn.svm", "SVR")},
     "knn": {"classifier": ("sklearn.neighbors", "KNeighborsClassifier"),
             "regressor": ("sklearn.neighbors", "KNeighborsRegressor")},
@@ -120,7 +131,10 @@ NO_PREDICT = frozenset(name for name, family in FAMILIES.items() if not family.p
 # Estimators where n_jobs actually parallelises fitting or prediction.
 _N_JOBS = frozenset({"RandomForestClassifier", "RandomForestRegressor", "ExtraTreesClassifier",
                      "ExtraTreesRegressor", "KNeighborsClassifier", "KNeighborsRegressor",
-                     "IsolationForest", "LocalOutlierFactor", "LinearRegression"})
+                     "IsolationForest", "LocalOutlierFactor", "LinearRegression", "XGBClassifier", "XGBRegressor",
+                     "LGBMClassifier", "LGBMRegressor"})
+# Quiet libraries: the run's own progress is what the user reads.
+_QUIET = {"xgboost": {"verbosity": 0}, "lightgbm": {"verbose": -1}}
 
 def scale_invariant(estimator: Any) -> bool:
     """Whether ``estimator`` is a tree model of a family whose record says scaling changes nothing
@@ -189,16 +203,50 @@ def variant(family: str, task: str | Task) -> str:
     return "anomaly"
 
 
+def missing_libraries(families: Sequence[str]) -> dict[str, list[str]]:
+    """``{family: [distribution, ...]}`` of the libraries the family records ask for that are not installed."""
+    import importlib.util
+
+    missing: dict[str, list[str]] = {}
+    for family in dict.fromkeys(families):
+        record = FAMILIES.get(family)
+        for module, distribution in record.libraries if record is not None else ():
+            if importlib.util.find_spec(module) is None:
+                missing.setdefault(family, []).append(distribution)
+    return missing
+
+
+def require(families: Sequence[str], *, where: str | None = None) -> None:
+    """ConfigError (AIS420) naming every family of ``families`` whose libraries are not installed, and how to
+    install them: a family is never skipped or replaced without a word."""
+    missing = missing_libraries(families)
+    if not missing:
+        return
+    names = sorted({d for dists in missing.values() for d in dists})
+    extras = sorted({FAMILIES[f].extra for f in missing if FAMILIES[f].extra})
+    which = ", ".join(f"'{f}'" for f in missing)
+    install = f"pip install 'aispec[{','.join(extras)}]'" if extras else f"pip install {' '.join(names)}"
+    raise ConfigError(f"model family {which} needs {', '.join(names)}, which {'is' if len(names) == 1 else 'are'} "
+                      "not installed", where=where, code="AIS420",
+                      hint=f"{install} (or pip install -r requirements.txt in the project); or choose another "
+                           "family (for family: auto, list model.candidates without it)")
+
+
 def _estimator_class(family: str, kind: str) -> type[Any]:
     import importlib
 
+    require([family])
     module, name = _CLASSES[family][kind]
     cls: type[Any] = getattr(importlib.import_module(module), name)
     return cls
 
 
 def _native_params(cls: type[Any]) -> set[str]:
-    return {p for p in inspect.signature(cls).parameters if p not in ("self", "args", "kwargs")}
+    parameters = inspect.signature(cls).parameters
+    names = {p for p in parameters if p not in ("self", "args", "kwargs")}
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        names |= set(cls().get_params(deep=False))  # XGBoost and LightGBM take most parameters as **kwargs
+    return names
 
 
 def _is_deprecated_default(cls: type[Any], name: str) -> bool:
@@ -212,6 +260,10 @@ def parameters(family: str, task: str | Task) -> frozenset[str]:
     cls = _estimator_class(family, kind)
     native = _native_params(cls)
     names = set(native)
+    if any(p.kind is p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+        # typed library parameters it takes through **kwargs (LightGBM's max_bin); an untyped one (class_weight)
+        # only where the estimator itself has it
+        names |= {p.name for p in FAMILIES[family].typed if p.kind != "any"}
     if family == "mlp":
         names |= set(_MLP_SHAPE) | set(_DEEP_ONLY)  # the deep-only words get their own error
     if family == "logistic_regression":
@@ -288,6 +340,9 @@ def make_estimator(family: str, *, task: str, params: Mapping[str, Any], seed: i
         if name not in accepted:
             raise _reject(family, kind, t, name, accepted)
     given = _translate(family, kind, cls, dict(params))
+    for param in FAMILIES[family].typed:  # a whole-number float (30.0) is the integer the library takes
+        if param.kind == "int" and isinstance(given.get(param.name), float) and given[param.name].is_integer():
+            given[param.name] = int(given[param.name])
 
     native = _native_params(cls)
     kwargs: dict[str, Any] = {}
@@ -295,6 +350,9 @@ def make_estimator(family: str, *, task: str, params: Mapping[str, Any], seed: i
         kwargs["random_state"] = seed
     if "n_jobs" in native and cls.__name__ in _N_JOBS:
         kwargs["n_jobs"] = 1
+    # the family record's typed defaults (written out, so the report and auto's starting point show them)
+    kwargs.update({p.name: p.default for p in FAMILIES[family].typed if p.default is not None and p.name in accepted})
+    kwargs.update(_QUIET.get(family, {}))
     kwargs.update(_DEFAULTS.get((family, kind), {}))
 
     calibrated = False
@@ -319,7 +377,8 @@ def _build(family: str, cls: type[Any], kwargs: Mapping[str, Any]) -> Any:
     except TypeError as exc:  # pragma: no cover - names are checked above
         raise ConfigError(f"{family}: {exc}") from None
     validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    # scikit-learn's own estimators declare their constraints; XGBoost and LightGBM check at fit
+    if callable(validate) and hasattr(estimator, "_parameter_constraints"):
         try:
             validate()
         except (ValueError, TypeError) as exc:
@@ -510,6 +569,23 @@ def default_space(family: str, task: str) -> dict[str, Distribution]:
     - anomaly: isolation_forest ``n_estimators``, ``max_samples`` (not ``max_features``: a forest
       that subsamples features cannot be exported to ONNX); one_class_svm
       ``nu`` 0.01..0.5 and ``gamma``; local_outlier_factor ``n_neighbors`` 5..60 and ``p``.
+    - families whose record types its parameters (xgboost, lightgbm): the ``search`` ranges of those
+      parameters, from the record (``schemas/vocabulary.py``).
     """
     kind = variant(family, task)
+    typed = [p for p in FAMILIES[family].typed if p.search is not None]
+    if typed:
+        return {p.name: _distribution(p.search) for p in typed if p.search is not None}
     return _spaces()[(family, kind)]()
+
+
+def _distribution(search: tuple[Any, ...]) -> Distribution:
+    """A family record's default search range (``("loguniform", 0.01, 0.3)``) as a search distribution."""
+    from aispec.runtime.search import Choice, Float, Int
+
+    kind, *args = search
+    if kind in ("int", "logint"):
+        return Int(int(args[0]), int(args[1]), log=kind == "logint")
+    if kind in ("uniform", "loguniform"):
+        return Float(float(args[0]), float(args[1]), log=kind == "loguniform")
+    return Choice(*args)

@@ -346,3 +346,17 @@ def training_curves(epochs: Sequence[Mapping[str, float]], *, best_epoch: int | 
             ax.legend(loc="best")
         axes[0].set_title(title)
         return _png(fig)
+
+
+def boosting_rounds(values: Sequence[float], *, monitor: str, best_round: int, ceiling: int) -> bytes:
+    """The watched value on the validation split after each boosting round of an early-stopped model, the
+    kept round marked (its trees are the model) and the ceiling (``n_estimators``) in the title."""
+    rounds = list(range(1, len(values) + 1))
+    with _figure(6.4, 4.4) as (fig, (ax,)):
+        ax.plot(rounds, list(values), linewidth=2, color=_BLUE, label=monitor)
+        ax.axvline(best_round, color="#9ca3af", linewidth=1, linestyle="--", label=f"kept: {best_round} rounds")
+        ax.set_xlabel("Boosting round")
+        ax.set_ylabel(monitor)
+        ax.set_title(f"Early stopping on the validation split ({len(values)} of at most {ceiling} rounds)")
+        ax.legend(loc="best")
+        return _png(fig)

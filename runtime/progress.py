@@ -38,7 +38,7 @@ _CONSOLE: ContextVar[Console | None] = ContextVar("aispec_step_console", default
 
 def current_console() -> Console:
     """The running step's console, else a console on standard output."""
-    return _CONSOLE.get() or Console(highlight=False)
+    return _CONSOLE.get() or Console(highlight=False, emoji=False)
 
 
 @dataclass(slots=True)
@@ -69,7 +69,8 @@ class Steps:
 
     def __init__(self, title: str | None = None, *, console: Console | None = None,
                  file: IO[str] | None = None) -> None:
-        self.console = console if console is not None else Console(file=file, highlight=False)
+        # emoji=False: a location such as spec.yaml:100:7 holds rich's emoji code :100: (it printed as 💯7)
+        self.console = console if console is not None else Console(file=file, highlight=False, emoji=False)
         self.title = title
         self.steps: list[Step] = []
         self._started = time.perf_counter()

@@ -96,7 +96,8 @@ __all__ = ["ReportPaths", "environment", "plain", "write"]
 
 TEMPLATES = Path(__file__).parent / "report_templates"
 PACKAGES = ("aispec", "scikit-learn", "numpy", "pandas", "scipy", "optuna", "fairlearn", "skl2onnx", "onnx",
-            "onnxruntime", "matplotlib", "imbalanced-learn", "torch", "keras", "jinja2", "rich")
+            "onnxruntime", "matplotlib", "imbalanced-learn", "torch", "keras", "xgboost-cpu", "xgboost", "lightgbm",
+            "onnxmltools", "jinja2", "rich")
 PLOT_TITLES = {
     "confusion_matrix": "Confusion matrix", "confusion_matrix_normalized": "Confusion matrix (normalised)",
     "roc_curve": "ROC curve", "pr_curve": "Precision-recall curve", "residuals": "Residuals",
@@ -104,6 +105,7 @@ PLOT_TITLES = {
     "training_curves": "Training curves (per epoch)",
     "examples": "Test images: mistakes first, with the true and predicted class",
     "forecast_vs_actual": "Forecast vs actual",
+    "boosting_rounds": "Early stopping (per boosting round)",
 }
 
 
@@ -297,6 +299,7 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "onnx_inputs": onnx_inputs,
         "quantization": _section(run, "quantization"),
         "training": _section(run, "training"),
+        "boosting": _section(run, "boosting"),
         "pruning": _section(run, "pruning"),
         "distributed": _section(run, "distributed"),
         "trials_per_node": _trials_per_node(search),
@@ -402,6 +405,7 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "onnx": c["onnx"],
         "quantization": c["quantization"],
         "training": c["training"],
+        "boosting": c["boosting"],
         "pruning": c["pruning"],
         "timings": c["timings"],
         "validation": c["validation"],

@@ -313,8 +313,9 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     For back ends with a training loop (capability ``training_options``): ``training`` is the spec's
     ``training`` section, ``accelerator`` ``hardware.accelerator``, ``checkpoint_dir`` where checkpoints
     go and ``resume`` whether to continue from the last one (``--resume``); the validation split (when
-    the spec holds one out) is handed to the fit and the search of back ends that use one
-    (``validation_split``). ``prune`` (``deployment.optimize.prune``): back ends that can prune
+    the spec holds one out) is handed to the fit and the search, which back ends that use one
+    (``validation_split``) use, and models fitted in boosting rounds (xgboost, lightgbm) stop early on
+    when ``training`` sets ``early_stopping``. ``prune`` (``deployment.optimize.prune``): back ends that can prune
     (``prune``) prune the fitted model and keep it pruned only when it holds. ``augmentation``
     (``data.augmentation``) adds altered copies of training images to the final fit (the search
     cross-validates on the images as they are); its text part adds perturbed copies of training rows to
@@ -340,9 +341,9 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     X, y = _xy(rows, features, target)
     positive_class = _positive(task, positive_class, y)
     labels = _fit_labels(task, y, positive_class)
-    # the validation split goes only to back ends that use one (the others' check warns, AIS334)
-    held_out = _validation(splits, features, target, task, positive_class) \
-        if engine.info.can("validation_split") else None
+    # the validation split goes to the back end: back ends that declare `validation_split` and models fitted in
+    # boosting rounds (early stopping) use it; for the others the check warns that it is held out for nothing
+    held_out = _validation(splits, features, target, task, positive_class)
     result = None
     params: dict[str, Any] = {}
     validation = None
@@ -588,6 +589,11 @@ def _evaluate_supervised(trained: Trained, ev: Evaluation, names: list[str], X_t
     curve = _learning_curve(pipeline, X_train, y_train, trained, rows) if _cheap_refit(trained) else None
     if curve is not None:
         ev.plots["learning_curve"] = curve
+    rounds = boosting_rounds(trained)  # a boosting model that stopped early: its validation curve
+    if rounds is not None:
+        ev.plots["boosting_rounds"] = plots.boosting_rounds(rounds["history"][rounds["monitor"]],
+                                                            monitor=rounds["monitor"], best_round=rounds["rounds"],
+                                                            ceiling=rounds["ceiling"])
     history = getattr(pipeline, "history_", None)  # a model trained in epochs keeps its per-epoch figures
     if isinstance(history, Mapping) and history.get("epochs"):
         ev.plots["training_curves"] = plots.training_curves(history["epochs"], best_epoch=history.get("best_epoch"))
@@ -1043,6 +1049,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "onnx": onnx,
         "quantization": exported.quantization,
         "training": _training_section(trained),
+        "boosting": boosting_rounds(trained),
         "pruning": trained.pruning,
         "distributed": trained.distributed,
         "timings": dict(timings or {}),
@@ -1081,6 +1088,15 @@ def _training_section(trained: Trained) -> dict[str, Any] | None:
     return {"device": getattr(model, "device_", None), "mixed_precision": getattr(model, "mixed_precision_", None),
             "settings": asdict(settings) if is_dataclass(settings) and not isinstance(settings, type) else None,
             **dict(history)}
+
+
+def boosting_rounds(trained: Trained) -> dict[str, Any] | None:
+    """How many boosting rounds a model that stopped early kept, of its ceiling (``n_estimators``), and the
+    watched value per round on the validation split; None for a model that did not stop early."""
+    steps = getattr(trained.pipeline, "steps", None)
+    final = steps[-1][1] if steps else trained.pipeline
+    rounds = getattr(final, "rounds_", None)
+    return dict(rounds) if isinstance(rounds, Mapping) else None
 
 
 def _write_predictions(evaluation: Evaluation, out_dir: Path) -> Path | None:

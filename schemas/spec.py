@@ -29,7 +29,7 @@ from .types import (
     TemplateStr,
     anchored,
 )
-from .vocabulary import FAMILIES, Backend, Task
+from .vocabulary import FAMILIES, Backend, Param, Task
 
 SPEC_VERSION = 1
 
@@ -296,14 +296,34 @@ class Ensemble(_Model):
     final_estimator: FamilyName | None = Field(None, description="Stacking: the family that combines the members.")
 
 
+def _param_schema(param: Param | None) -> dict[str, Any]:
+    """The schema's spelling of AIS357 for one parameter: its type and range, as the family record types it
+    (untyped parameters take any value here; their library checks them)."""
+    if param is None or param.kind == "any":
+        return {"description": param.description} if param is not None and param.description else {}
+    out: dict[str, Any] = {"enum": list(param.choices)} if param.kind == "choice" else \
+        {"type": "integer" if param.kind == "int" else "number"}
+    if param.low is not None:
+        out["exclusiveMinimum" if param.low_open else "minimum"] = param.low
+    if param.high is not None:
+        out["maximum"] = param.high
+    if param.default is not None:
+        out["default"] = param.default
+    if param.description:
+        out["description"] = param.description
+    return out
+
+
 def _params_per_family(schema: dict[str, Any]) -> None:
-    """The schema's spelling of AIS343: `params` and `search.space` name parameters of the family."""
+    """The schema's spelling of AIS343 (`params` and `search.space` name parameters of the family) and of AIS357
+    for `params` (the typed ones take their type and range)."""
     rules: list[dict[str, Any]] = []
     for name, family in FAMILIES.items():
         params = sorted(family.params)
+        types = family.param_types
         when: dict[str, Any] = {"properties": {"family": {"const": name}}}
         then: dict[str, Any] = {"properties": {
-            "params": {"properties": {p: {} for p in params}, "additionalProperties": False}}}
+            "params": {"properties": {p: _param_schema(types.get(p)) for p in params}, "additionalProperties": False}}}
         if name != "auto":  # a spec without `family` is `auto`; auto chooses its own search spaces
             when["required"] = ["family"]
             then["properties"]["search"] = {"properties": {"space": {"propertyNames": {"enum": params}}}}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from enum import Enum
+from typing import Any
 
 
 class Task(str, Enum):
@@ -69,6 +70,55 @@ _NN_TRAINING = ("learning_rate", "batch_size", "optimizer")
 
 
 @dataclass(frozen=True, slots=True)
+class Param:
+    """One typed hyperparameter of a family: what values it takes, its default and its default search range.
+
+    ``kind``: ``int``, ``float``, ``choice`` (one of ``choices``) or ``any`` (not checked before the run).
+    ``low`` / ``high``: the valid range (None: unbounded), ``low`` excluded when ``low_open``.
+    ``default``: what the family uses when the spec gives nothing (the library's own default, written out
+    so that reports and ``auto``'s starting point show it). ``search``: the range ``auto`` and a
+    ``model.search`` without a ``space`` tune, in the spec's expression words: ``("loguniform", 0.01, 0.3)``,
+    ``("int", 2, 10)``, ``("logint", 50, 1000)``, ``("uniform", 0.5, 1.0)``, ``("choice", a, b)``.
+    The compiler checks ``model.params`` and ``model.search.space`` against ``kind`` and the range (AIS357).
+    """
+
+    name: str
+    kind: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    choices: tuple[Any, ...] = ()
+    default: Any = None
+    search: tuple[Any, ...] | None = None
+    description: str = ""
+
+    def problem(self, value: Any) -> str | None:
+        """Why ``value`` is not a value of this parameter, or None when it is."""
+        if self.kind == "any":
+            return None
+        if self.kind == "choice":
+            return None if value in self.choices else f"one of {', '.join(map(str, self.choices))}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "a number"
+        if self.kind == "int" and not float(value).is_integer():  # 30.0 is 30, as in JSON Schema
+            return "a whole number"
+        return None if self.within(float(value)) else f"{self.what()} {self.range_text()}"
+
+    def what(self) -> str:
+        return "a whole number" if self.kind == "int" else "a number"
+
+    def within(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or value <= self.high
+
+    def range_text(self) -> str:
+        low = "" if self.low is None else f"{'>' if self.low_open else '>='} {self.low:g}"
+        high = "" if self.high is None else f"<= {self.high:g}"
+        return " and ".join(part for part in (low, high) if part) or "(any)"
+
+
+@dataclass(frozen=True, slots=True)
 class Family:
     """One model family and what it can do: the single record the compiler's checks, resolution,
     ``auto`` and the runtime read (a capability is never spelled out a second time elsewhere)."""
@@ -83,7 +133,19 @@ class Family:
     auto: bool = True  # a candidate of `family: auto` when the spec names none
     quantize_int8: bool = False  # its ONNX graph has MatMul weights that int8 dynamic quantization changes
     cost: int = 3  # relative fitting cost (0 cheapest): `auto` tries its candidates' defaults cheapest first
-    requires: tuple[str, ...] = ()  # pip distributions it needs beyond its back end's (a generated project pins them)
+    typed: tuple[Param, ...] = ()  # its parameters with types, ranges, defaults and default search ranges
+    # fits in boosting rounds and stops early on the validation split (training.early_stopping); the
+    # rounds parameter (n_estimators) is then the ceiling
+    early_stopping: bool = False
+    # (import name, distribution) the family needs beyond its back end's libraries, and the aispec extra
+    # that installs them: a project that uses it requires them, and a run without them stops (AIS420)
+    libraries: tuple[tuple[str, str], ...] = ()
+    extra: str = ""
+    scales_with: tuple[str, ...] = ()  # parameters its fitting time grows in proportion to (auto's timing)
+
+    @property
+    def param_types(self) -> dict[str, Param]:
+        return {p.name: p for p in self.typed}
 
     @property
     def default_backend(self) -> Backend:
@@ -96,9 +158,64 @@ class Family:
 
 
 def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str,
-       requires: tuple[str, ...] = (), **capabilities: bool) -> Family:
-    return Family(name, frozenset(tasks), backends, frozenset(params), description, requires=requires, **capabilities)
+       **capabilities: Any) -> Family:
+    typed: tuple[Param, ...] = capabilities.get("typed", ())
+    return Family(name, frozenset(tasks), backends, frozenset(params) | {p.name for p in typed}, description,
+                  **capabilities)
 
+
+# Gradient-boosted trees of XGBoost and LightGBM, under their scikit-learn names. Defaults are the libraries'
+# own, written out (except LightGBM's subsample_freq: 1, so that a subsample below 1 takes effect; the
+# library's 0 silently ignores it). Search ranges follow the libraries' tuning guides and Optuna's examples.
+
+
+def _fraction(name: str, default: float = 1.0, search: tuple[Any, ...] | None = None) -> Param:
+    """A share in (0, 1]: a learning rate, a subsample of rows or columns."""
+    return Param(name, "float", 0.0, 1.0, low_open=True, default=default, search=search)
+
+_XGBOOST = (
+    Param("n_estimators", "int", 1, None, default=100, search=("logint", 50, 1000),
+          description="boosting rounds (the ceiling when early stopping is on)"),
+    _fraction("learning_rate", 0.3, ("loguniform", 0.01, 0.3)),
+    Param("max_depth", "int", 0, None, default=6, search=("int", 2, 10), description="0: no limit (lossguide)"),
+    Param("max_leaves", "int", 0, None, default=0, description="0: no limit"),
+    Param("min_child_weight", "float", 0, None, default=1.0, search=("loguniform", 0.5, 20.0)),
+    _fraction("subsample", 1.0, ("uniform", 0.5, 1.0)),
+    _fraction("colsample_bytree", 1.0, ("uniform", 0.5, 1.0)),
+    _fraction("colsample_bylevel", 1.0),
+    _fraction("colsample_bynode", 1.0),
+    Param("reg_lambda", "float", 0, None, default=1.0, search=("loguniform", 1e-8, 10.0)),
+    Param("reg_alpha", "float", 0, None, default=0.0),
+    Param("gamma", "float", 0, None, default=0.0, description="minimum loss reduction to split"),
+    Param("max_delta_step", "float", 0, None, default=0.0),
+    Param("scale_pos_weight", "float", 0, None, low_open=True, default=1.0),
+    Param("max_bin", "int", 2, None, default=256),
+    Param("grow_policy", "choice", choices=("depthwise", "lossguide"), default="depthwise"),
+    Param("tree_method", "choice", choices=("hist", "approx", "exact"), default="hist"),
+    Param("class_weight", "any", description="balanced, or {class: weight}: sample weights by class"),
+)
+_LIGHTGBM = (
+    Param("n_estimators", "int", 1, None, default=100, search=("logint", 50, 1000),
+          description="boosting rounds (the ceiling when early stopping is on)"),
+    _fraction("learning_rate", 0.1, ("loguniform", 0.01, 0.3)),
+    Param("num_leaves", "int", 2, 131072, default=31, search=("logint", 7, 127)),
+    Param("max_depth", "int", -1, None, default=-1, description="-1 or 0: no limit"),
+    Param("min_child_samples", "int", 0, None, default=20, search=("logint", 5, 100)),
+    Param("min_child_weight", "float", 0, None, default=1e-3),
+    _fraction("subsample", 1.0, ("uniform", 0.5, 1.0)),
+    Param("subsample_freq", "int", 0, None, default=1, description="bag every this many rounds (0: never)"),
+    _fraction("colsample_bytree", 1.0, ("uniform", 0.5, 1.0)),
+    Param("reg_lambda", "float", 0, None, default=0.0, search=("loguniform", 1e-8, 10.0)),
+    Param("reg_alpha", "float", 0, None, default=0.0),
+    Param("min_split_gain", "float", 0, None, default=0.0),
+    Param("max_bin", "int", 2, None, default=255),
+    Param("class_weight", "any", description="balanced, or {class: weight}"),
+)
+# Rounds without improvement before a boosting family stops when `training.early_stopping` is `true` (the
+# resolved spec writes it out). Boosting rounds are far cheaper and noisier than a network's epochs: 20 is
+# the order the libraries' guides use at their default learning rates.
+BOOSTING_PATIENCE = 20
+_GBM = {"scale_invariant": True, "early_stopping": True, "extra": "gbm", "scales_with": ("n_estimators",)}
 
 T = Task
 S, TO, K = Backend.sklearn, Backend.torch, Backend.keras
@@ -121,13 +238,17 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
        scale_invariant=True),
     _f("random_forest", {_CLS, _REG, _FC, _IMG}, (S,),
        _TREE + ("n_estimators", "bootstrap", "max_samples", "oob_score"), "bagged decision trees",
-       scale_invariant=True),
+       scale_invariant=True, scales_with=("n_estimators",)),
     _f("extra_trees", {_CLS, _REG, _FC, _IMG}, (S,), _TREE + ("n_estimators", "bootstrap", "max_samples"),
-       "extremely randomised trees", scale_invariant=True),
+       "extremely randomised trees", scale_invariant=True, scales_with=("n_estimators",)),
     _f("gradient_boosting", {_CLS, _REG, _FC}, (S,),
        ("learning_rate", "max_iter", "max_depth", "max_leaf_nodes", "min_samples_leaf", "l2_regularization",
         "max_bins", "max_features", "class_weight", "early_stopping", "loss"),
-       "histogram gradient-boosted trees", scale_invariant=True),
+       "histogram gradient-boosted trees", scale_invariant=True, scales_with=("max_iter",)),
+    _f("xgboost", {_CLS, _REG}, (S,), (), "XGBoost gradient-boosted trees", typed=_XGBOOST,
+       libraries=(("xgboost", "xgboost-cpu"), ("onnxmltools", "onnxmltools")), **_GBM),
+    _f("lightgbm", {_CLS, _REG}, (S,), (), "LightGBM gradient-boosted trees (leaf-wise)", typed=_LIGHTGBM,
+       libraries=(("lightgbm", "lightgbm"), ("onnxmltools", "onnxmltools")), **_GBM),
     _f("svm", {_CLS, _REG, _TXT, _IMG}, (S,),
        ("C", "kernel", "gamma", "degree", "coef0", "class_weight", "epsilon", "probability"),
        "support vector machine"),
@@ -156,10 +277,10 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("seasonal_naive", {_FC}, (S,), (), "the value one season earlier (also a baseline of every forecast)"),
     _f("ets", {_FC}, (S,), ("trend", "damped", "seasonal", "context"),
        "exponential smoothing: level, additive (damped) trend and additive season (statsmodels)",
-       requires=("statsmodels",)),
+       libraries=(("statsmodels", "statsmodels"),), extra="datasets"),
     _f("arima", {_FC}, (S,), ("p", "d", "q", "P", "D", "Q", "trend", "context"),
        "seasonal ARIMA (statsmodels' SARIMAX); slow to fit for long seasons such as 52 weeks",
-       requires=("statsmodels",), auto=False),
+       libraries=(("statsmodels", "statsmodels"),), extra="datasets", auto=False),
     _f("kmeans", {T.clustering}, (S,), ("n_clusters", "init", "n_init", "max_iter", "tol"), "k-means clustering"),
     _f("dbscan", {T.clustering}, (S,), ("eps", "min_samples", "metric", "leaf_size"), "density-based clustering",
        predicts=False, auto=False),
@@ -169,7 +290,7 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
        "Gaussian mixture model"),
     _f("isolation_forest", {T.anomaly_detection}, (S,),
        ("n_estimators", "contamination", "max_samples", "max_features", "bootstrap"), "isolation forest",
-       scale_invariant=True),
+       scale_invariant=True, scales_with=("n_estimators",)),
     _f("one_class_svm", {T.anomaly_detection}, (S,), ("nu", "kernel", "gamma", "degree", "coef0"),
        "one-class support vector machine"),
     _f("local_outlier_factor", {T.anomaly_detection}, (S,),
@@ -182,7 +303,7 @@ _COSTS = {
     "naive_bayes": 0, "linear": 0, "ridge": 0, "logistic_regression": 1, "lasso": 1, "elastic_net": 1, "knn": 1,
     "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2, "gaussian_mixture": 2,
     "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3, "agglomerative": 3,
-    "gradient_boosting": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7,
+    "gradient_boosting": 4, "xgboost": 4, "lightgbm": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7,
     "naive": 0, "seasonal_naive": 0, "ets": 2, "arima": 6,
 }
 FAMILIES = {name: replace(family, cost=_COSTS.get(name, family.cost)) for name, family in FAMILIES.items()}

@@ -28,7 +28,7 @@ from aispec.compiler.codes import BASE_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ["torch", "sklearn", "keras", "tensorflow", "streamlit", "pandas", "numpy", "onnx", "onnxruntime", "scipy",
-         "jax", "matplotlib", "ray"]
+         "jax", "matplotlib", "xgboost", "lightgbm", "onnxmltools", "skl2onnx", "ray"]
 RUNTIME_FORBIDDEN = ["aispec.compiler", "lark", "streamlit"]
 
 
@@ -82,6 +82,11 @@ with tempfile.TemporaryDirectory() as tmp:
     report["schema"] = cli("schema")[0]
     report["explain"] = cli("explain", "AIS313")[0]
     report["datasets"] = cli("datasets")[0]
+    # build and plan a project whose model needs XGBoost: its requirements name it, nothing imports it
+    report["build"] = cli("build", ROOT / "specs" / "examples" / "breast-cancer-xgboost.yaml", "-o",
+                          Path(tmp) / "xgb")[0]
+    report["plan"] = cli("plan", ROOT / "specs" / "examples" / "penguins-lightgbm.yaml", "-o", Path(tmp) / "lgbm")[0]
+    report["after_build"] = heavy_loaded()
     # and every module of the compiler and the spec schema, imported
     import aispec.compiler, aispec.schemas
     for pkg in (aispec.compiler, aispec.schemas):
@@ -103,6 +108,7 @@ def test_check_imports_no_heavy_library(compiler_report: dict[str, object]) -> N
     assert code == 0, output
     assert "ok" in output
     assert report["after_check"] == [], f"`aispec check` imported {report['after_check']}"
+    assert report["after_build"] == [], f"`aispec build` / `plan` imported {report['after_build']}"
     assert report["after_all"] == [], f"the compiler imported {report['after_all']}"
 
 
@@ -111,7 +117,7 @@ def test_compiler_commands_ran_in_the_import_check(compiler_report: dict[str, ob
     report = compiler_report
     code, output = report["check_examples"]  # type: ignore[misc]
     assert code == 0, output
-    for command in ("show", "fmt", "convert", "check_dsl", "init", "schema", "explain", "datasets"):
+    for command in ("show", "fmt", "convert", "check_dsl", "init", "schema", "explain", "datasets", "build", "plan"):
         assert report[command] == 0, (command, report[command])
 
 

@@ -262,7 +262,8 @@ def test_show_refuses_a_spec_with_errors(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- init
 
 
-BUILDABLE = ["classification", "regression", "clustering", "anomaly_detection", "image_classification", "forecasting"]
+BUILDABLE = ["classification", "regression", "clustering", "anomaly_detection", "image_classification", "forecasting",
+             "text_classification"]
 
 
 @pytest.mark.parametrize("suffix", [".yaml", ".aispec"])
@@ -309,12 +310,20 @@ def test_init_name_option_is_slugified(tmp_path: Path) -> None:
     assert check_file(target).errors == ()
 
 
-@pytest.mark.parametrize("task", sorted(set(TASKS) - set(BUILDABLE)))
-def test_init_offers_no_starter_that_cannot_be_built(tmp_path: Path, task: str) -> None:
+def test_every_task_has_a_buildable_starter() -> None:
+    assert sorted(BUILDABLE) == sorted(TASKS)
+
+
+def test_init_offers_no_starter_that_cannot_be_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every task builds today: pretend the build lost forecasting, as a new task would start out
+    from aispec.compiler import buildable
+    from aispec.schemas.vocabulary import Task
+
+    monkeypatch.setattr(buildable, "BUILDABLE_TASKS", buildable.BUILDABLE_TASKS - {Task.forecasting})
     target = tmp_path / "spec.yaml"
-    code, _, err = invoke("init", target, "--task", task)
+    code, _, err = invoke("init", target, "--task", "forecasting")
     assert code == 2 and not target.exists()
-    assert f"no starter for '{task}'" in err and "not build" in err and "starters: classification" in err
+    assert "no starter for 'forecasting'" in err and "not build" in err and "starters: classification" in err
 
 
 def test_init_refuses_to_overwrite(tmp_path: Path) -> None:

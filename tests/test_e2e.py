@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "specs" / "examples"
 RUNNABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
             "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
-            "digits-image-sklearn", "sms-spam-text", "co2-forecasting"]
+            "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
+            "breast-cancer-xgboost", "penguins-lightgbm"]
 
 pytestmark = pytest.mark.slow
 

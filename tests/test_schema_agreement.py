@@ -58,12 +58,16 @@ RS_VALIDATOR = jsonschema_rs.Draft202012Validator(SCHEMA)
 SCHEMA_EXPRESSES = {
     "AIS340": "model family names (model.family, candidates, ensemble members, final_estimator) are an enum",
     "AIS343": "model.params and model.search.space keys are listed per family (if/then on model.family)",
+    "AIS357": "the typed parameters of a family (xgboost, lightgbm) have a type and range in model.params",
 }
 # Rules of the compared stages that no JSON Schema can express, by code and message, with why.
 EXEMPT: dict[tuple[str, str], str] = {
     ("AIS104", r"^\w+\(\) lower bound \S+ is not below upper bound \S+$"):
         "a search range's bounds must be in order; a regular expression (the schema's `pattern`) cannot compare "
         "two numbers. The parser checks each bound first and the order last, so this is the only rule it skips.",
+    ("AIS357", r"^search space "):
+        "a search range is an expression in a string; a `pattern` cannot compare its bounds with the range the "
+        "parameter takes (model.params values, plain numbers, are compared).",
 }
 
 # Example counts (fixed seeds via derandomize): about 30 s of CPU for the three properties, hence `slow`.
@@ -435,6 +439,15 @@ KNOWN_CASES: list[tuple[str, dict[str, Any], bool]] = [
     ("sql source with query and table", {"data__source": {"kind": "sql", "url": "${DB_URL}", "query": "select 1",
                                                           "table": "t"}}, False),
     ("format version as a float", {"aispec": 1.0}, True),
+    ("typed parameter in its range", {"model": {"family": "xgboost", "params": {"learning_rate": 1.0,
+                                                                                "max_depth": 4.0}}}, True),
+    ("typed parameter beyond its range", {"model": {"family": "xgboost", "params": {"learning_rate": 1.5}}}, False),
+    ("typed parameter at an excluded bound", {"model": {"family": "lightgbm", "params": {"subsample": 0}}}, False),
+    ("fraction for a typed whole number", {"model": {"family": "lightgbm", "params": {"num_leaves": 31.5}}}, False),
+    ("word a typed parameter does not take", {"model": {"family": "xgboost", "params": {"tree_method": "gpu"}}},
+     False),
+    ("search range beyond a typed parameter (exempt)",
+     {"model": {"family": "xgboost", "search": {"space": {"subsample": "uniform(0.5, 1.5)"}}}}, True),
 ]
 
 

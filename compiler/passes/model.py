@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aispec.schemas.expressions import Distribution
 from aispec.schemas.spec import EarlyStopping
 from aispec.schemas.vocabulary import (
     CLUSTER_COUNT_PARAM,
@@ -12,6 +13,7 @@ from aispec.schemas.vocabulary import (
     LOSSES,
     METRICS,
     Backend,
+    Param,
     Task,
     monitor_target,
 )
@@ -43,10 +45,16 @@ def check_split(ctx: Context) -> Iterator[Diagnostic]:
                          ("data", "split", "time_ordered"), "set problem.time_column, or remove time_ordered")
     declared = ctx.declared
     if split.validation > 0 and declared is not None and not declared.can("validation_split"):
-        yield ctx.report("AIS334", f"{declared.title} models do not use a validation split: {split.validation:g} of "
-                                   "the rows would be held out for nothing", ("data", "split", "validation"),
-                         "set validation: 0 and give the rows to training (search and auto cross-validate on "
-                         "the training split)")
+        if not boosts(ctx):
+            yield ctx.report("AIS334", f"{declared.title} models do not use a validation split: {split.validation:g} "
+                                       "of the rows would be held out for nothing", ("data", "split", "validation"),
+                             "set validation: 0 and give the rows to training (search and auto cross-validate on "
+                             "the training split)")
+        elif not ctx.spec.training.early_stopping:
+            yield ctx.report("AIS334", f"'{ctx.spec.model.family}' uses a validation split only to stop boosting "
+                                       f"early, and training.early_stopping is not set: {split.validation:g} of the "
+                                       "rows would be held out for nothing", ("data", "split", "validation"),
+                             "set training.early_stopping: true, or validation: 0")
     model = ctx.spec.model
     is_auto = model.family == "auto" and model.ensemble is None
     searched = model.search is not None and bool(model.search.space) and model.search.cv is None
@@ -80,10 +88,14 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
     yield from _check_family(ctx, model.family, ("model", "family"), model.backend)
     family = ctx.family
     if family is not None:
-        for name in model.params:
+        types = family.param_types
+        for name, value in model.params.items():
             if name not in family.params:
                 yield ctx.report("AIS343", f"'{model.family}' has no parameter '{name}'", ("model", "params", name),
                                  did_you_mean(name, family.params) or _param_list(family.params), key=True)
+            elif name in types and (problem := types[name].problem(value)) is not None:
+                yield ctx.report("AIS357", f"'{model.family}' parameter '{name}' takes {problem}, not {value!r}",
+                                 ("model", "params", name), _param_hint(types[name]))
     if model.family != "auto":
         for field in ("budget", "candidates"):
             if getattr(model, field) is not None:
@@ -165,6 +177,28 @@ def _isolation_forest_features(ctx: Context, values: list[object], loc: Loc, sho
                          "leave max_features at 1.0 (search max_samples instead), or set deployment.target: none")
 
 
+def _param_hint(param: Param) -> str:
+    shown = f"one of {', '.join(map(str, param.choices))}" if param.kind == "choice" else \
+        f"{param.what()} {param.range_text()}"
+    default = f"; default {param.default!r}" if param.default is not None else ""
+    return f"'{param.name}' takes {shown}{default}"
+
+
+def _range_problem(param: Param, dist: Distribution) -> str | None:
+    """Why the search distribution ``dist`` proposes values ``param`` does not take, or None."""
+    if param.kind == "any":
+        return None
+    if dist.kind == "choice":
+        bad = [(a, param.problem(a)) for a in dist.args if param.problem(a) is not None]
+        return "; ".join(f"{a!r} is not {why}" for a, why in bad) or None
+    if param.kind == "choice":
+        return f"it takes one of {', '.join(map(str, param.choices))}: use choice(...)"
+    if param.kind == "int" and dist.kind in ("uniform", "loguniform"):
+        return "it takes whole numbers: use int(...) or logint(...)"
+    outside = [v for v in (dist.low, dist.high) if not param.within(v)]
+    return f"{', '.join(f'{v:g}' for v in outside)} is outside its range ({param.range_text()})" if outside else None
+
+
 def _param_list(params: frozenset[str]) -> str:
     return f"its parameters: {', '.join(sorted(params))}" if params else "it takes no parameters"
 
@@ -180,6 +214,10 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
         if family is not None and family.name != "auto" and name not in family.params:
             yield ctx.report("AIS343", f"search space names '{name}', which '{model.family}' does not have",
                              loc, did_you_mean(name, family.params) or _param_list(family.params), key=True)
+        param = family.param_types.get(name) if family is not None else None
+        if param is not None and (problem := _range_problem(param, dist)) is not None:
+            yield ctx.report("AIS357", f"search space {dist} for '{name}' reaches values it does not take: {problem}",
+                             loc, _param_hint(param))
         if search.method == "grid" and dist.kind in ("uniform", "loguniform"):
             yield ctx.report("AIS346", f"grid search cannot enumerate the continuous range {dist}", loc,
                              "use choice(...) or int(...) for grid search, or method: random / bayesian")
@@ -200,6 +238,13 @@ def check_search(ctx: Context) -> Iterator[Diagnostic]:
 
 _DEEP_ONLY = ("loss", "optimizer", "learning_rate", "schedule", "batch_size", "epochs", "early_stopping",
               "checkpoint_every")
+
+
+def boosts(ctx: Context) -> bool:
+    """Whether the model is one family fitted in boosting rounds, which stops early on the validation split
+    (its record's ``early_stopping``; an ensemble's members and ``auto``'s refit do not stop early)."""
+    family = ctx.family
+    return family is not None and family.early_stopping and ctx.spec.model.ensemble is None
 # which schedule kinds read which of its settings
 _SCHEDULE_USES = {"gamma": ("step", "exponential", "plateau"), "step_size": ("step",), "patience": ("plateau",)}
 
@@ -210,6 +255,8 @@ def check_training(ctx: Context) -> Iterator[Diagnostic]:
     if declared is not None and not declared.can("training_options"):
         title = declared.title
         for name in _DEEP_ONLY:
+            if name == "early_stopping" and boosts(ctx):
+                continue  # boosting stops early on the validation split
             if getattr(training, name) is not None:
                 yield ctx.report("AIS350", f"training.{name} is not used by {title} models",
                                  ("training", name), "it applies to the neural back ends (torch, keras); remove it",
@@ -224,11 +271,30 @@ def check_training(ctx: Context) -> Iterator[Diagnostic]:
                                      ("training", "regularization", name), hint, key=True)
     es = training.early_stopping
     split = ctx.spec.data.split
-    if es and declared is not None and declared.can("validation_split") and split.validation == 0:
+    watches = (declared is not None and declared.can("validation_split")) or boosts(ctx)
+    if es and watches and split.validation == 0:
         yield ctx.report("AIS351", "early stopping watches a validation split, and data.split.validation is 0",
                          ("training", "early_stopping"), "set data.split.validation, e.g. 0.1", key=True)
     if declared is not None and declared.can("training_options"):
         yield from _check_deep_training(ctx)
+    elif boosts(ctx) and isinstance(es, EarlyStopping):
+        yield from _check_boosting_monitor(ctx, es)
+
+
+def _check_boosting_monitor(ctx: Context, es: EarlyStopping) -> Iterator[Diagnostic]:
+    """Boosting stops on the validation split: its loss (``val_loss``) or a metric of the task there. The
+    training loss falls every round, so it would never stop anything."""
+    task = ctx.spec.problem.task
+    target = monitor_target(es.monitor, task)
+    if target is not None and target[0] != "loss":
+        return
+    metrics = sorted(f"val_{n}" for n, m in METRICS.items() if m.kind == "quality" and task in m.tasks and not m.needs)
+    why = ("a boosting model's training loss falls every round, so it would never stop" if target is not None
+           else f"'{ctx.spec.model.family}' stops on val_loss or a {task.value} metric on the validation split")
+    yield ctx.report("AIS355", f"early stopping cannot watch '{es.monitor}': {why}",
+                     ("training", "early_stopping", "monitor"),
+                     did_you_mean(str(es.monitor), [*metrics, "val_loss"]) or f"one of: val_loss, "
+                     f"{', '.join(metrics[:6])}, ...")
 
 
 def _check_deep_training(ctx: Context) -> Iterator[Diagnostic]:

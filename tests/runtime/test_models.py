@@ -11,11 +11,16 @@ import pytest
 
 from aispec.runtime import models
 from aispec.runtime.errors import ConfigError
+from aispec.runtime.export import register_converters
 from aispec.runtime.search import Choice, Float, Int
+from aispec.runtime.series.forecasters import BASELINES, STATISTICAL
 from aispec.schemas.vocabulary import FAMILIES, Backend
 
+# the scikit-learn estimators; the forecasters that are not (naive baselines, ETS and ARIMA on statsmodels)
+# are runtime.series's and tested there (tests/runtime/test_series.py)
 COMBOS = sorted((name, task.value) for name, fam in FAMILIES.items()
-                if name != "auto" and Backend.sklearn in fam.backends for task in fam.tasks)
+                if name != "auto" and Backend.sklearn in fam.backends for task in fam.tasks
+                if name not in (*BASELINES, *STATISTICAL))
 # Small sizes so that every combination fits and converts quickly.
 SMALL: dict[str, dict[str, Any]] = {
     "random_forest": {"n_estimators": 10}, "extra_trees": {"n_estimators": 10},
@@ -48,6 +53,10 @@ def _pipeline(est: Any, kind: str) -> Any:
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
+    # trees get no scaler, as aispec builds them: a float64 scaler in front of float32 trees moves rows across
+    # split thresholds in the ONNX graph (XGBoost: probabilities off by 0.26 here; PITFALLS.md)
+    if models.scale_invariant(est):
+        return Pipeline([("model", est)])
     # text variants (MultinomialNB) need non-negative inputs: scaling without centring keeps them so
     return Pipeline([("scale", StandardScaler(with_mean=kind != "text")), ("model", est)])
 
@@ -80,7 +89,7 @@ def test_builds_and_fits(family: str, task: str) -> None:
 
 
 @pytest.mark.parametrize(("family", "task"), [c for c in COMBOS if c[0] not in models.NO_PREDICT])
-def test_converts_to_onnx_behind_a_scaler(family: str, task: str) -> None:
+def test_converts_to_onnx_behind_a_scaler_except_trees(family: str, task: str) -> None:
     import onnxruntime as ort
     from skl2onnx import to_onnx
 
@@ -91,6 +100,7 @@ def test_converts_to_onnx_behind_a_scaler(family: str, task: str) -> None:
         warnings.simplefilter("ignore")
         pipe = _pipeline(est, kind).fit(X, y)
         options = {"zipmap": False} if kind in ("classifier", "text") else None
+        register_converters(pipe)  # XGBoost and LightGBM convert through onnxmltools
         # skl2onnx 1.20 knows ai.onnx.ml up to opset 3 (IsolationForest would otherwise ask for 4)
         onx = to_onnx(pipe, X[:1], options=options, target_opset={"": 17, "ai.onnx.ml": 3})
     sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -263,7 +273,9 @@ def _points(dist: Any) -> list[Any]:
 @pytest.mark.parametrize(("family", "task"), COMBOS)
 def test_default_space_builds_at_its_corners(family: str, task: str) -> None:
     space = models.default_space(family, task)
-    assert 1 <= len(space) <= 5
+    # compact; XGBoost and LightGBM: the seven parameters their tuning guides name (rounds, learning rate,
+    # depth or leaves, row and column subsampling, L2, minimum child size)
+    assert 1 <= len(space) <= (7 if FAMILIES[family].typed else 5)
     for name, dist in space.items():
         assert isinstance(dist, Int | Float | Choice)
         for value in _points(dist):

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from aispec.runtime import cards, export, models, preprocess, quantize, report, workflow
 from aispec.runtime.errors import ConfigError
-from aispec.runtime.export import to_onnx
+from aispec.runtime.export import register_converters, to_onnx
 from aispec.runtime.serving.contract import read_serving_metadata, serving_metadata, write_serving_metadata
 from aispec.runtime.split import Split
 from aispec.schemas.vocabulary import FAMILIES, INT8_QUANTIZABLE, Backend
@@ -242,6 +242,7 @@ def test_int8_quantizable_families_are_exactly_those_with_matmul(family: str, ta
         warnings.simplefilter("ignore")
         pipe = Pipeline([("scale", StandardScaler()), ("model", est)]).fit(X, y)
         options = {"zipmap": False} if task == "classification" else None
+        register_converters(pipe)  # XGBoost and LightGBM convert through onnxmltools
         model = skl_to_onnx(pipe, X[:1], options=options, target_opset={"": 17, "ai.onnx.ml": 3})
     assert bool(quantize.quantizable_ops(model)) == (family in INT8_QUANTIZABLE)
 

@@ -168,7 +168,8 @@ def test_metrics_json_is_strict_stable_and_deterministic(tmp_path: Path) -> None
     doc = _no_nan(first.decode("utf-8"))
     assert list(doc) == ["format", "project", "problem", "model", "passed", "primary", "metrics", "train_metrics",
                          "gates", "per_class", "per_group", "fairness", "latency", "plots", "data", "split", "search",
-                         "auto", "onnx", "quantization", "training", "pruning", "timings", "validation", "positive_class",
+                         "auto", "onnx", "quantization", "training", "boosting", "pruning", "timings", "validation",
+                         "positive_class",
                          "scored_on", "metric_notes", "warnings", "predictions", "environment"]
     assert doc["metrics"]["nan_metric"] is None
     assert doc["data"]["columns"]["bill"]["std"] is None
@@ -260,6 +261,16 @@ def test_steps_on_a_terminal_show_marks_and_times() -> None:
     out = buffer.getvalue()
     assert "Fit [model]" in out and re.search(r"\d+\.\d\d s", out)
     assert not math.isnan(steps.timings["Fit [model]"])
+
+
+def test_a_location_is_never_read_as_an_emoji_code() -> None:
+    """rich turns ``:100:`` into an emoji: a spec location on line 100 printed as ``spec.yaml💯7``."""
+    from aispec.runtime.errors import DataError
+
+    buffer = io.StringIO()
+    steps = Steps("penguins", file=buffer)
+    steps.fail(DataError("recall = 0.81, required >= 85%", where="spec.yaml:100:7"))
+    assert "spec.yaml:100:7: recall" in buffer.getvalue()
 
 
 def test_steps_fail_and_summary() -> None:

@@ -52,6 +52,27 @@ def _parallel(pipeline: Any, cpus: int | None) -> None:
         pipeline.set_params(model__n_jobs=cpus)
 
 
+def _fit_rounds(pipeline: Any, X: Any, y: Any, *, settings: FitSettings, task: str) -> bool:
+    """A model fitted in boosting rounds (``runtime.boosting``) with ``training.early_stopping`` and a validation
+    split: the preprocessing is fitted on the training rows, the validation rows go through it, and the
+    model stops on them (``n_estimators`` the ceiling). False when this does not apply (a plain fit follows)."""
+    steps = getattr(pipeline, "steps", None)
+    final = steps[-1][1] if steps else pipeline
+    if not hasattr(final, "fit_rounds") or settings.validation is None or y is None:
+        return False
+    from ...boosting import stopping_rule
+
+    rule = stopping_rule(settings.training, task, settings.positive_class)
+    if rule is None:
+        return False
+    X_val, y_val = settings.validation
+    if steps and len(steps) > 1:
+        front = pipeline[:-1]  # the same step objects: fitting them fits the pipeline's own
+        X, X_val = front.fit_transform(X, y), front.transform(X_val)
+    final.fit_rounds(X, y, X_val, y_val, rule)
+    return True
+
+
 class SklearnBackend:
     """The scikit-learn back end (``aispec.runtime.api.Backend``)."""
 
@@ -83,7 +104,8 @@ class SklearnBackend:
                 report.record(settings.rebalance, len(X), len(X_fit), "cleaning.imbalance: classes balanced for "
                               "the fit", part="train")
         with _threads(settings.cpus):
-            model.fit(X_fit, y_fit)
+            if not _fit_rounds(model, X_fit, y_fit, settings=settings, task=task):
+                model.fit(X_fit, y_fit)
         return model
 
     def search(self, make: Callable[[dict[str, Any]], Any], X: Any, y: Any, request: SearchRequest) -> Any:

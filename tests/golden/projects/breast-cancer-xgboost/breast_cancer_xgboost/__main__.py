@@ -1,0 +1,9 @@
+"""`python -m breast_cancer_xgboost` trains, evaluates, gates, exports and documents the model."""
+
+from __future__ import annotations
+
+import sys
+
+from breast_cancer_xgboost.train import main
+
+sys.exit(main())
