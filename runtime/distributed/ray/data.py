@@ -5,8 +5,8 @@ scoring with ``map_batches`` over onnxruntime.
   spec says counts as missing), as one pandas frame for the split and the fit, which then validate it
   against the declared schema as a local run does (errors name the spec line).
 - :func:`score`: the local batch scorer's chunk function (:func:`aispec.runtime.serving.batch.score_chunk`:
-  the same checks per row, a bad row gets an empty answer and its ``error``) in a pool of ``workers``
-  actors, each loading the model once; blocks stream through (a bounded object store, rows in input order)
+  the same checks per row, a bad row gets an empty answer and its ``error``) as at most ``workers`` tasks at
+  once, each worker process loading the model once; blocks stream through (a bounded object store, rows in input order)
   to one output file written on the driver under a temporary name and renamed at the end: a failed run
   leaves no output, not a partial one. Memory stays flat whatever the input's size.
 """
@@ -44,12 +44,11 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
     files = _files(path, _PARQUET if kind == "parquet" else _CSV)
     if not files:
         raise DataError(f"no {kind} files in {path}")
-    # reading is I/O: its tasks reserve no CPU, so that actors holding every CPU (the scorers) cannot starve it
-    free = {"num_cpus": 0}
+    # reading is I/O: its tasks reserve no CPU (Ray Data's file listing before it still takes one: see score())
     # the files are local paths (on a cluster: a shared file system): no URL resolution through fsspec
     local = pafs.LocalFileSystem()
     if kind == "parquet":
-        return ray.data.read_parquet([str(f) for f in files], ray_remote_args=free, filesystem=local)
+        return ray.data.read_parquet([str(f) for f in files], num_cpus=0, filesystem=local)
     delimiter = "\t" if files[0].suffix.lower() == ".tsv" and delimiter == "," else delimiter
     with open(files[0], encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
               newline="") as fh:
@@ -59,7 +58,7 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
                                    null_values=[""] if empty_is_null else [])
     return ray.data.read_csv([str(f) for f in files], parse_options=pacsv.ParseOptions(delimiter=delimiter),
                              convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding),
-                             ray_remote_args=free, filesystem=local)
+                             num_cpus=0, filesystem=local)
 
 
 def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
@@ -73,18 +72,21 @@ def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
                         hint=f"check that every file is valid {kind} with the same columns") from exc
 
 
-class _Scorer:
-    """One actor of the scoring pool: the model loaded once, then chunk after chunk."""
+# the model of each worker process, loaded by its first batch: Ray reuses a process for the tasks of one function
+_MODELS: dict[str, tuple[Any, Any]] = {}
 
-    def __init__(self, artifacts: str) -> None:
-        from ...serving.batch import load_model
 
-        self.model, self.meta = load_model(Path(artifacts), allow_failed_gates=True)  # the driver decided
+def _score_batch(batch: Any, artifacts: str) -> Any:
+    """One batch's answers (the local scorer's chunk function), the model loaded once per worker process. The
+    batch comes as Arrow and becomes pandas as the local scorer's chunks do (``to_pandas()``): Ray's own pandas
+    batches hold nullable extension columns (``Float64`` with ``pd.NA``), which the row checks do not take."""
+    from ...serving.batch import load_model, score_chunk
 
-    def __call__(self, chunk: Any) -> Any:
-        from ...serving.batch import score_chunk
-
-        return score_chunk(self.model, self.meta, chunk)
+    chunk = batch.to_pandas()
+    if artifacts not in _MODELS:
+        _MODELS[artifacts] = load_model(Path(artifacts), allow_failed_gates=True)  # the driver decided
+    model, meta = _MODELS[artifacts]
+    return score_chunk(model, meta, chunk)
 
 
 def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batch_rows: int,
@@ -92,7 +94,7 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
     """Score ``source`` (a file or a folder of CSV / Parquet files) into ``output`` on the cluster."""
     import numpy as np
     import ray
-    from ray.data import DataContext
+    from ray.data import DataContext, TaskPoolStrategy
 
     from ...serving.batch import BatchReport, load_model
 
@@ -112,8 +114,12 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
         per_worker["memory"] = float(cluster.memory_per_worker)
     if cluster.gpus_per_worker > 0:
         per_worker["num_gpus"] = cluster.gpus_per_worker
-    scored = ds.map_batches(_Scorer, fn_constructor_args=(str(artifacts.resolve()),), batch_format="pandas",
-                            batch_size=batch_rows, concurrency=cluster.workers, **per_worker)
+    # tasks, not an actor pool: a pool of actors reserves its CPUs for the whole run, and when it holds every CPU
+    # of the cluster (2 workers x 1 CPU on 2 CPUs) Ray Data's ListFiles task, which needs one CPU before any
+    # block exists, waits forever (seen on the test cluster: "Pending Demands: {'CPU': 1.0}", 0 rows scored).
+    # A task gives its CPU back after each batch; the model is still loaded once per worker process.
+    scored = ds.map_batches(_score_batch, fn_kwargs={"artifacts": str(artifacts.resolve())}, batch_format="pyarrow",
+                            batch_size=batch_rows, compute=TaskPoolStrategy(size=cluster.workers), **per_worker)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.partial")
     parquet = output.suffix.lower() in _PARQUET
@@ -121,8 +127,10 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
     columns: list[str] | None = None
     rows = scored_rows = chunks = 0
     try:
-        for frame in scored.iter_batches(batch_format="pandas", batch_size=None, prefetch_batches=1):
-            frame = frame.reset_index(drop=True)
+        # Arrow blocks made pandas as the local scorer's frames are: Ray's pandas batches would carry ArrowDtype
+        # columns into the output file's metadata (a file that reads back differently from the local one)
+        for block in scored.iter_batches(batch_format="pyarrow", batch_size=None, prefetch_batches=1):
+            frame = block.to_pandas()
             frame.insert(0, "row", np.arange(rows, rows + len(frame)))
             if columns is None:
                 columns = list(frame.columns)
