@@ -89,6 +89,28 @@ def _score_batch(batch: Any, artifacts: str) -> Any:
     return score_chunk(model, meta, chunk)
 
 
+def _check_columns(files: list[Path], kind: str, wanted: list[str]) -> None:
+    """Every file holds every model input, as the local scorer requires of its file: Ray Data unifies the
+    files' schemas and would fill a missing column with nulls (rows scored as if the value were missing).
+    Reads only each file's schema (Parquet footer, CSV header)."""
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+    for path in files:
+        try:
+            if kind == "parquet":
+                names = list(pq.read_schema(path).names)
+            else:
+                delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+                with open(path, encoding="utf-8-sig", newline="") as fh:
+                    names = next(csv.reader(fh, delimiter=delimiter), [])
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read {path} as {kind}: {_cause(exc)}") from exc
+        missing = [name for name in wanted if name not in names]
+        if missing:
+            raise DataError(f"{path} has no column '{missing[0]}', a model input",
+                            hint=f"the model reads: {', '.join(wanted)}")
+
+
 def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batch_rows: int,
           allow_failed_gates: bool | None = None) -> Any:
     """Score ``source`` (a file or a folder of CSV / Parquet files) into ``output`` on the cluster."""
@@ -106,6 +128,8 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
                         hint="run without --engine ray")
     kind = "parquet" if (source.is_file() and source.suffix.lower() in _PARQUET) or \
         (source.is_dir() and _files(source, _PARQUET)) else "csv"
+    _check_columns(_files(source, _PARQUET if kind == "parquet" else _CSV), kind,
+                   [column["name"] for column in meta["columns"]])
     context = DataContext.get_current()
     context.execution_options.preserve_order = True  # row numbers join back to the input
     ds = _dataset(source, kind, empty_is_null=True)
@@ -161,6 +185,10 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
         cause = getattr(exc, "cause", None)
         if isinstance(exc, ray.exceptions.RayTaskError) and isinstance(cause, AispecRuntimeError):
             raise cause from None  # the row checks' own error (a missing column), as a local run shows it
+        if isinstance(exc, Exception) and not isinstance(exc, AispecRuntimeError):
+            # a file Ray Data cannot read (a ragged CSV row, a broken Parquet file), seen on a worker
+            raise DataError(f"scoring {source} on the Ray cluster failed, nothing written: {_cause(exc)}",
+                            hint="the workers' logs above name the file") from exc
         raise
     return BatchReport(rows, scored_rows, rows - scored_rows, chunks, output)
 
