@@ -148,7 +148,8 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {e.name: e for e in (
     EngineInfo(
         name="ray", title="Ray", factory="aispec.runtime.distributed.ray:RayEngine", extra="ray",
-        modules=(("ray", "ray"),), modalities=frozenset({"tabular"}), trains=frozenset({Backend.torch}),
+        modules=(("ray", "ray"),), modalities=frozenset({"tabular"}),
+        trains=frozenset({Backend.torch, Backend.sklearn}),  # scikit-learn: the XGBoost family
     ),
     EngineInfo(name="dask", title="Dask", factory="", extra="", modules=(), modalities=frozenset(),
                trains=frozenset(), built=False),

@@ -241,7 +241,7 @@ def _cluster(distributed: Mapping[str, Any] | None, backend: str, build_pipeline
         # checkpoints on the storage every worker reaches: the project's checkpoints/ on one machine (on a
         # cluster, a shared volume mounted there; see docs/scale.md)
         loop_runner = engine.loop_runner(storage=checkpoint_dir / "ray" if checkpoint_dir is not None else None,
-                                         resume=resume)
+                                         resume=resume, backend=backend)
     described = engine.describe()
     described["trains"] = loop_runner is not None
     return described, engine.trial_runner(), loop_runner
@@ -375,6 +375,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
     fit_seconds = time.perf_counter() - start
+    if cluster is not None and hasattr(loop_runner, "trained"):  # scikit-learn: only some families train there
+        cluster["trains"] = loop_runner.trained > 0
     pruning = None
     if prune > 0 and engine.info.can("prune") and _kind(task) == "supervised":
         X_test, y_test = _xy(splits.test, features, target)

@@ -194,9 +194,69 @@ def test_the_example_runs_on_the_cluster_survives_a_lost_worker_and_scores_with_
     pd.testing.assert_frame_equal(got, expected)
     assert got.loc[3, "error"] == "island: not one of the allowed values" and got["error"].eq("").sum() == len(got) - 1
 
-    # a failure leaves no output at all: an input without a model column
+    # CSV in and out: the same bytes as the local scorer's, from a folder of two CSV files
+    folder = tmp_path / "csv-in"
+    folder.mkdir()
+    rows.iloc[:200].to_csv(folder / "a.csv", index=False)
+    rows.iloc[200:].to_csv(folder / "b.csv", index=False)
+    rows.to_csv(tmp_path / "whole.csv", index=False)
+    local = subprocess.run([*scorer, str(tmp_path / "whole.csv"), str(tmp_path / "local.csv")], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    remote = subprocess.run([*scorer, str(folder), str(tmp_path / "ray.csv"), "--engine", "ray", "--workers", "2",
+                             "--address", cluster.address, "--chunk-rows", "64"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert remote.returncode == 0, remote.stdout[-3000:] + remote.stderr[-3000:]
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+    # a failure leaves no output at all: a file the workers cannot read (a ragged row in the second file: the
+    # read task fails on a worker), and a file without a model column (found before any work, exit 2 as locally)
+    with open(folder / "b.csv", "a", encoding="utf-8") as fh:
+        fh.write("Dream,1,2,3,4,male,EXTRA,FIELDS\n")
+    failed = subprocess.run([*scorer, str(folder), str(tmp_path / "broken.csv"), "--engine", "ray", "--workers", "2",
+                             "--address", cluster.address, "--chunk-rows", "64"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert failed.returncode == 2 and "nothing written" in failed.stderr, failed.stderr[-2000:]
+    assert not (tmp_path / "broken.csv").exists() and not list(tmp_path.glob(".broken.csv*"))
     rows.drop(columns=["island"]).to_parquet(inputs / "part-9.parquet", index=False)
     failed = subprocess.run([*scorer, str(inputs), str(tmp_path / "broken.parquet"), "--engine", "ray",
                              "--address", cluster.address], env=env, capture_output=True, text=True, timeout=300)
-    assert failed.returncode != 0
+    assert failed.returncode == 2 and "has no column 'island'" in failed.stderr, failed.stderr[-2000:]
     assert not (tmp_path / "broken.parquet").exists() and not list(tmp_path.glob(".broken.parquet*"))
+
+
+XGBOOST = ROOT / "specs" / "examples" / "breast-cancer-xgboost.yaml"
+
+
+def test_the_xgboost_example_is_trained_by_two_ray_workers_and_reaches_its_local_gates(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
+    """breast-cancer-xgboost.yaml with `engine: ray`: the search's trials on both nodes, the final booster
+    built by Ray Train's XGBoostTrainer on two workers (early stopping on the validation split), the ONNX
+    graph of preprocessing + trees at parity, the local twin's gates (roc_auc, recall, brier) held."""
+    from aispec.compiler.build import build
+
+    text = XGBOOST.read_text(encoding="utf-8").replace(
+        "hardware:\n  accelerator: cpu\n  cpus: 2\n",
+        "hardware:\n  accelerator: cpu\n  distributed:\n    engine: ray\n    address: ${AISPEC_TEST_RAY}\n"
+        "    workers: 2\n    cpus_per_worker: 1\n")
+    assert "engine: ray" in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    result = build(spec, tmp_path / "project")
+    assert result.ok and result.plan is not None, result.diagnostics
+    project = tmp_path / "project"
+    env = {**cluster.env, "AISPEC_TEST_RAY": cluster.address, "PYTHONPATH": ""}
+    run = subprocess.run([sys.executable, "-m", result.plan.package], cwd=project, env=env, capture_output=True,
+                         text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    metrics = json.loads((project / "artifacts" / "metrics.json").read_text())
+    assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"]), metrics["gates"]
+    assert metrics["onnx"]["parity_ok"]
+    distributed = metrics["distributed"]
+    assert distributed["trains"] is True and len(distributed["trials_per_node"]) == 2
+    # early stopping on the validation split, as locally: the ceiling of 400 rounds not reached, the booster
+    # ending at the best round of the watched log loss
+    rounds = metrics["boosting"]
+    assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == 400 and rounds["stopped_early"]
+    history = rounds["history"]["val_loss"]
+    assert rounds["rounds"] == history.index(min(history)) + 1 and rounds["trained"] == len(history)

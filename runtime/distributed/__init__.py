@@ -84,8 +84,9 @@ class Engine(Protocol):
         """The search's :class:`~aispec.runtime.trials.TrialRunner` on this cluster."""
         ...
 
-    def loop_runner(self, *, storage: Any, resume: bool) -> Any:
-        """Runs a network's training loop on ``workers`` data-parallel workers (checkpoints under ``storage``)."""
+    def loop_runner(self, *, storage: Any, resume: bool, backend: str = "torch") -> Any:
+        """Runs the final fit on ``workers`` data-parallel workers (checkpoints under ``storage``): a network's
+        training loop (``torch``), or the models of ``backend`` the engine trains (scikit-learn: XGBoost)."""
         ...
 
     def read_table(self, path: Any, kind: str, source: Mapping[str, Any]) -> Any:

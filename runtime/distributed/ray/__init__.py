@@ -1,6 +1,6 @@
 """The Ray engine (``hardware.distributed.engine: ray``): search trials on Ray Tune (Optuna as the search
-algorithm), a network's training on Ray Train's ``TorchTrainer`` (DDP), tables read and batch-scored with
-Ray Data.
+algorithm), a network's training on Ray Train's ``TorchTrainer`` (DDP), an XGBoost model's on its
+``XGBoostTrainer`` (data-parallel), tables read and batch-scored with Ray Data.
 
 :class:`RayEngine` joins the cluster the spec names (``address``: ``auto``, ``ray://host:port``,
 ``host:port`` or ``${VAR}`` from the environment), or, without one, the cluster ``RAY_ADDRESS`` names (a job
@@ -9,8 +9,8 @@ store capped, as Ray's defaults take 30 % of the machine's memory). The project'
 workers as a ``py_modules`` runtime environment, so a cluster needs aispec and the back end's libraries
 installed (the RayJob's image), not the project.
 
-Modules: :mod:`.tune` (the trial runner), :mod:`.train` (the loop runner), :mod:`.data` (reading and batch
-scoring). ray is imported only inside their functions.
+Modules: :mod:`.tune` (the trial runner), :mod:`.train` (the loop runner), :mod:`.boost` (XGBoost),
+:mod:`.data` (reading and batch scoring). ray is imported only inside their functions.
 """
 
 from __future__ import annotations
@@ -122,7 +122,11 @@ class RayEngine:
 
         return TuneRunner(self.cluster)
 
-    def loop_runner(self, *, storage: Any, resume: bool) -> Any:
+    def loop_runner(self, *, storage: Any, resume: bool, backend: str = "torch") -> Any:
+        if backend == "sklearn":
+            from .boost import BoostRunner
+
+            return BoostRunner(self.cluster, storage=storage)
         from .train import TorchLoopRunner
 
         return TorchLoopRunner(self.cluster, storage=storage, resume=resume)
