@@ -225,17 +225,21 @@ def test_the_example_runs_on_the_cluster_survives_a_lost_worker_and_scores_with_
     assert not (tmp_path / "broken.parquet").exists() and not list(tmp_path.glob(".broken.parquet*"))
 
 
-XGBOOST = ROOT / "specs" / "examples" / "breast-cancer-xgboost.yaml"
+BOOSTING = {  # example: the ceiling of its rounds (n_estimators)
+    "breast-cancer-xgboost": 400,
+    "penguins-lightgbm": 1000,
+}
 
 
-def test_the_xgboost_example_is_trained_by_two_ray_workers_and_reaches_its_local_gates(
-        cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
-    """breast-cancer-xgboost.yaml with `engine: ray`: the search's trials on both nodes, the final booster
-    built by Ray Train's XGBoostTrainer on two workers (early stopping on the validation split), the ONNX
-    graph of preprocessing + trees at parity, the local twin's gates (roc_auc, recall, brier) held."""
+@pytest.mark.parametrize("example", sorted(BOOSTING))
+def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_gates(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path, example: str) -> None:
+    """The XGBoost and LightGBM examples with `engine: ray`: the search's trials on both nodes, the final booster
+    built by Ray Train's XGBoostTrainer / LightGBMTrainer on two workers (early stopping on the validation
+    split), the ONNX graph of preprocessing + trees at parity, the local twin's gates held."""
     from aispec.compiler.build import build
 
-    text = XGBOOST.read_text(encoding="utf-8").replace(
+    text = (ROOT / "specs" / "examples" / f"{example}.yaml").read_text(encoding="utf-8").replace(
         "hardware:\n  accelerator: cpu\n  cpus: 2\n",
         "hardware:\n  accelerator: cpu\n  distributed:\n    engine: ray\n    address: ${AISPEC_TEST_RAY}\n"
         "    workers: 2\n    cpus_per_worker: 1\n")
@@ -254,9 +258,9 @@ def test_the_xgboost_example_is_trained_by_two_ray_workers_and_reaches_its_local
     assert metrics["onnx"]["parity_ok"]
     distributed = metrics["distributed"]
     assert distributed["trains"] is True and len(distributed["trials_per_node"]) == 2
-    # early stopping on the validation split, as locally: the ceiling of 400 rounds not reached, the booster
-    # ending at the best round of the watched log loss
+    # early stopping on the validation split, as locally: the ceiling not reached, the booster ending at the
+    # best round of the watched log loss
     rounds = metrics["boosting"]
-    assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == 400 and rounds["stopped_early"]
+    assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == BOOSTING[example] and rounds["stopped_early"]
     history = rounds["history"]["val_loss"]
     assert rounds["rounds"] == history.index(min(history)) + 1 and rounds["trained"] == len(history)

@@ -25,6 +25,7 @@ __all__ = ["read_table", "score"]
 
 _CSV = (".csv", ".txt", ".tsv")
 _PARQUET = (".parquet", ".pq")
+_BLOCK_BYTES = 8 * 1024 * 1024
 
 
 def _files(path: Path, suffixes: tuple[str, ...]) -> list[Path]:
@@ -132,6 +133,10 @@ def score(artifacts: Path, source: Path, output: Path, *, cluster: Cluster, batc
                    [column["name"] for column in meta["columns"]])
     context = DataContext.get_current()
     context.execution_options.preserve_order = True  # row numbers join back to the input
+    # small blocks: the read splits each file into them as it goes, so a task, the object store and the driver
+    # hold a few MiB at a time whatever the input's size (Ray's default of 128 MiB put a 2-million-row
+    # input through as one block, the driver's memory growing with it)
+    context.target_max_block_size = _BLOCK_BYTES
     ds = _dataset(source, kind, empty_is_null=True)
     per_worker = {"num_cpus": cluster.cpus_per_worker}
     if cluster.memory_per_worker is not None:
