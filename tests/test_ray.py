@@ -2,8 +2,9 @@
 (tests/ray_cluster.py): the search's trials spread over both nodes and match the local search; a lost worker
 is retried (search) or resumed from its checkpoint (training); the example project runs end to end on the
 cluster (search on both nodes, two DDP workers, Ray Data reading a folder of Parquet files) and reaches its
-local twin's gates; Ray Data's batch scoring writes exactly what the local scorer writes, and nothing on a
-failure. Every test here starts real processes: all are marked slow."""
+local twin's gates; the XGBoost and LightGBM examples are trained by two Ray Train workers and reach theirs;
+Ray Data's batch scoring writes exactly what the local scorer writes, and nothing on a failure. Every test
+here starts real processes: all are marked slow."""
 
 from __future__ import annotations
 
@@ -234,8 +235,8 @@ BOOSTING = {  # example: the ceiling of its rounds (n_estimators)
 @pytest.mark.parametrize("example", sorted(BOOSTING))
 def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_gates(
         cluster: ray_cluster.LocalCluster, tmp_path: Path, example: str) -> None:
-    """The XGBoost and LightGBM examples with `engine: ray`: the search's trials on both nodes, the final booster
-    built by Ray Train's XGBoostTrainer / LightGBMTrainer on two workers (early stopping on the validation
+    """The XGBoost and LightGBM examples with `engine: ray`: the search's trials (XGBoost's) on both nodes, the
+    final booster built by Ray Train's XGBoostTrainer / LightGBMTrainer on two workers (early stopping on the validation
     split), the ONNX graph of preprocessing + trees at parity, the local twin's gates held."""
     from aispec.compiler.build import build
 
@@ -257,7 +258,9 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
     assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"]), metrics["gates"]
     assert metrics["onnx"]["parity_ok"]
     distributed = metrics["distributed"]
-    assert distributed["trains"] is True and len(distributed["trials_per_node"]) == 2
+    assert distributed["trains"] is True
+    if metrics.get("search"):  # the LightGBM example has no search
+        assert len(distributed["trials_per_node"]) == 2
     # early stopping on the validation split, as locally: the ceiling not reached, the booster ending at the
     # best round of the watched log loss
     rounds = metrics["boosting"]
