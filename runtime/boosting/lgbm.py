@@ -197,7 +197,7 @@ def adopt(model: Any, text: str, job: Mapping[str, Any], history: list[float] | 
     """Put a booster trained elsewhere (``text``: ``Booster.model_to_string()``) into ``model`` as its own fit
     would have left it (the float32 thresholds of :func:`_float32_trees` included); ``history``: the monitored
     value per round (early stopping)."""
-    from lightgbm.sklearn import _LGBMLabelEncoder
+    from lightgbm.sklearn import _LGBMLabelEncoder  # type: ignore[attr-defined]  # what its fit uses
 
     booster = lightgbm.Booster(model_str=text)
     model._Booster = booster
