@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from aispec.runtime.registry import BACKENDS, BackendInfo
+from aispec.runtime.registry import BACKENDS, ENGINES, BackendInfo
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.spec import BundledSource, Spec
 from aispec.schemas.vocabulary import FAMILIES, Backend, task_info
@@ -129,14 +129,33 @@ def _written_augmentation(spec: Spec) -> Iterator[Gap]:
                   "augmentation is declared", "remove it", key=True)
 
 
+def _engine_gaps(spec: Spec) -> Iterator[Gap]:
+    """What the spec's distributed engine does not run (ENGINES in the runtime's registry): the rest runs in
+    one process, and `check` says so."""
+    name = spec.hardware.distributed.engine
+    if name == "none":
+        return
+    engine = ENGINES[name]
+    where = ("hardware", "distributed", "engine")
+    if not engine.built:
+        built = ", ".join(sorted(n for n, e in ENGINES.items() if e.built))
+        yield Gap(where, f"distributed training on {name} is not built yet: the project trains in one process on "
+                  "one machine", f"use engine: {built}, or remove hardware.distributed")
+        return
+    modality = task_info(spec.problem.task).modality
+    if modality not in engine.modalities:
+        yield Gap(where, f"{engine.title} does not run {modality} projects yet: the project searches and trains in "
+                  "one process", f"{engine.title} runs {', '.join(sorted(engine.modalities))} projects")
+    elif spec.model.family == "auto" or spec.model.ensemble is not None:
+        what = "family: auto" if spec.model.family == "auto" else "an ensemble"
+        yield Gap(where, f"{engine.title} does not run the selection of {what} yet: it runs in one process",
+                  "name a family (with model.search) to search it on the cluster")
+
+
 def unhonoured(spec: Spec) -> Iterator[Gap]:
     """Settings the generated project would ignore: the build goes on, `check` warns (AIS410)."""
     info = declared(spec)
-    engine = spec.hardware.distributed.engine
-    if engine != "none":
-        yield Gap(("hardware", "distributed", "engine"), f"distributed training on {engine} is not built yet: "
-                  "the project trains in one process on one machine",
-                  "remove hardware.distributed, or keep it as a note of intent")
+    yield from _engine_gaps(spec)
     retraining = spec.monitoring.retraining
     if retraining.trigger != "manual":
         yield Gap(("monitoring", "retraining", "trigger"), f"retraining on {retraining.trigger} is not built yet: "

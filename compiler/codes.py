@@ -431,7 +431,8 @@ _code("AIS370", W, "GPU requested for a CPU-only back end",
       "scikit-learn trains on the CPU; `accelerator: gpu` has no effect.",
       "hardware:\n  accelerator: gpu\n", "Use `accelerator: cpu`, or a torch / keras model.")
 _code("AIS371", E, "distributed setting cannot work",
-      "Several workers without an engine, or an engine the back end cannot use (torch_ddp for scikit-learn).",
+      "Several workers, or a cluster setting (address, cpus/gpus/memory per worker), without an engine; or an "
+      "engine the back end cannot use (torch_ddp for scikit-learn).",
       "hardware:\n  distributed: {workers: 4}\n", "Set `engine: ray`.")
 _code("AIS380", W, "deployment setting ignored for this target",
       "Latency budgets, the API settings, the serving image, Kubernetes and A/B tests apply to a REST service.",
@@ -484,7 +485,7 @@ _code("AIS410", W, "setting not built yet",
       "The spec is valid, but `aispec build` cannot honour this setting yet: the generated project would "
       "ignore it. `check` warns so that nothing passes silently (`--strict` makes it an error); `build` "
       "refuses specs whose task, back end or data source it cannot build (AIS401-AIS403).",
-      "hardware:\n  distributed: {engine: ray, workers: 4}\n",
+      "hardware:\n  distributed: {engine: dask, workers: 4}\n",
       "Remove the setting, or keep it as a note of intent and accept the warning.")
 _code("AIS401", E, "task not buildable yet",
       "`aispec build` generates projects for classification, regression, clustering and anomaly detection; "

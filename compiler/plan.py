@@ -11,11 +11,12 @@ import hashlib
 import json
 import os
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from aispec.runtime.registry import BACKENDS
+from aispec.runtime.registry import BACKENDS, ENGINES
 from aispec.schemas.catalog import DATASETS
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.labels import label_text
@@ -110,6 +111,8 @@ class Plan:
         declared = BACKENDS[self.spec.model.backend or Backend.sklearn]
         for template, path in declared.files:  # files only this back end's projects have (its training loop)
             pairs.append((f"backends/{declared.overlay}/{template}", PurePosixPath(path.format(package=self.package))))
+        if self.context.get("distributed"):  # hardware.distributed: the training job for a KubeRay cluster
+            pairs.append(("project/deploy/k8s/rayjob.yaml.j2", PurePosixPath("k8s/rayjob.yaml")))
         deployment = self.spec.deployment
         if deployment.target == "rest":
             pairs += [
@@ -141,7 +144,8 @@ def _dotted(loc: Loc) -> str:
 
 
 _LOCATION_PREFIXES = ("problem", "data", "model", "metrics.acceptance", "compliance.fairness",
-                      "compliance.sensitive", "compliance.pii", "deployment.target", "hardware.memory")
+                      "compliance.sensitive", "compliance.pii", "deployment.target", "hardware.memory",
+                      "hardware.distributed")
 
 
 def _locations(result: CheckResult, spec_file: str) -> dict[str, str]:
@@ -327,6 +331,52 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     return out
 
 
+def _distributed(spec: Spec) -> dict[str, Any] | None:
+    """``hardware.distributed`` with a built engine: its pins, the batch scorer's flags and the RayJob's values;
+    None without one (the project is then exactly what it was before engines existed)."""
+    dist = spec.hardware.distributed
+    declared = ENGINES.get(dist.engine)
+    if declared is None or not declared.built:
+        return None
+    pins = {f"{dist_name}[data,train,tune]" if dist_name == "ray" else dist_name: locked_version(dist_name)
+            for _, dist_name in declared.modules}
+    args = [f"--workers {dist.workers}", f"--cpus-per-worker {dist.cpus_per_worker:g}"]
+    if dist.memory_per_worker is not None:
+        args.append(f"--memory-per-worker {dist.memory_per_worker}")
+    if dist.address is not None:
+        # `${RAY_ADDRESS}` stays a reference: make passes it to the shell, which reads the environment
+        args.append("--address " + (f"\"$${{{dist.address[2:-1]}}}\"" if dist.address.startswith("${")
+                                    else shlex.quote(dist.address)))
+    version = locked_version("ray")
+    name = _k8s_name(spec.project.name)
+    repo = spec.deployment.image.name or name
+    if spec.deployment.image.registry:
+        repo = f"{spec.deployment.image.registry.rstrip('/')}/{repo}"
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", spec.project.version)
+    memory = f"{-(-dist.memory_per_worker.bytes // _MEBI)}Mi" if dist.memory_per_worker is not None else "2Gi"
+    cpu = f"{dist.cpus_per_worker:g}" if float(dist.cpus_per_worker).is_integer() else \
+        f"{round(dist.cpus_per_worker * 1000)}m"
+    limits = {"memory": memory}
+    if dist.gpus_per_worker > 0:  # Kubernetes schedules whole GPUs
+        limits["nvidia.com/gpu"] = str(max(1, round(dist.gpus_per_worker + 0.4999)))
+    k8s = spec.deployment.kubernetes
+    ray = {
+        "name": json.dumps(f"{name[:57]}-train"),
+        "namespace": json.dumps(k8s.namespace) if k8s is not None and k8s.namespace else None,
+        "entrypoint": json.dumps(f"python -m {package_name(spec.project.name)}"),
+        "version": json.dumps(version),
+        "image": json.dumps(f"{repo}:{tag}-ray"),
+        "base_image": f"rayproject/ray:{version}-py311{'-gpu' if dist.gpus_per_worker > 0 else ''}",
+        "workers": dist.workers,
+        "requests": json.dumps({"cpu": cpu, "memory": memory}),
+        "limits": json.dumps(limits),
+        "head_memory": json.dumps("2Gi"),
+        "claim": json.dumps(f"{name[:51]}-checkpoints"),
+    }
+    return {"engine": declared.name, "title": declared.title, "pins": pins, "score_args": " ".join(args),
+            "ray": ray}
+
+
 def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, locations: dict[str, str],
              dump: dict[str, Any]) -> dict[str, Any]:
     task = spec.problem.task
@@ -360,6 +410,9 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     modality = task_info(task).modality
     if modality == "image":
         pins.update(IMAGE_PINS)
+    distributed = _distributed(spec)
+    if distributed is not None:
+        pins.update(distributed["pins"])
     series = modality == "series"
     for _, distribution, _ in libraries_of(spec):  # the families' own (xgboost, lightgbm): only when used
         pins.setdefault(distribution, locked_version(distribution))
@@ -413,6 +466,7 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         else [],
         "data_dir": str(data_dir),
         "deploy": _deploy(spec),
+        "distributed": distributed,
         "lit": {
             "spec": py_literal(dump, 0, len("SPEC: dict[str, Any] = ")),
             "locations": py_literal(locations, 0, len("LOCATIONS: dict[str, str] = ")),

@@ -76,6 +76,9 @@ class FitSettings:
     # data.augmentation for back ends that declare epoch_augmentation: {"image": settings, "factor": f}, the
     # altered copies drawn afresh every epoch inside the training (the rows handed to fit are the originals)
     augmentation: Mapping[str, Any] | None = None
+    # hardware.distributed: runs a training loop on the cluster's workers (back ends whose fit the engine
+    # distributes, see registry.ENGINES); None: in this process
+    loop_runner: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,7 @@ class SearchRequest:
     accelerator: str = "auto"
     checkpoint_dir: Path | None = None  # where a back end that checkpoints keeps its finished trials
     resume: bool = False  # --resume: keep the trials an interrupted search finished
+    runner: Any = None  # where the trials run (an aispec.runtime.trials.TrialRunner); None: in this process
 
 
 @runtime_checkable

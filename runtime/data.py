@@ -82,7 +82,7 @@ def substitute_env(text: str, *, where_: str | None = None, what: str = "value")
 def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_LOCATIONS,
                base_dir: Path = Path("."), column_names: Sequence[str] | None = None,
                columns: Mapping[str, Mapping[str, Any]] | None = None, memory: str | int | None = None,
-               target: str | None = None) -> Any:
+               target: str | None = None, distributed: Mapping[str, Any] | None = None) -> Any:
     """Read ``source`` (a resolved ``data.source`` dict) into a ``pandas.DataFrame``.
 
     Paths are relative to ``base_dir``; ``${VAR}`` in paths and SQL URLs is filled from the
@@ -103,10 +103,21 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
 
     An ``image_folder`` source becomes one row per image (``runtime.images.folder``): an ``image``
     column and the class in ``target`` (``problem.target``, default ``label``).
+
+    ``distributed`` (``hardware.distributed``): with an engine, a CSV or Parquet source may be a folder of
+    files, read by the engine's workers in blocks (``aispec.runtime.distributed``), with the same cells as a
+    local read.
     """
     kind = source.get("kind")
     declared = dict(columns or {})
-    if kind in ("csv", "parquet", "jsonl"):
+    engine = None
+    if kind in ("csv", "parquet") and distributed and distributed.get("engine", "none") != "none":
+        from .distributed import engine_for
+
+        engine = engine_for(distributed, locations=locations)
+    if engine is not None:
+        frame = engine.read_table(_source_path(source, locations, base_dir), str(kind), source)
+    elif kind in ("csv", "parquet", "jsonl"):
         frame = _load_file(source, str(kind), locations, base_dir, column_names, memory)
     elif kind == "sql":
         frame = _load_sql(source, locations, base_dir)
@@ -199,10 +210,8 @@ def _size(n: float) -> str:
     return f"{n:.1f} TiB"
 
 
-def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str], base_dir: Path,
-               column_names: Sequence[str] | None, memory: str | int | None = None) -> Any:
-    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-
+def _source_path(source: Mapping[str, Any], locations: Mapping[str, str], base_dir: Path) -> Path:
+    """The source's file or folder (``${VAR}`` filled, relative to ``base_dir``); DataError when it is not there."""
     loc = where(locations, "data.source.path")
     raw = str(source.get("path", ""))
     path = Path(substitute_env(raw, where_=loc, what="data path"))
@@ -211,8 +220,19 @@ def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str
     if not path.exists():
         raise DataError(f"data file not found: {raw}", where=loc,
                         hint=f"looked for {path.resolve()}; paths are relative to the spec's folder")
+    return path
+
+
+def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str], base_dir: Path,
+               column_names: Sequence[str] | None, memory: str | int | None = None) -> Any:
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    loc = where(locations, "data.source.path")
+    raw = str(source.get("path", ""))
+    path = _source_path(source, locations, base_dir)
     if path.is_dir():
-        raise DataError(f"data path is a folder, not a {kind} file: {raw}", where=loc)
+        raise DataError(f"data path is a folder, not a {kind} file: {raw}", where=loc,
+                        hint="a folder of files is read with hardware.distributed.engine: ray")
     _check_memory(path, kind, memory, locations)
     declared_encoding = str(source.get("encoding") or "utf-8")
     encoding = declared_encoding

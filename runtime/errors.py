@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 
-__all__ = ["AispecRuntimeError", "ConfigError", "DataError", "ExportError", "where"]
+__all__ = ["AispecRuntimeError", "ConfigError", "DataError", "DistributedError", "ExportError", "where"]
 
 
 class AispecRuntimeError(Exception):
@@ -45,6 +45,10 @@ class DataError(AispecRuntimeError):
 
 class ConfigError(AispecRuntimeError):
     """A setting the runtime cannot honour (e.g. smote without imbalanced-learn)."""
+
+
+class DistributedError(AispecRuntimeError):
+    """The cluster could not run the work: it could not be reached, or lost workers beyond the retries."""
 
 
 class ExportError(AispecRuntimeError):

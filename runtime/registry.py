@@ -19,7 +19,7 @@ from typing import Any
 
 from aispec.schemas.vocabulary import FAMILIES, Backend, Task
 
-__all__ = ["BACKENDS", "CAPABILITIES", "BackendInfo", "backend", "info"]
+__all__ = ["BACKENDS", "CAPABILITIES", "ENGINES", "BackendInfo", "EngineInfo", "backend", "engine", "info"]
 
 # What a back end can declare it does, and what each means.
 CAPABILITIES: dict[str, str] = {
@@ -140,6 +140,46 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         family_tasks=_NETWORK_FAMILY_TASKS,
     ),
 )}
+
+
+# ------------------------------------------------------------------------ distributed engines
+
+
+@dataclass(frozen=True, slots=True)
+class EngineInfo:
+    """A distributed engine (``hardware.distributed.engine``), as data: what it runs, and where its code is."""
+
+    name: str
+    title: str
+    factory: str  # "module:Class" of its aispec.runtime.distributed.Engine implementation
+    extra: str  # the pip extra that installs it
+    modules: tuple[tuple[str, str], ...]  # (import name, distribution) a project on it needs
+    modalities: frozenset[str]  # input modalities whose search and training it runs (vocabulary task_info)
+    trains: frozenset[Backend]  # back ends whose final fit it distributes (the others fit on the driver)
+    built: bool = True
+
+
+ENGINES: dict[str, EngineInfo] = {e.name: e for e in (
+    EngineInfo(
+        name="ray", title="Ray", factory="aispec.runtime.distributed.ray:RayEngine", extra="ray",
+        modules=(("ray", "ray"),), modalities=frozenset({"tabular"}),
+        trains=frozenset({Backend.torch, Backend.sklearn}),  # scikit-learn: the XGBoost family
+    ),
+    EngineInfo(name="dask", title="Dask", factory="", extra="", modules=(), modalities=frozenset(),
+               trains=frozenset(), built=False),
+    EngineInfo(name="torch_ddp", title="torch.distributed", factory="", extra="", modules=(),
+               modalities=frozenset(), trains=frozenset(), built=False),
+)}
+
+
+def engine(name: str) -> Any:
+    """The distributed engine ``name`` (an ``aispec.runtime.distributed.Engine`` class), its module imported now."""
+    declared = ENGINES.get(name)
+    if declared is None or not declared.built:
+        built = ", ".join(n for n, e in ENGINES.items() if e.built)
+        raise KeyError(f"no distributed engine named {name!r} is built (built: {built})")
+    module, _, attr = declared.factory.partition(":")
+    return getattr(importlib.import_module(module), attr)
 
 
 def info(name: Backend | str) -> BackendInfo | None:

@@ -301,6 +301,8 @@ def context(run: Mapping[str, Any]) -> dict[str, Any]:
         "training": _section(run, "training"),
         "boosting": _section(run, "boosting"),
         "pruning": _section(run, "pruning"),
+        "distributed": _section(run, "distributed"),
+        "trials_per_node": _trials_per_node(search),
         "timings": _section(run, "timings"),
         "compliance": _get(spec, "compliance", default={}) or {},
         "data_spec": _get(spec, "data", default={}) or {},
@@ -362,6 +364,17 @@ def html_environment() -> SandboxedEnvironment:
     return env
 
 
+def _trials_per_node(search: Any) -> dict[str, int]:
+    """How many search trials ran on each node of a cluster (trials record ``node`` there), by node id."""
+    counts: dict[str, int] = {}
+    if isinstance(search, Mapping):
+        for trial in search.get("trials") or []:
+            node = trial.get("node") if isinstance(trial, Mapping) else None
+            if isinstance(node, Mapping) and node.get("node_id"):
+                counts[str(node["node_id"])] = counts.get(str(node["node_id"]), 0) + 1
+    return counts
+
+
 def render_html(run: Mapping[str, Any]) -> str:
     """The report as one HTML string (no external resources)."""
     return html_environment().get_template("report.html.j2").render(**context(run))
@@ -403,6 +416,8 @@ def metrics_document(run: Mapping[str, Any], ctx: Mapping[str, Any] | None = Non
         "predictions": run.get("predictions"),  # the file of the evaluated rows' predictions, in artifacts/
         "environment": c["environment"],
     }
+    if c["distributed"]:  # hardware.distributed: the cluster that ran the search and the fit (absent without one)
+        doc["distributed"] = {**c["distributed"], "trials_per_node": c["trials_per_node"]}
     if c["baselines"]:  # forecasting: the naive baselines' figures on the same forecast steps
         doc["baselines"] = c["baselines"]
     if c["forecast"]:  # forecasting: how the test split was forecast (origins, horizon, season, MASE scale)

@@ -421,7 +421,8 @@ def suggest(trial: Any, space: Mapping[str, Distribution], *, grid: bool = False
 
 def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, Distribution], X: Any, y: Any, *,
            method: str, trials: int, timeout_s: float | None, cv: Any, scoring: str, greater_is_better: bool,
-           seed: int, positive_class: Any = None, verbose: bool = False, n_jobs: int = 1) -> SearchResult:
+           seed: int, positive_class: Any = None, verbose: bool = False, n_jobs: int = 1,
+           runner: Any = None) -> SearchResult:
     """Search ``space`` for the parameters of ``make_pipeline(params)`` with the best CV score.
 
     - ``method``: ``grid`` (Optuna's GridSampler over every Choice and Int, see ``grid_values``;
@@ -437,10 +438,13 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
     - deterministic for a seed when the pipeline and ``cv`` are (an int ``cv`` is unshuffled).
     - ``positive_class`` (extension): the positive label for binary metrics.
     - ``n_jobs`` (``hardware.cpus``): folds of a trial cross-validated in parallel processes.
+    - ``runner`` (an ``aispec.runtime.trials.TrialRunner``): where the trials run; default this process,
+      one after another (``hardware.distributed`` gives a cluster's).
     """
     import numpy as np
-    import optuna
     from sklearn.model_selection import cross_val_score  # type: ignore[import-untyped]
+
+    from .trials import LocalRunner, Study, best_record
 
     if trials < 1:
         raise ConfigError(f"search needs at least one trial, not {trials}")
@@ -449,49 +453,29 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
     grid = method == "grid"
     size = grid_size(space) if grid else None
     scorer = get_scorer(scoring, y=y, positive_class=positive_class)
-    records: list[dict[str, Any]] = []
 
-    def objective(trial: Any) -> float:
-        started = time.perf_counter()
-        params = suggest(trial, space, grid=grid)
-        record: dict[str, Any] = {"number": trial.number, "params": params, "score": None, "score_std": None,
-                                  "duration_s": 0.0, "state": "failed", "error": None}
-        records.append(record)
-        try:
-            pipeline = make_pipeline(dict(params))
-            scores = np.asarray(cross_val_score(pipeline, X, y, cv=cv, scoring=scorer, error_score="raise",
-                                                n_jobs=n_jobs), dtype=float)
-            if not np.all(np.isfinite(scores)):
-                raise ValueError(f"the {scoring} score is not a finite number: {scores.tolist()}")
-        except Exception as exc:
-            record["error"] = f"{type(exc).__name__}: {exc}"
-            record["duration_s"] = time.perf_counter() - started
-            raise
-        record.update(score=float(scores.mean()), score_std=float(scores.std()), state="complete",
-                      duration_s=time.perf_counter() - started)
+    def evaluate(params: dict[str, Any], record: dict[str, Any], report: Callable[[float, int], None]) -> float:
+        pipeline = make_pipeline(dict(params))
+        scores = np.asarray(cross_val_score(pipeline, X, y, cv=cv, scoring=scorer, error_score="raise",
+                                            n_jobs=n_jobs), dtype=float)
+        if not np.all(np.isfinite(scores)):
+            raise ValueError(f"the {scoring} score is not a finite number: {scores.tolist()}")
+        record["score_std"] = float(scores.std())
         return float(scores.mean())
 
     started = time.perf_counter()
+    study = Study(space=space, method=method, seed=seed, n_trials=trials, timeout_s=timeout_s,
+                  greater_is_better=greater_is_better)
     with quiet(verbose):
-        study = optuna.create_study(direction="maximize" if greater_is_better else "minimize",
-                                    sampler=_sampler(method, space, seed))
-        n_trials = min(trials, size) if size is not None else trials
-        study.optimize(objective, n_trials=n_trials, timeout=timeout_s, catch=(Exception,),
-                       gc_after_trial=False, show_progress_bar=False)
+        records = (runner or LocalRunner()).run(study, evaluate)
     elapsed = time.perf_counter() - started
 
-    complete = [r for r in records if r["state"] == "complete"]
-    failed = len(records) - len(complete)
-    if not complete:
+    failed = sum(1 for r in records if r["state"] != "complete")
+    best = best_record(records, greater_is_better)
+    if best is None:
         first = records[0]["error"] if records else "no trial ran"
         raise ConfigError(f"every one of the {len(records)} search trials failed; the first: {first}",
                           hint="check the model parameters and the search space")
-    best = complete[0]
-    for record in complete[1:]:
-        better = record["score"] > best["score"] if greater_is_better else record["score"] < best["score"]
-        if better:
-            best = record
     return SearchResult(best_params=dict(best["params"]), best_score=float(best["score"]), trials=records,
                         n_trials=len(records), elapsed_s=elapsed, method=method, scoring=scoring,
                         greater_is_better=greater_is_better, n_failed=failed, grid_size=size)
-

@@ -106,6 +106,7 @@ class Trained:
     split_rules: dict[str, Any] = field(default_factory=dict)  # data.split: groups and time order
     backend: str = "sklearn"  # the back end that fitted it (and exports it)
     pruning: Any = None  # deployment.optimize.prune: the back end's report (None when not asked)
+    distributed: dict[str, Any] | None = None  # hardware.distributed: the cluster that ran it (None: this process)
 
 
 @dataclass
@@ -238,10 +239,34 @@ def _training_rows(splits: Split, outliers: Mapping[str, Any] | None, feature_ty
     return kept
 
 
+def _cluster(distributed: Mapping[str, Any] | None, backend: str, build_pipeline: Any,
+             locations: Mapping[str, str] | None, checkpoint_dir: Path | None,
+             resume: bool) -> tuple[dict[str, Any] | None, Any, Any]:
+    """``hardware.distributed``'s engine, connected: (where it runs, for the report; the search's trial runner;
+    the final fit's loop runner for a back end the engine trains, else None). (None, None, None) without one."""
+    from .distributed import engine_for
+    from .registry import ENGINES
+
+    engine = engine_for(distributed, modules=(getattr(build_pipeline, "__module__", "") or "",),
+                        locations=locations)
+    if engine is None:
+        return None, None, None
+    declared = ENGINES[engine.cluster.engine]
+    loop_runner = None
+    if backend in {b.value for b in declared.trains}:
+        # checkpoints on the storage every worker reaches: the project's checkpoints/ on one machine (on a
+        # cluster, a shared volume mounted there; see docs/scale.md)
+        loop_runner = engine.loop_runner(storage=checkpoint_dir / "ray" if checkpoint_dir is not None else None,
+                                         resume=resume, backend=backend)
+    described = engine.describe()
+    described["trains"] = loop_runner is not None
+    return described, engine.trial_runner(), loop_runner
+
+
 def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *,
              space: Mapping[str, Any] | None = None, search: SearchSettings | None = None,
              cpus: int | None = None, validation: tuple[Any, Any] | None = None, accelerator: str = "auto",
-             checkpoint_dir: Path | None = None, resume: bool = False) -> Any:
+             checkpoint_dir: Path | None = None, resume: bool = False, runner: Any = None) -> Any:
     from .api import SearchRequest
 
     return SearchRequest(space=dict(space or {}), method=search.method if search else "bayesian",
@@ -250,7 +275,7 @@ def _request(task: str, scoring: str, seed: int, positive_class: Any, cv: Any, *
                          greater_is_better=METRICS[scoring].higher_is_better if scoring in METRICS else True,
                          seed=seed, positive_class=True if _kind(task) == "anomaly" else positive_class,
                          n_jobs=cpus or 1, validation=validation, accelerator=accelerator,
-                         checkpoint_dir=checkpoint_dir, resume=resume)
+                         checkpoint_dir=checkpoint_dir, resume=resume, runner=runner)
 
 
 def _validation(splits: Split, features: Sequence[str], target: str | None, task: str,
@@ -291,7 +316,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
           report: Any = None, split_rules: Mapping[str, Any] | None = None, cpus: int | None = None,
           backend: str = "sklearn", training: Mapping[str, Any] | None = None, accelerator: str = "auto",
           checkpoint_dir: Path | None = None, resume: bool = False, prune: float = 0.0,
-          augmentation: Mapping[str, Any] | None = None) -> Trained:
+          augmentation: Mapping[str, Any] | None = None, distributed: Mapping[str, Any] | None = None) -> Trained:
     """Search the space (when given) with cross-validation on the training split, then fit.
 
     The folds follow ``split_rules`` (``data.split``: groups and time order, see :func:`_cv`), and
@@ -311,6 +336,10 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     (``data.augmentation``) adds altered copies of training images to the final fit (the search
     cross-validates on the images as they are); its text part adds perturbed copies of training rows to
     every training fold of the search and to the final fit (``text.augment``).
+
+    ``distributed`` (``hardware.distributed``): with an engine, the search's trials run on its cluster, and
+    the final fit too for the back ends the engine trains (``registry.ENGINES``); see
+    ``aispec.runtime.distributed``.
     """
     from .api import FitSettings
     from .registry import backend as get_backend
@@ -324,6 +353,8 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         return series_flow.train(build_pipeline, splits, task=task, target=target, scoring=scoring, seed=seed,  # type: ignore[no-any-return]
                                  search=search, backend=backend, settings=fit)
     engine = get_backend(backend)
+    cluster, trial_runner, loop_runner = _cluster(distributed, backend, build_pipeline, locations, checkpoint_dir,
+                                                  resume)
     text_augmentation = _augmentation(augmentation, feature_types, seed)
     rows = _training_rows(splits, outliers, feature_types or {}, report)
     X, y = _xy(rows, features, target)
@@ -350,7 +381,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
         result = engine.search(make, X, labels,
                                _request(task, scoring, seed, positive_class, cv, space=search.space, search=search,
                                         cpus=cpus, validation=held_out, accelerator=accelerator,
-                                        checkpoint_dir=checkpoint_dir, resume=resume))
+                                        checkpoint_dir=checkpoint_dir, resume=resume, runner=trial_runner))
         params = dict(result.best_params)
         validation = result.validation or validation
     pipeline = build_pipeline(params or None)
@@ -359,12 +390,15 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
                                     per_epoch=engine.info.can("epoch_augmentation"))
     settings = FitSettings(seed=seed, cpus=cpus, rebalance=rebalance, training=dict(training or {}),
                            accelerator=accelerator, checkpoint_dir=checkpoint_dir, resume=resume, validation=held_out,
-                           scoring=scoring, positive_class=positive_class, augmentation=per_epoch)
+                           scoring=scoring, positive_class=positive_class, augmentation=per_epoch,
+                           loop_runner=loop_runner)
     X, labels = _augmented_rows(X, labels, text_augmentation, report)  # text: the folds above and the final fit
     start = time.perf_counter()
     pipeline = engine.fit(pipeline, X, labels if _kind(task) == "supervised" else None, settings=settings, task=task,
                           report=report)
     fit_seconds = time.perf_counter() - start
+    if cluster is not None and hasattr(loop_runner, "trained"):  # scikit-learn: only some families train there
+        cluster["trains"] = loop_runner.trained > 0
     pruning = None
     if prune > 0 and engine.info.can("prune") and _kind(task) == "supervised":
         X_test, y_test = _xy(splits.test, features, target)
@@ -374,7 +408,7 @@ def train(build_pipeline: Callable[[dict[str, Any] | None], Any], splits: Split,
     family = engine.describe(pipeline).split("(")[0]
     return Trained(pipeline, family, params, task, target, list(features), positive_class, fit_seconds, result,
                    validation=validation, scoring=scoring, split_rules=dict(split_rules or {}), backend=backend,
-                   pruning=pruning)
+                   pruning=pruning, distributed=cluster)
 
 
 def train_auto(build_pipeline: Callable[[Any], Any], splits: Split, *, candidates: Sequence[str], budget_s: float,
@@ -1041,6 +1075,7 @@ def document(*, spec: Mapping[str, Any], data_report: Any, trained: Trained, eva
         "training": _training_section(trained),
         "boosting": boosting_rounds(trained),
         "pruning": trained.pruning,
+        "distributed": trained.distributed,
         "timings": dict(timings or {}),
         "validation": trained.validation,
         "positive_class": evaluation.positive_class,

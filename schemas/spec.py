@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_serializer, model_validator
 
 from .types import (
     SPACE_SCHEMA,
@@ -414,9 +414,36 @@ class Metrics(_Model):
 # ----------------------------------------------------------------- hardware
 
 
+_RAY_ADDRESS = anchored(r"auto|(ray://)?[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?:[0-9]{1,5}|\$\{[A-Za-z_][A-Za-z0-9_]*\}")
+_ENGINE_ONLY = ("address", "cpus_per_worker", "gpus_per_worker", "memory_per_worker")
+
+
 class Distributed(_Model):
+    """Where search, training and batch scoring run: one process (``none``) or a cluster engine."""
+
     engine: Literal["none", "ray", "dask", "torch_ddp"] = "none"
-    workers: PositiveInt = 1
+    workers: PositiveInt = Field(1, description="Parallel workers: concurrent search trials, data-parallel "
+                                                "training workers, batch-scoring tasks.")
+    address: Annotated[str, Field(pattern=_RAY_ADDRESS)] | None = Field(
+        None, description="The cluster to join: `auto` (the one this machine belongs to), `ray://host:port` (Ray "
+                          "Client), `host:port`, or `${RAY_ADDRESS}` (read from the environment at run time). "
+                          "Unset: a local Ray instance is started for the run and stopped after it.")
+    cpus_per_worker: Annotated[float, Field(gt=0, le=1024)] = Field(1.0, description="CPUs each worker reserves.")
+    gpus_per_worker: Annotated[float, Field(ge=0, le=64)] = Field(0.0, description="GPUs each worker reserves "
+                                                                                    "(training on NCCL when > 0).")
+    memory_per_worker: SizeExpr | None = Field(None, description="Memory each worker reserves (Ray's `memory` "
+                                                                 "resource), e.g. `2GiB`.")
+
+    @model_serializer(mode="wrap")
+    def _engine_settings_only_with_an_engine(self, handler: Any) -> Any:
+        # Without an engine the cluster settings mean nothing (AIS371 reports any that are written), and
+        # leaving them out keeps the resolved spec, its hash and every generated project of a spec without
+        # an engine exactly as they were before these settings existed.
+        data = handler(self)
+        if self.engine == "none" and isinstance(data, dict):
+            for name in _ENGINE_ONLY:
+                data.pop(name, None)
+        return data
 
 
 class Hardware(_Model):

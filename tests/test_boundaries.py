@@ -29,7 +29,7 @@ from aispec.compiler.codes import BASE_EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ["torch", "sklearn", "keras", "tensorflow", "streamlit", "pandas", "numpy", "onnx", "onnxruntime", "scipy",
-         "jax", "matplotlib", "xgboost", "lightgbm", "onnxmltools", "skl2onnx"]
+         "jax", "matplotlib", "xgboost", "lightgbm", "onnxmltools", "skl2onnx", "ray"]
 RUNTIME_FORBIDDEN = ["aispec.compiler", "lark", "streamlit"]
 
 
@@ -140,7 +140,8 @@ print(json.dumps({"built": results, "heavy": sorted(m for m in sys.modules if m.
 
 def test_build_imports_no_heavy_library_for_any_back_end() -> None:
     # the Keras example names keras and torch in its requirements and template: build must not import them
-    specs = [ROOT / "specs" / "examples" / name for name in ("diabetes-mlp-keras.yaml", "penguins-classification.yaml")]
+    specs = [ROOT / "specs" / "examples" / name for name in ("diabetes-mlp-keras.yaml", "penguins-classification.yaml",
+                                                             "penguins-mlp-ray.yaml")]
     report = run_python(BUILD_PATH, json.dumps(HEAVY), *map(str, specs))
     assert report["built"] == {spec.name: True for spec in specs}
     assert report["heavy"] == [], f"`aispec build` imported {report['heavy']}"

@@ -26,7 +26,8 @@ BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-au
              "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
              "digits-image-sklearn", "sms-spam-text", "co2-forecasting",
              "breast-cancer-xgboost", "penguins-lightgbm", "co2-lstm", "co2-gru-keras",
-             "digits-image", "digits-cnn-keras"]
+             "digits-image", "digits-cnn-keras",
+             "penguins-mlp-ray"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 

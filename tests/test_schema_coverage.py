@@ -313,6 +313,11 @@ MUTATIONS: dict[str, tuple[str, str, Any]] = {
     "hardware.cpus": ("cls", "hardware.cpus", 2),
     "hardware.distributed.engine": ("cls", "hardware.distributed.engine", "ray"),
     "hardware.distributed.workers": ("cls", "hardware.distributed.workers", 4),
+    # the cluster settings: without an engine they are AIS371; with one they reach the Ray engine's code
+    "hardware.distributed.address": ("cls", "hardware.distributed", {"address": "auto"}),
+    "hardware.distributed.cpus_per_worker": ("cls", "hardware.distributed", {"cpus_per_worker": 2}),
+    "hardware.distributed.gpus_per_worker": ("cls", "hardware.distributed", {"gpus_per_worker": 1}),
+    "hardware.distributed.memory_per_worker": ("cls", "hardware.distributed", {"memory_per_worker": "2GiB"}),
     "deployment.target": ("cls", "deployment.target", "batch"),
     "deployment.api.version": ("cls", "deployment.api.version", "v2"),
     "deployment.api.max_batch": ("cls", "deployment.api.max_batch", 50),

@@ -20,6 +20,12 @@ def check_hardware(ctx: Context) -> Iterator[Diagnostic]:
     if dist.engine == "none" and dist.workers > 1:
         yield ctx.report("AIS371", f"{dist.workers} workers but no distributed engine",
                          ("hardware", "distributed", "workers"), "set distributed.engine: ray (or dask)")
+    if dist.engine == "none":
+        for name in ("address", "cpus_per_worker", "gpus_per_worker", "memory_per_worker"):
+            if ctx.written(("hardware", "distributed", name)):
+                yield ctx.report("AIS371", f"distributed.{name} is set but there is no distributed engine",
+                                 ("hardware", "distributed", name), "set distributed.engine: ray, or remove it",
+                                 key=True)
     if dist.engine == "torch_ddp" and declared is not None and not declared.can("torch_ddp"):
         yield ctx.report("AIS371", f"torch_ddp distributes PyTorch training; the {declared.name.value} back end "
                                    "cannot use it", ("hardware", "distributed", "engine"),

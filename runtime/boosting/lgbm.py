@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import lightgbm
@@ -14,7 +14,7 @@ import numpy as np
 
 from . import Boosted, Stopping, metric_function, register_onnx
 
-__all__ = ["LGBMClassifier", "LGBMRegressor"]
+__all__ = ["LGBMClassifier", "LGBMRegressor", "adopt", "booster_job"]
 
 
 def _fit_rounds(model: Any, library_fit: Callable[..., Any], X: Any, y: Any, X_val: Any, y_val: Any,
@@ -148,3 +148,77 @@ def _register() -> None:
 
     register_onnx(LGBMClassifier, "AispecLGBMClassifier", convert_lightgbm, classifier=True)
     register_onnx(LGBMRegressor, "AispecLGBMRegressor", convert_lightgbm, classifier=False)
+
+
+# ------------------------------------------------------------ training elsewhere (a distributed engine)
+# As for XGBoost (see xgb.booster_job / xgb.adopt): what the workers need to run ``lightgbm.train``, and the
+# trained booster put back into the estimator.
+
+
+def booster_job(model: Any, X: Any, y: Any, X_val: Any, y_val: Any, rule: Stopping | None) -> dict[str, Any]:
+    """``lightgbm.train``'s arguments for ``model`` on rows already through the pipeline's preprocessing:
+    ``params`` (the estimator's own, as its fit resolves them: objective, number of classes, aliases),
+    ``rounds``, ``X``/``y``/``weight`` (to be split among workers; labels as LightGBM's classifier encodes
+    them, class weights as sample weights), ``X_val``/``y_val`` (whole on every worker), ``metric``,
+    ``custom`` (an ``feval`` or None), ``maximize``, ``classes``."""
+    classes = np.unique(np.asarray(y)) if isinstance(model, lightgbm.LGBMClassifier) else None
+    if classes is not None:
+        # the estimator resolves its parameters from the classes it saw: let it see them (no tree is built)
+        model._le = None
+        model._n_classes = len(classes)
+        model._objective = model.objective
+    params = {k: v for k, v in model._process_params(stage="fit").items() if v is not None}
+    weight = None
+    if classes is not None and model.class_weight is not None:
+        from sklearn.utils.class_weight import compute_sample_weight  # type: ignore[import-untyped]
+
+        weight = compute_sample_weight(model.class_weight, np.asarray(y))
+    loss = ("binary_logloss" if len(classes) == 2 else "multi_logloss") if classes is not None else "rmse"
+    custom = None
+    metric = loss
+    if rule is not None and rule.metric is not None:
+        watched = metric_function(rule, classes)
+        metric = rule.monitor
+
+        def custom(predt: Any, dataset: Any) -> tuple[str, float, bool]:
+            return rule.monitor, watched(dataset.get_label(), predt), rule.higher_is_better
+
+        params["metric"] = "None"
+    else:
+        params["metric"] = loss
+    return {"params": params, "rounds": int(model.get_params()["n_estimators"]),
+            "X": np.asarray(X, dtype=np.float32), "y": _codes(y, classes), "weight": weight,
+            "X_val": None if X_val is None else np.asarray(X_val, dtype=np.float32),
+            "y_val": None if y_val is None else _codes(y_val, classes), "metric": metric, "custom": custom,
+            "maximize": bool(rule.higher_is_better) if rule is not None else False, "classes": classes}
+
+
+def adopt(model: Any, text: str, job: Mapping[str, Any], history: list[float] | None, rule: Stopping | None) -> Any:
+    """Put a booster trained elsewhere (``text``: ``Booster.model_to_string()``) into ``model`` as its own fit
+    would have left it (the float32 thresholds of :func:`_float32_trees` included); ``history``: the monitored
+    value per round (early stopping)."""
+    from lightgbm.sklearn import _LGBMLabelEncoder  # type: ignore[attr-defined]  # what its fit uses
+
+    booster = lightgbm.Booster(model_str=text)
+    model._Booster = booster
+    model._n_features = booster.num_feature()
+    model._n_features_in = booster.num_feature()
+    model._fitted_with_feature_names = False
+    model._evals_result = {"valid_0": {job["metric"]: list(history or [])}}
+    booster.best_iteration = int(job.get("best") or 0)  # early stopping's best round (1-based; 0: none)
+    model._best_iteration = booster.best_iteration
+    model._best_score = {}
+    if job["classes"] is not None:
+        model._le = _LGBMLabelEncoder().fit(job["classes"])
+        model._classes = model._le.classes_
+        model._n_classes = len(model._classes)
+        model._class_map = dict(zip(model._le.classes_, model._le.transform(model._le.classes_), strict=True))
+    model.fitted_ = True
+    model.rounds_ = None
+    if rule is not None and history is not None:
+        best = int(booster.best_iteration or len(history)) - 1
+        _float32_trees(model, best + 1)
+        model._record(rule, history, best)
+    else:
+        _float32_trees(model)
+    return model

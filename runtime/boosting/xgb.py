@@ -3,7 +3,7 @@ early stopping on the validation split and ONNX conversion (see :mod:`aispec.run
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -11,7 +11,7 @@ import xgboost
 
 from . import Boosted, Stopping, metric_function, register_onnx
 
-__all__ = ["XGBClassifier", "XGBRegressor"]
+__all__ = ["XGBClassifier", "XGBRegressor", "adopt", "booster_job"]
 
 # The model's own loss on the validation split, as XGBoost names it.
 _LOSS = {"binary": "logloss", "multiclass": "mlogloss", "regression": "rmse"}
@@ -117,3 +117,66 @@ def _register() -> None:
     register_onnx(XGBClassifier, "AispecXGBClassifier", convert_xgboost, classifier=True)
     register_onnx(XGBRegressor, "AispecXGBRegressor", convert_xgboost, classifier=False)
 
+
+
+# ------------------------------------------------------------ training elsewhere (a distributed engine)
+# The booster is trained by ``xgboost.train`` on workers (``hardware.distributed``); these two functions are
+# the estimator's side of it: what the workers need (booster parameters, labels as XGBoost takes them, the
+# watched metric), and putting the trained booster back into the estimator, so that prediction, the report
+# and the ONNX export see the model a local fit would have made.
+
+
+def booster_job(model: Any, X: Any, y: Any, X_val: Any, y_val: Any, rule: Stopping | None) -> dict[str, Any]:
+    """``xgboost.train``'s arguments for ``model`` (an estimator of this module) on rows already through the
+    pipeline's preprocessing: ``params``, ``rounds``, ``X``/``y``/``weight`` (to be split among workers),
+    ``X_val``/``y_val`` (every worker gets the whole validation split, so a metric is the local one),
+    ``metric`` (the monitored name), ``custom`` (a ``(predt, dmatrix) -> (name, value)`` function or None),
+    ``maximize``, ``classes``."""
+    params = dict(model.get_xgb_params())
+    classes = None
+    weight = None
+    labels, labels_val = np.asarray(y), None if y_val is None else np.asarray(y_val)
+    if isinstance(model, XGBClassifier):
+        encoder, weight = model._encode(y)
+        classes = encoder.classes_
+        labels = encoder.transform(labels)
+        labels_val = None if y_val is None else encoder.transform(labels_val)
+        if len(classes) > 2:  # what XGBClassifier.fit sets
+            params.update(objective="multi:softprob", num_class=len(classes))
+        loss = _LOSS["binary" if len(classes) == 2 else "multiclass"]
+    else:
+        loss = _LOSS["regression"]
+    custom = None
+    metric = loss
+    if rule is not None and rule.metric is not None:
+        watched = metric_function(rule, classes)
+        metric = rule.monitor
+
+        def custom(predt: Any, dmatrix: Any) -> tuple[str, float]:
+            return rule.monitor, watched(dmatrix.get_label(), predt)
+
+        params["disable_default_eval_metric"] = 1
+    else:
+        params["eval_metric"] = loss
+    params = {k: v for k, v in params.items() if v is not None}
+    return {"params": params, "rounds": int(model.get_params()["n_estimators"]), "X": np.asarray(X, dtype=np.float32),
+            "y": labels, "weight": weight, "X_val": None if X_val is None else np.asarray(X_val, dtype=np.float32),
+            "y_val": labels_val, "metric": metric, "custom": custom,
+            "maximize": bool(rule.higher_is_better) if rule is not None else False, "classes": classes}
+
+
+def adopt(model: Any, raw: bytes, job: Mapping[str, Any], history: list[float] | None, rule: Stopping | None) -> Any:
+    """Put a booster trained elsewhere (``raw``: ``Booster.save_raw("ubj")``) into ``model``, as its own fit
+    would have left it; ``history``: the monitored value per round (early stopping), whose best round the
+    booster already ends at."""
+    booster = xgboost.Booster()
+    booster.load_model(bytearray(raw))
+    model._Booster = booster
+    if isinstance(model, XGBClassifier):
+        model.n_classes_ = len(job["classes"])
+        model.labels_ = job["classes"]
+    model.rounds_ = None
+    if rule is not None and history is not None:
+        best = booster.attr("best_iteration")
+        model._record(rule, history, int(best) if best is not None else len(history) - 1)
+    return model

@@ -104,19 +104,29 @@ def _validate(chunk: Any, meta: ServingMetadata) -> tuple[dict[str, Any], list[s
     return arrays, errors
 
 
-def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-               allow_failed_gates: bool | None = None) -> BatchReport:
-    """Score ``source`` into ``output`` (CSV or Parquet, by suffix), ``chunk_rows`` rows at a time.
-
-    Raises :class:`~aispec.runtime.serving.gates.GatesFailed` for a model that failed its gates unless
-    ``allow_failed_gates`` (default: ``AISPEC_ALLOW_FAILED_GATES``).
-    """
+def score_chunk(model: Any, meta: ServingMetadata, chunk: Any) -> Any:
+    """One chunk's answers: a frame with the flattened answer of each good row (empty for a bad one) and its
+    ``error`` text ('' when the row was scored), in the chunk's order."""
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+    chunk = chunk.reset_index(drop=True)
+    arrays, errors = _validate(chunk, meta)
+    good = np.array([e == "" for e in errors], dtype=bool)
+    answers: list[dict[str, Any]] = [{} for _ in range(len(chunk))]
+    if good.any():
+        index = np.flatnonzero(good)
+        decoded = model.decode(model.run(model.feeds(arrays, index)))
+        for i, (answer, _, _) in zip(index, decoded, strict=True):
+            answers[i] = _flatten(answer)
+    frame = pd.DataFrame(answers, index=range(len(chunk)))
+    frame["error"] = errors
+    return frame
+
+
+def load_model(artifacts: Path, allow_failed_gates: bool | None = None) -> tuple[Any, ServingMetadata]:
+    """The served model and its metadata; refuses a model that failed its gates unless allowed."""
     from .app import ServedModel
 
-    if not source.exists():
-        raise DataError(f"no such input file: {source}")
     try:
         meta = read_serving_metadata(artifacts / "serving.json")
     except ValueError as exc:
@@ -127,7 +137,19 @@ def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int =
             raise refusal(meta, "batch scoring refuses it", "pass --allow-failed-gates")
         print(f"warning: scoring with a model that FAILED its gates (--allow-failed-gates):\n{describe(meta)}",
               file=sys.stderr)
-    model = ServedModel(artifacts, meta, "champion")
+    return ServedModel(artifacts, meta, "champion"), meta
+
+
+def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+               allow_failed_gates: bool | None = None) -> BatchReport:
+    """Score ``source`` into ``output`` (CSV or Parquet, by suffix), ``chunk_rows`` rows at a time.
+
+    Raises :class:`~aispec.runtime.serving.gates.GatesFailed` for a model that failed its gates unless
+    ``allow_failed_gates`` (default: ``AISPEC_ALLOW_FAILED_GATES``).
+    """
+    if not source.exists():
+        raise DataError(f"no such input file: {source}")
+    model, meta = load_model(artifacts, allow_failed_gates)
     output.parent.mkdir(parents=True, exist_ok=True)
     if meta.get("image") is not None:
         return _score_images(model, meta, source, output, chunk_rows)
@@ -137,18 +159,9 @@ def score_file(artifacts: Path, source: Path, output: Path, *, chunk_rows: int =
     rows = scored = chunks = 0
     try:
         for chunk in _chunks(source, chunk_rows):
-            chunk = chunk.reset_index(drop=True)
-            arrays, errors = _validate(chunk, meta)
-            good = np.array([e == "" for e in errors], dtype=bool)
-            answers: list[dict[str, Any]] = [{} for _ in range(len(chunk))]
-            if good.any():
-                index = np.flatnonzero(good)
-                decoded = model.decode(model.run(model.feeds(arrays, index)))
-                for i, (answer, _, _) in zip(index, decoded, strict=True):
-                    answers[i] = _flatten(answer)
-            frame = pd.DataFrame(answers)
+            frame = score_chunk(model, meta, chunk)
             frame.insert(0, "row", np.arange(rows, rows + len(chunk)))
-            frame["error"] = errors
+            good = (frame["error"] == "").to_numpy()
             if parquet:
                 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
                 import pyarrow.parquet as pq
@@ -235,10 +248,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS)
     parser.add_argument("--allow-failed-gates", action="store_true",
                         help="score with a model that failed the gates of its training run")
+    parser.add_argument("--engine", choices=("none", "ray"), default="none",
+                        help="ray: score on a Ray cluster with Ray Data (INPUT may be a folder of files); the "
+                             "cluster is --address, else RAY_ADDRESS, else a local instance")
+    parser.add_argument("--workers", type=int, default=1, help="--engine ray: scoring actors at once")
+    parser.add_argument("--address", default=None, help="--engine ray: auto, ray://host:port or host:port")
+    parser.add_argument("--cpus-per-worker", type=float, default=1.0)
+    parser.add_argument("--memory-per-worker", default=None, help="e.g. 2GiB")
     args = parser.parse_args(argv)
     try:
-        report = score_file(args.artifacts, args.input, args.output, chunk_rows=max(1, args.chunk_rows),
-                            allow_failed_gates=args.allow_failed_gates or allowed_by_env())
+        allow = args.allow_failed_gates or allowed_by_env()
+        if args.engine != "none":
+            from ..distributed import engine_for
+
+            engine = engine_for({"engine": args.engine, "workers": max(1, args.workers), "address": args.address,
+                                 "cpus_per_worker": args.cpus_per_worker,
+                                 "memory_per_worker": args.memory_per_worker})
+            assert engine is not None
+            report = engine.score(args.artifacts, args.input, args.output, batch_rows=max(1, args.chunk_rows),
+                                  allow_failed_gates=allow)
+        else:
+            report = score_file(args.artifacts, args.input, args.output, chunk_rows=max(1, args.chunk_rows),
+                                allow_failed_gates=allow)
     except GatesFailed as refused:
         print(f"error: {refused.message}", file=sys.stderr)
         return 1

@@ -73,6 +73,27 @@ def _fit_rounds(pipeline: Any, X: Any, y: Any, *, settings: FitSettings, task: s
     return True
 
 
+def _fit_on_cluster(pipeline: Any, X: Any, y: Any, *, settings: FitSettings, task: str) -> bool:
+    """A model the distributed engine's runner trains (``hardware.distributed``: XGBoost on Ray Train's
+    workers): the preprocessing is fitted here, the estimator on the cluster, with early stopping on the
+    validation split as :func:`_fit_rounds` does locally. False when the engine does not train this model."""
+    runner = settings.loop_runner
+    steps = getattr(pipeline, "steps", None)
+    final = steps[-1][1] if steps else pipeline
+    if runner is None or not hasattr(runner, "accepts") or not runner.accepts(final) or y is None:
+        return False
+    from ...boosting import stopping_rule
+
+    rule = stopping_rule(settings.training, task, settings.positive_class) if settings.validation else None
+    X_val, y_val = settings.validation if rule is not None and settings.validation else (None, None)
+    if steps and len(steps) > 1:
+        front = pipeline[:-1]  # the same step objects: fitting them fits the pipeline's own
+        X = front.fit_transform(X, y)
+        X_val = front.transform(X_val) if X_val is not None else None
+    runner.fit(final, X, y, X_val, y_val, rule)
+    return True
+
+
 class SklearnBackend:
     """The scikit-learn back end (``aispec.runtime.api.Backend``)."""
 
@@ -104,7 +125,8 @@ class SklearnBackend:
                 report.record(settings.rebalance, len(X), len(X_fit), "cleaning.imbalance: classes balanced for "
                               "the fit", part="train")
         with _threads(settings.cpus):
-            if not _fit_rounds(model, X_fit, y_fit, settings=settings, task=task):
+            if not _fit_on_cluster(model, X_fit, y_fit, settings=settings, task=task) and \
+                    not _fit_rounds(model, X_fit, y_fit, settings=settings, task=task):
                 model.fit(X_fit, y_fit)
         return model
 
@@ -114,7 +136,7 @@ class SklearnBackend:
         return search(make, request.space, X, y, method=request.method, trials=request.trials,
                       timeout_s=request.timeout_s, cv=request.cv, scoring=request.scoring,
                       greater_is_better=request.greater_is_better, seed=request.seed,
-                      positive_class=request.positive_class, n_jobs=request.n_jobs)
+                      positive_class=request.positive_class, n_jobs=request.n_jobs, runner=request.runner)
 
     def auto(self, make: Callable[[Any], Any], X: Any, y: Any, *, task: str, candidates: Sequence[str],
              budget_s: float, request: SearchRequest) -> Any:

@@ -62,7 +62,8 @@ def _context(settings: FitSettings, *, progress: bool = True, on_epoch: Any = No
                       checkpoint_dir=settings.checkpoint_dir if checkpoints else None,
                       resume=settings.resume and checkpoints, progress=progress, scoring=settings.scoring,
                       positive_class=settings.positive_class, on_epoch=on_epoch,
-                      augmentation=settings.augmentation)
+                      augmentation=settings.augmentation,
+                      loop_runner=settings.loop_runner if checkpoints else None)
 
 
 class TorchBackend:

@@ -45,6 +45,8 @@ class FitContext:
     positive_class: Any = None
     on_epoch: Callable[[int, Mapping[str, float]], None] | None = None
     augmentation: Mapping[str, Any] | None = None  # images: {"image": settings, "factor": f}, drawn per epoch
+    # runs the training loop elsewhere (hardware.distributed: data-parallel workers), with the same arguments
+    loop_runner: Any = None
 
 
 class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
@@ -128,7 +130,10 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
             checkpoints=Checkpoints(ctx.checkpoint_dir, every=settings.checkpoint_every, fingerprint=stamp),
             resume=ctx.resume, metrics=self._validation_metrics(val_labels, ctx), on_epoch=ctx.on_epoch,
         )
-        history = self.loop(network, batches, val_batches, setup)
+        if ctx.loop_runner is not None:
+            history = ctx.loop_runner.run(self.loop, network, batches, val_batches, setup)
+        else:
+            history = self.loop(network, batches, val_batches, setup)
         self.network_ = network.to("cpu").eval()
         self.inputs_ = inputs
         self.n_features_in_ = inputs.n_features

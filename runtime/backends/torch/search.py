@@ -37,6 +37,12 @@ class _Store:
         saved = json.loads(self.path.read_text(encoding="utf-8"))
         return list(saved["trials"]) if saved.get("fingerprint") == self.stamp else []
 
+    def elapsed(self) -> float:
+        """The search time the saved trials took (a resumed search's time budget counts it)."""
+        if self.path is None or not self.path.exists():
+            return 0.0
+        return float(json.loads(self.path.read_text(encoding="utf-8")).get("elapsed_s", 0.0))
+
     def save(self, trials: list[dict[str, Any]], elapsed: float) -> None:
         if self.path is None:
             return
@@ -45,25 +51,6 @@ class _Store:
         tmp.write_text(json.dumps({"fingerprint": self.stamp, "elapsed_s": elapsed, "trials": trials},
                                   default=str), encoding="utf-8")
         os.replace(tmp, self.path)
-
-
-def _frozen(trial: Any, record: Mapping[str, Any]) -> dict[str, Any]:
-    """A finished Optuna trial as JSON: what ``optuna.trial.create_trial`` needs, and our record of it."""
-    from optuna.distributions import distribution_to_json
-
-    return {"record": dict(record), "params": trial.params, "state": trial.state.name, "value": trial.value,
-            "distributions": {k: distribution_to_json(d) for k, d in trial.distributions.items()},
-            "intermediate": {str(k): v for k, v in trial.intermediate_values.items()}}
-
-
-def _restored(saved: Mapping[str, Any]) -> Any:
-    import optuna
-    from optuna.distributions import json_to_distribution
-
-    return optuna.trial.create_trial(
-        params=saved["params"], state=optuna.trial.TrialState[saved["state"]], value=saved["value"],
-        distributions={k: json_to_distribution(d) for k, d in saved["distributions"].items()},
-        intermediate_values={int(k): v for k, v in saved["intermediate"].items()})
 
 
 def _digest(values: Any) -> Any:
@@ -109,11 +96,12 @@ def _validation_rows(X: Any, y: Any, validation: Any, cv: Any) -> tuple[Any, Any
 def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, request: Any,
                     fit: Callable[[Any, Any, Any, Any, Callable[[int, Mapping[str, float]], None]], Any]) -> Any:
     """Search ``request.space``; ``fit(estimator, X, y, validation, on_epoch)`` trains one trial's estimator.
-    Returns a ``search.SearchResult`` whose trials are ``complete``, ``pruned`` (with the epoch) or ``failed``."""
+    Returns a ``search.SearchResult`` whose trials are ``complete``, ``pruned`` (with the epoch) or ``failed``.
+    ``request.runner`` (an ``aispec.runtime.trials.TrialRunner``) runs the trials; default: this process."""
     import numpy as np
-    import optuna
 
-    from ...search import SearchResult, _sampler, get_scorer, grid_size, quiet, suggest
+    from ...search import SearchResult, get_scorer, grid_size, quiet
+    from ...trials import LocalRunner, Study, best_record
 
     if request.trials < 1:
         raise ConfigError(f"search needs at least one trial, not {request.trials}")
@@ -122,86 +110,51 @@ def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, reque
     size = grid_size(request.space) if grid else None
     scorer = get_scorer(request.scoring, y=y_fit, positive_class=request.positive_class)
     reported = f"val_{request.scoring}"
-    records: list[dict[str, Any]] = []
-    fatal: list[ConfigError] = []
     store = _Store(getattr(request, "checkpoint_dir", None), _stamp(request, X_fit, y_fit, X_val, y_val))
     done = store.load() if getattr(request, "resume", False) else []
-    finished: list[dict[str, Any]] = []
+    finished: list[dict[str, Any]] = list(done)
 
-    def objective(trial: Any) -> float:
-        started = time.perf_counter()
-        params = suggest(trial, request.space, grid=grid)
-        record: dict[str, Any] = {"number": trial.number, "params": params, "score": None, "score_std": None,
-                                  "duration_s": 0.0, "state": "failed", "error": None, "pruned_at": None,
-                                  "per_epoch": []}
-        records.append(record)
+    def evaluate(params: dict[str, Any], record: dict[str, Any], report: Callable[[float, int], None]) -> float:
+        record.update(pruned_at=None, per_epoch=[])
 
         def on_epoch(epoch: int, logs: Mapping[str, float]) -> None:
             value = logs.get(reported)
             if value is None or not np.isfinite(value):
                 return
-            trial.report(float(value), epoch)
             record["per_epoch"].append(float(value))
-            if trial.should_prune():
-                record["pruned_at"] = epoch + 1
-                raise optuna.TrialPruned(f"{request.scoring} {value:.4g} after epoch {epoch + 1}")
+            record["pruned_at"] = epoch + 1  # kept only when the report below prunes the trial
+            report(float(value), epoch)
+            record["pruned_at"] = None
 
-        try:
-            estimator = make(dict(params))
-            fit(estimator, X_fit, y_fit, (X_val, y_val), on_epoch)
-            score = float(scorer(estimator, X_val, y_val))
-            if not np.isfinite(score):
-                raise ValueError(f"the {request.scoring} score is not a finite number: {score}")
-        except optuna.TrialPruned:
-            record.update(state="pruned", duration_s=time.perf_counter() - started)
-            raise
-        except ConfigError as exc:  # a setting no trial can use: stop, the run reports it with the spec line
-            fatal.append(exc)
-            trial.study.stop()
-            raise
-        except Exception as exc:
-            record.update(error=f"{type(exc).__name__}: {exc}", duration_s=time.perf_counter() - started)
-            raise
-        record.update(score=score, score_std=0.0, state="complete", duration_s=time.perf_counter() - started)
+        estimator = make(dict(params))
+        fit(estimator, X_fit, y_fit, (X_val, y_val), on_epoch)
+        score = float(scorer(estimator, X_val, y_val))
+        if not np.isfinite(score):
+            raise ValueError(f"the {request.scoring} score is not a finite number: {score}")
+        record["score_std"] = 0.0
         return score
 
     started = time.perf_counter()
-    before = 0.0
+    before = float(store.elapsed()) if done else 0.0
 
-    def keep(study: Any, trial: Any) -> None:  # after every trial: what --resume starts from
-        if records and records[-1]["number"] == trial.number and not fatal:
-            finished.append(_frozen(trial, records[-1]))
-            store.save(finished, before + time.perf_counter() - started)
+    def keep(trial: dict[str, Any]) -> None:  # after every trial: what --resume starts from
+        finished.append(trial)
+        store.save(finished, before + time.perf_counter() - started)
 
+    n_trials = min(request.trials, size) if size is not None else request.trials
+    timeout = None if request.timeout_s is None else max(0.0, request.timeout_s - before)
+    study = Study(space=request.space, method=request.method, seed=request.seed, n_trials=n_trials,
+                  timeout_s=timeout, greater_is_better=request.greater_is_better, prune=True,
+                  fatal_config_errors=True)
     with quiet():
-        study = optuna.create_study(direction="maximize" if request.greater_is_better else "minimize",
-                                    sampler=_sampler(request.method, request.space, request.seed),
-                                    pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=2))
-        for saved in done:  # --resume: the trials an interrupted search finished count, and are not rerun
-            study.add_trial(_restored(saved))
-            records.append(dict(saved["record"]))
-            finished.append(saved)
-        if done and store.path is not None:
-            before = float(json.loads(store.path.read_text(encoding="utf-8")).get("elapsed_s", 0.0))
-        n_trials = min(request.trials, size) if size is not None else request.trials
-        remaining = n_trials - len(done)
-        timeout = None if request.timeout_s is None else max(0.0, request.timeout_s - before)
-        if remaining > 0 and (timeout is None or timeout > 0):
-            study.optimize(objective, n_trials=remaining, timeout=timeout, catch=(Exception,),
-                           callbacks=[keep], gc_after_trial=False, show_progress_bar=False)
-    if fatal:
-        raise fatal[0]
+        records = (getattr(request, "runner", None) or LocalRunner()).run(study, evaluate, restored=done,
+                                                                          on_finished=keep)
     elapsed = before + time.perf_counter() - started
-    complete = [r for r in records if r["state"] == "complete"]
-    if not complete:
+    best = best_record(records, request.greater_is_better)
+    if best is None:
         first = next((r["error"] for r in records if r["error"]), "every trial was pruned")
         raise ConfigError(f"no search trial completed ({len(records)} tried); the first error: {first}",
                           hint="check the model parameters and the search space")
-    best = complete[0]
-    for record in complete[1:]:
-        better = record["score"] > best["score"] if request.greater_is_better else record["score"] < best["score"]
-        if better:
-            best = record
     return SearchResult(best_params=dict(best["params"]), best_score=float(best["score"]), trials=records,
                         n_trials=len(records), elapsed_s=elapsed, method=request.method, scoring=request.scoring,
                         greater_is_better=request.greater_is_better,

@@ -1,0 +1,269 @@
+"""The Ray engine (hardware.distributed.engine: ray) on a real two-node Ray cluster started on this machine
+(tests/ray_cluster.py): the search's trials spread over both nodes and match the local search; a lost worker
+is retried (search) or resumed from its checkpoint (training); the example project runs end to end on the
+cluster (search on both nodes, two DDP workers, Ray Data reading a folder of Parquet files) and reaches its
+local twin's gates; the XGBoost and LightGBM examples are trained by two Ray Train workers and reach theirs;
+Ray Data's batch scoring writes exactly what the local scorer writes, and nothing on a failure. Every test
+here starts real processes: all are marked slow."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import ray_cluster
+
+pytest.importorskip("ray")
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "specs" / "examples" / "penguins-mlp-ray.yaml"
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[ray_cluster.LocalCluster]:
+    started = ray_cluster.start()
+    try:
+        yield started
+    finally:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+        started.stop()
+        assert started.processes() == [], "Ray processes left running"
+
+
+@pytest.fixture()
+def connected(cluster: ray_cluster.LocalCluster, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """This test process as a driver of the cluster (the engine the workflow would get)."""
+    import ray
+
+    from aispec.runtime.distributed import _CONNECTED, engine_for
+
+    for key in ("RAY_USAGE_STATS_ENABLED", "RAY_AUTH_MODE", "RAY_memory_monitor_refresh_ms"):
+        monkeypatch.setenv(key, cluster.env[key])
+    monkeypatch.setenv("AISPEC_TEST_RAY", cluster.address)
+    engine = engine_for({"engine": "ray", "workers": 2, "address": "${AISPEC_TEST_RAY}"})
+    try:
+        yield engine
+    finally:
+        _CONNECTED.clear()
+        ray.shutdown()
+
+
+def test_search_runs_the_local_searchs_trials_on_both_nodes(connected: Any) -> None:
+    from aispec.runtime.search import Choice, Float, search
+
+    X, y = ray_cluster.iris()
+    space = {"C": Float(0.01, 10.0, log=True), "max_iter": Choice(60, 200)}
+    settings: dict[str, Any] = dict(method="random", trials=6, timeout_s=None, cv=3, scoring="accuracy",
+                                    greater_is_better=True, seed=7)
+    local = search(ray_cluster.logistic, space, X, y, **settings)
+    remote = search(ray_cluster.logistic, space, X, y, **settings, runner=connected.trial_runner())
+    # the same sampler proposes the same configurations in the same order; the scores are the same; so is the
+    # best-trial rule's answer
+    assert [t["params"] for t in remote.trials] == [t["params"] for t in local.trials]
+    assert [t["score"] for t in remote.trials] == pytest.approx([t["score"] for t in local.trials], abs=1e-12)
+    assert remote.best_params == local.best_params and remote.best_score == pytest.approx(local.best_score)
+    nodes = {t["node"]["node_id"] for t in remote.trials}
+    described = connected.describe()
+    assert len(described["nodes"]) == 2 and nodes == {n["node_id"] for n in described["nodes"]}
+
+
+def test_a_trial_whose_worker_dies_is_retried_and_the_search_completes(connected: Any, tmp_path: Path) -> None:
+    from aispec.runtime.search import Choice, Float
+    from aispec.runtime.trials import Study
+
+    X, y = ray_cluster.iris()
+
+    def scored(params: dict[str, Any], record: dict[str, Any], report: Any) -> float:
+        from sklearn.model_selection import cross_val_score  # type: ignore[import-untyped]
+
+        return float(cross_val_score(ray_cluster.logistic(params), X, y, cv=3).mean())
+
+    marker = tmp_path / "killed"
+    study = Study(space={"C": Float(0.1, 10.0, log=True), "max_iter": Choice(100)}, method="random", seed=3,
+                  n_trials=4, timeout_s=None, greater_is_better=True)
+    records = connected.trial_runner().run(study, ray_cluster.DiesOnce(scored, str(marker), 0))
+    assert marker.exists(), "the worker was never killed"
+    assert len(records) == 4 and all(r["state"] == "complete" for r in records), records
+    retried = [r for r in records if r["attempts"] > 1]
+    assert len(retried) == 1 and retried[0]["node"]["pid"] != int(marker.read_text())
+
+
+def _parquet_folder(folder: Path) -> Path:
+    """palmerpenguins as a folder of three Parquet files (what Ray Data reads in blocks)."""
+    from aispec.runtime.datasets import load_bundled
+
+    frame = load_bundled("palmerpenguins")
+    folder.mkdir(parents=True)
+    for i, start in enumerate(range(0, len(frame), 120)):
+        frame.iloc[start:start + 120].to_parquet(folder / f"part-{i}.parquet", index=False)
+    return folder
+
+
+def _spec_on_the_cluster(tmp_path: Path) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace("  source:\n    kind: bundled\n    name: palmerpenguins\n",
+                        "  source:\n    kind: parquet\n    path: penguins/\n")
+    text = text.replace("    engine: ray\n", "    engine: ray\n    address: ${AISPEC_TEST_RAY}\n")
+    text = text.replace("    memory_per_worker: 1GiB\n", "")  # the test nodes are small
+    assert "kind: parquet" in text and "AISPEC_TEST_RAY" in text
+    _parquet_folder(tmp_path / "penguins")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    return spec
+
+
+def _kill_a_training_worker(cluster: ray_cluster.LocalCluster, checkpoints: Path, done: threading.Event,
+                            killed: list[int]) -> None:
+    """Once a training checkpoint is committed (a second one is being written, so the first is registered),
+    SIGKILL one DDP worker (a lost node)."""
+    deadline = time.monotonic() + 600
+    while not done.is_set() and time.monotonic() < deadline:
+        if len(list(checkpoints.glob("train-*/checkpoint_*"))) >= 2:
+            workers = cluster.workers("RayTrainWorker")
+            if workers:
+                os.kill(workers[-1], 9)
+                killed.append(workers[-1])
+                return
+        time.sleep(0.2)
+
+
+def test_the_example_runs_on_the_cluster_survives_a_lost_worker_and_scores_with_ray_data(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
+    from aispec.compiler.build import build
+
+    result = build(_spec_on_the_cluster(tmp_path), tmp_path / "project")
+    assert result.ok and result.plan is not None, result.diagnostics
+    project, package = tmp_path / "project", result.plan.package
+    env = {**cluster.env, "AISPEC_TEST_RAY": cluster.address, "PYTHONPATH": ""}
+    done, killed = threading.Event(), []
+    killer = threading.Thread(target=_kill_a_training_worker,
+                              args=(cluster, project / "checkpoints" / "ray", done, killed))
+    killer.start()
+    try:
+        run = subprocess.run([sys.executable, "-m", package], cwd=project, env=env, capture_output=True, text=True,
+                             timeout=1200)
+    finally:
+        done.set()
+        killer.join()
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    metrics = json.loads((project / "artifacts" / "metrics.json").read_text())
+    # the local twin's gates (accuracy and f1_macro >= 0.9) hold
+    assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"]), metrics["gates"]
+    assert metrics["onnx"]["parity_ok"]
+    distributed = metrics["distributed"]
+    assert distributed["address"] == cluster.address and distributed["trains"] is True
+    assert len(distributed["nodes"]) == 2 and len(distributed["trials_per_node"]) == 2  # trials on both nodes
+    assert sum(distributed["trials_per_node"].values()) == metrics["search"]["n_trials"] == 6
+    assert killed, "no training worker was killed"
+    history = metrics["training"]
+    assert history["resumed_from"] is not None and history["resumed_from"] >= 5, run.stdout[-3000:]
+    assert not list((project / "artifacts").rglob("*.partial")) and not list((project / "artifacts").rglob("*.tmp"))
+
+    # batch scoring on Ray Data writes exactly what the local scorer writes (a bad row included)
+    import pandas as pd
+
+    rows = pd.concat([pd.read_parquet(p) for p in sorted((tmp_path / "penguins").glob("*.parquet"))])
+    rows = rows.drop(columns=["species"]).reset_index(drop=True)
+    rows.loc[3, "island"] = "Atlantis"
+    inputs = tmp_path / "to-score"
+    inputs.mkdir()
+    for i, start in enumerate(range(0, len(rows), 100)):
+        rows.iloc[start:start + 100].to_parquet(inputs / f"part-{i}.parquet", index=False)
+    whole = tmp_path / "whole.parquet"
+    rows.to_parquet(whole, index=False)
+    scorer = [sys.executable, "-m", "aispec.runtime.serving.batch", str(project / "artifacts")]
+    local = subprocess.run([*scorer, str(whole), str(tmp_path / "local.parquet")], env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    remote = subprocess.run([*scorer, str(inputs), str(tmp_path / "ray.parquet"), "--engine", "ray", "--workers", "2",
+                             "--address", cluster.address, "--chunk-rows", "64"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert remote.returncode == 0, remote.stdout[-3000:] + remote.stderr[-3000:]
+    expected, got = pd.read_parquet(tmp_path / "local.parquet"), pd.read_parquet(tmp_path / "ray.parquet")
+    pd.testing.assert_frame_equal(got, expected)
+    assert got.loc[3, "error"] == "island: not one of the allowed values" and got["error"].eq("").sum() == len(got) - 1
+
+    # CSV in and out: the same bytes as the local scorer's, from a folder of two CSV files
+    folder = tmp_path / "csv-in"
+    folder.mkdir()
+    rows.iloc[:200].to_csv(folder / "a.csv", index=False)
+    rows.iloc[200:].to_csv(folder / "b.csv", index=False)
+    rows.to_csv(tmp_path / "whole.csv", index=False)
+    local = subprocess.run([*scorer, str(tmp_path / "whole.csv"), str(tmp_path / "local.csv")], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert local.returncode == 0, local.stderr
+    remote = subprocess.run([*scorer, str(folder), str(tmp_path / "ray.csv"), "--engine", "ray", "--workers", "2",
+                             "--address", cluster.address, "--chunk-rows", "64"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert remote.returncode == 0, remote.stdout[-3000:] + remote.stderr[-3000:]
+    assert (tmp_path / "ray.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+    # a failure leaves no output at all: a file the workers cannot read (a ragged row in the second file: the
+    # read task fails on a worker), and a file without a model column (found before any work, exit 2 as locally)
+    with open(folder / "b.csv", "a", encoding="utf-8") as fh:
+        fh.write("Dream,1,2,3,4,male,EXTRA,FIELDS\n")
+    failed = subprocess.run([*scorer, str(folder), str(tmp_path / "broken.csv"), "--engine", "ray", "--workers", "2",
+                             "--address", cluster.address, "--chunk-rows", "64"], env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert failed.returncode == 2 and "nothing written" in failed.stderr, failed.stderr[-2000:]
+    assert not (tmp_path / "broken.csv").exists() and not list(tmp_path.glob(".broken.csv*"))
+    rows.drop(columns=["island"]).to_parquet(inputs / "part-9.parquet", index=False)
+    failed = subprocess.run([*scorer, str(inputs), str(tmp_path / "broken.parquet"), "--engine", "ray",
+                             "--address", cluster.address], env=env, capture_output=True, text=True, timeout=300)
+    assert failed.returncode == 2 and "has no column 'island'" in failed.stderr, failed.stderr[-2000:]
+    assert not (tmp_path / "broken.parquet").exists() and not list(tmp_path.glob(".broken.parquet*"))
+
+
+BOOSTING = {  # example: the ceiling of its rounds (n_estimators)
+    "breast-cancer-xgboost": 400,
+    "penguins-lightgbm": 1000,
+}
+
+
+@pytest.mark.parametrize("example", sorted(BOOSTING))
+def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_gates(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path, example: str) -> None:
+    """The XGBoost and LightGBM examples with `engine: ray`: the search's trials (XGBoost's) on both nodes, the
+    final booster built by Ray Train's XGBoostTrainer / LightGBMTrainer on two workers (early stopping on the validation
+    split), the ONNX graph of preprocessing + trees at parity, the local twin's gates held."""
+    from aispec.compiler.build import build
+
+    text = (ROOT / "specs" / "examples" / f"{example}.yaml").read_text(encoding="utf-8").replace(
+        "hardware:\n  accelerator: cpu\n  cpus: 2\n",
+        "hardware:\n  accelerator: cpu\n  distributed:\n    engine: ray\n    address: ${AISPEC_TEST_RAY}\n"
+        "    workers: 2\n    cpus_per_worker: 1\n")
+    assert "engine: ray" in text
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text, encoding="utf-8")
+    result = build(spec, tmp_path / "project")
+    assert result.ok and result.plan is not None, result.diagnostics
+    project = tmp_path / "project"
+    env = {**cluster.env, "AISPEC_TEST_RAY": cluster.address, "PYTHONPATH": ""}
+    run = subprocess.run([sys.executable, "-m", result.plan.package], cwd=project, env=env, capture_output=True,
+                         text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    metrics = json.loads((project / "artifacts" / "metrics.json").read_text())
+    assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"]), metrics["gates"]
+    assert metrics["onnx"]["parity_ok"]
+    distributed = metrics["distributed"]
+    assert distributed["trains"] is True
+    if metrics.get("search"):  # the LightGBM example has no search
+        assert len(distributed["trials_per_node"]) == 2
+    # early stopping on the validation split, as locally: the ceiling not reached, the booster ending at the
+    # best round of the watched log loss
+    rounds = metrics["boosting"]
+    assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == BOOSTING[example] and rounds["stopped_early"]
+    history = rounds["history"]["val_loss"]
+    assert rounds["rounds"] == history.index(min(history)) + 1 and rounds["trained"] == len(history)
