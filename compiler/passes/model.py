@@ -12,6 +12,7 @@ from aispec.schemas.vocabulary import (
     LOSSES,
     METRICS,
     Backend,
+    Family,
     Task,
     monitor_target,
 )
@@ -83,7 +84,8 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         for name in model.params:
             if name not in family.params:
                 yield ctx.report("AIS343", f"'{model.family}' has no parameter '{name}'", ("model", "params", name),
-                                 did_you_mean(name, family.params) or _param_list(family.params), key=True)
+                                 did_you_mean(name, family.params) or _elsewhere(ctx, name, family)
+                                 or _param_list(family.params), key=True)
     if model.family != "auto":
         for field in ("budget", "candidates"):
             if getattr(model, field) is not None:
@@ -163,6 +165,16 @@ def _isolation_forest_features(ctx: Context, values: list[object], loc: Loc, sho
         yield ctx.report("AIS349", f"an isolation forest with max_features {shown} cannot be exported to ONNX, "
                                    f"and deployment.target '{target}' runs the ONNX model", loc,
                          "leave max_features at 1.0 (search max_samples instead), or set deployment.target: none")
+
+
+def _elsewhere(ctx: Context, name: str, family: Family) -> str | None:
+    """A hint naming the families of the task that do take ``name`` (``pretrained`` is the ``transfer`` family's,
+    not ``transformer``'s), or None."""
+    others = sorted(f.name for f in FAMILIES.values()
+                    if name in f.params and ctx.spec.problem.task in f.tasks and f.name != family.name)
+    if not others:
+        return None
+    return f"'{name}' is a parameter of {', '.join(others)}: use that family, or {_param_list(family.params)}"
 
 
 def _param_list(params: frozenset[str]) -> str:
