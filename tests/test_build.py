@@ -24,7 +24,7 @@ EXAMPLES = ROOT / "specs" / "examples"
 GOLDEN = Path(__file__).parent / "golden" / "projects"
 BUILDABLE = ["penguins-classification", "breast-cancer-classification", "wine-auto", "diabetes-regression",
              "iris-clustering", "breast-cancer-anomaly", "penguins-mlp-torch", "diabetes-mlp-keras",
-             "digits-image-sklearn", "sms-spam-text", "co2-forecasting"]
+             "digits-image-sklearn", "sms-spam-text", "sms-spam-transfer", "sms-spam-transformer", "co2-forecasting"]
 UPDATE = bool(os.environ.get("AISPEC_UPDATE_GOLDEN"))
 
 
