@@ -301,6 +301,13 @@ _code("AIS337", W, "image augmentation that adds nothing",
       "problem:\n  task: image_classification\n  target: digit\ndata:\n  source: {kind: bundled, name: digits_images}\n"
       "  columns: {image: image, digit: categorical}\n  augmentation:\n    image: {rotate: 10}\n",
       "Set `factor` above 1 (e.g. 2) and at least one alteration.")
+_code("AIS338", E, "a token model reads one text column",
+      "The text families that read token ids (`transformer`, `transfer` on the PyTorch back end) take exactly one "
+      "input: the text column they tokenise. Other inputs beside it have nowhere to go.",
+      "problem:\n  task: text_classification\n  target: label\ndata:\n  source: {kind: csv, path: sms.csv}\n"
+      "  columns: {text: text, sender: categorical, label: categorical}\nmodel:\n  family: transformer\n",
+      "Set `data.features` to the text column alone, or use a scikit-learn family (TF-IDF + a linear model), "
+      "which takes every text column beside the others.")
 _code("AIS340", E, "unknown model family",
       "The model family is not one aispec can build. `aispec explain AIS340` and the hint list them.",
       "model:\n  family: random_forrest\n", "Fix the spelling.")

@@ -84,6 +84,10 @@ def gate_status(project: Path, *, allow_failed_gates: bool) -> str:
         meta = read_serving_metadata(project / "artifacts" / "serving.json")
     except ValueError as exc:
         raise ImageError(f"the trained model cannot be served: {exc}", "retrain it: `make train`") from None
+    tokenizer = meta["model"].get("tokenizer")  # a model reading token ids: the Dockerfile copies its tokenizer
+    if tokenizer is not None and not (project / "artifacts" / tokenizer["file"]).is_file():
+        raise ImageError(f"{project}: no artifacts/{tokenizer['file']}: the model reads token ids and the service "
+                         "tokenises with that file", "retrain it: `make train`")
     result = status(meta)
     if result == "failed" and not allow_failed_gates:
         raise ImageError(refusal(meta, "no image is built", "pass --allow-failed-gates").message)

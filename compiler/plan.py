@@ -65,6 +65,10 @@ SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in
 IMAGE_SERVE_PINS: dict[str, str] = {name: locked_version(name) for name in ("pillow", "python-multipart")}
 IMAGE_PINS: dict[str, str] = {"pillow": locked_version("pillow")}
 
+# What the service of a model reading token ids adds (its family's `text_tokens`: runtime/serving/text.py
+# tokenises the request's text with tokenizer.json, as training did).
+TOKEN_SERVE_PINS: dict[str, str] = {"tokenizers": locked_version("tokenizers")}
+
 
 # Packages that exist only on some platforms: their requirement line carries an environment marker.
 _MARKERS = {"uvloop": 'sys_platform != "win32"'}
@@ -227,6 +231,13 @@ def _params(spec: Spec) -> dict[str, Any]:
     return params
 
 
+def token_inputs(spec: Spec) -> bool:
+    """Whether the model reads token ids of its text column (tokenizer.json beside model.onnx, the service
+    tokenising with the `tokenizers` library) rather than the text itself."""
+    family = FAMILIES.get(spec.model.family)
+    return task_info(spec.problem.task).modality == "text" and family is not None and family.text_tokens
+
+
 def _series_literals(spec: Spec) -> dict[str, str]:
     """The forecasting settings of ``problem`` as literals for the generated ``features.py``."""
     problem = spec.problem
@@ -274,7 +285,8 @@ def _deploy(spec: Spec) -> dict[str, Any]:
     if dep.image.registry:
         repo = f"{dep.image.registry.rstrip('/')}/{repo}"
     image = f"{repo}:{tag}"
-    serve = {**SERVE_PINS, **(IMAGE_SERVE_PINS if task_info(spec.problem.task).modality == "image" else {})}
+    serve = {**SERVE_PINS, **(IMAGE_SERVE_PINS if task_info(spec.problem.task).modality == "image" else {}),
+             **(TOKEN_SERVE_PINS if token_inputs(spec) else {})}
     base = dep.image.base
     if not _IMAGE_REF.match(base):  # validated by the schema: reaching here is a bug
         raise ValueError(f"unvalidated base image reference: {base!r}")
@@ -289,6 +301,8 @@ def _deploy(spec: Spec) -> dict[str, Any]:
         # requirements.txt adds those training does not pin already
         "serve_pins": [(name, _requirement(name, version)) for name, version in serve.items()],
         "aispec_requirement": f"aispec=={VERSION}",
+        # the files of artifacts/ the image serves (a model reading token ids needs its tokenizer)
+        "artifacts": ["model.onnx", "serving.json", *(["tokenizer.json"] if token_inputs(spec) else [])],
         "y": {
             "name": json.dumps(name),
             "challenger_name": json.dumps(f"{name}-challenger"),
@@ -417,9 +431,11 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
     for _, distribution, _ in libraries_of(spec):  # the families' own (xgboost, lightgbm): only when used
         pins.setdefault(distribution, locked_version(distribution))
     family = FAMILIES.get(spec.model.family)
+    tokens = token_inputs(spec)
     return {
-        "features_template": "series" if series else "features",
-        "model_template": "forecaster" if series else "model",
+        "features_template": "series" if series else "tokens" if tokens else "features",
+        "model_template": "forecaster" if series else declared.model_template(spec.model.family),
+        "token_inputs": tokens,
         "aispec_version": VERSION,
         "backend": declared.name.value,
         "backend_title": declared.title,
@@ -481,6 +497,8 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
                                          len("FAIRNESS_GATES: list[str] = ")),
             "report": py_literal(list(spec.metrics.report or []), 0, len("REPORT_METRICS: list[str] = ")),
             "target": py_scalar(spec.problem.target),
+            # the text column a model reading token ids tokenises (check: it has exactly one, AIS338)
+            "text_column": py_scalar(next((n for n, t in feature_types.items() if t == "text"), "text")),
             "positive_class": py_scalar(label_text(spec.problem.positive_class)
                                         if spec.problem.positive_class is not None else None),
             "backend": py_scalar(declared.name.value),

@@ -76,6 +76,8 @@ class OnnxReport:
     reference: str = "scikit-learn"  # whose predictions the ONNX outputs were compared with (the back end's title)
     runtime: str = "onnxruntime"  # what computes the served answers
     batch_sizes: list[int] = field(default_factory=list)  # the rows per onnxruntime call parity was measured at
+    # a graph that reads token ids: its tokenizer (serving.text.TokenizerContract; the file beside the model)
+    tokenizer: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -177,10 +179,25 @@ def _feeds(X: pd.DataFrame, inputs: list[tuple[str, Any]], names: list[str]) -> 
             for (_, kind), name, col in zip(inputs, names, X.columns, strict=True)}
 
 
-def onnx_feeds(X: pd.DataFrame, columns: Mapping[str, str], inputs: Mapping[str, str]) -> dict[str, NDArray[Any]]:
+def onnx_feeds(X: pd.DataFrame, columns: Mapping[str, str], inputs: Mapping[str, str],
+               tokenizer: Any = None) -> dict[str, NDArray[Any]]:
     """The feeds of ``X`` for an exported model, from its :class:`OnnxReport` ``columns`` (frame column →
-    input name) and ``inputs`` (input name → ``float`` | ``double`` | ``string``)."""
-    return {name: _column_feed(X[column], inputs[name]) for column, name in columns.items()}
+    input name) and ``inputs`` (input name → ``float`` | ``double`` | ``string``); ``tokenizer`` (a
+    ``serving.text.TokenizerFeeds``, for a graph that reads token ids) turns its text column into them."""
+    feeds = {name: _column_feed(X[column], inputs[name]) for column, name in columns.items()}
+    if tokenizer is not None:
+        feeds = tokenizer.feeds(feeds, columns[tokenizer.column])
+    return feeds
+
+
+def tokenizer_feeds(report: OnnxReport, directory: Path) -> Any:
+    """The tokenizer of an export whose graph reads token ids (``serving.text.TokenizerFeeds``, reading the file
+    the export wrote), else None."""
+    if not report.tokenizer:
+        return None
+    from .serving.text import TokenizerFeeds
+
+    return TokenizerFeeds(report.tokenizer, directory)
 
 
 def _double_columns(pipeline: Any) -> frozenset[str]:

@@ -319,14 +319,16 @@ def quantize(path: Path, X: Any, *, mode: str, columns: Mapping[str, str], input
              compared: str = "", score: Callable[[Mapping[str, NDArray[Any]]], Mapping[str, float]] | None = None,
              primary: str | None = None, min_label_agreement: float = 0.99, tol: float = 0.01,
              max_tol: float = 0.25, max_metric_drop: float = 0.01, latency_rows: int = 50,
-             batch_rows: int = 1000, single_rows: int = 1000, rounds: int = 2) -> QuantizationReport | None:
+             batch_rows: int = 1000, single_rows: int = 1000, rounds: int = 2,
+             tokenizer: Any = None) -> QuantizationReport | None:
     """Quantize the exported float model at ``path`` as ``mode`` asks, measure it on ``X`` (the test
     split's feature columns) and decide which model ``path`` serves (see the module docstring).
 
     ``columns`` / ``inputs`` / ``compared``: from the export's ``OnnxReport`` (``compared`` names the
     score output, e.g. ``"predict_proba vs probabilities"``). ``score(outputs)``: the task's quality
     metrics from a model's outputs on all of ``X`` (``{output name: array}``); ``primary``: the
-    metric whose drop rejects the int8 model (default: the first one ``score`` returns). Returns
+    metric whose drop rejects the int8 model (default: the first one ``score`` returns); ``tokenizer``:
+    for a graph that reads token ids (see ``export.onnx_feeds``). Returns
     None for ``mode: none``. Never raises for a model it cannot quantize (the report says why); an
     unknown ``mode`` is a ConfigError.
     """
@@ -378,7 +380,8 @@ def quantize(path: Path, X: Any, *, mode: str, columns: Mapping[str, str], input
     report.size_ratio = _ratio(report.int8_bytes, float_bytes)
     try:
         _measure(report, path, candidate, X, columns=columns, inputs=inputs, score=score, primary=primary,
-                 latency_rows=latency_rows, batch_rows=batch_rows, single_rows=single_rows, rounds=rounds)
+                 latency_rows=latency_rows, batch_rows=batch_rows, single_rows=single_rows, rounds=rounds,
+                 tokenizer=tokenizer)
     except Exception as exc:  # e.g. onnxruntime cannot run the int8 graph: serve the float model
         candidate.unlink(missing_ok=True)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -400,10 +403,11 @@ def quantize(path: Path, X: Any, *, mode: str, columns: Mapping[str, str], input
 
 def _measure(report: QuantizationReport, float_path: Path, int8_path: Path, X: Any, *, columns: Mapping[str, str],
              inputs: Mapping[str, str], score: Callable[[Mapping[str, NDArray[Any]]], Mapping[str, float]] | None,
-             primary: str | None, latency_rows: int, batch_rows: int, single_rows: int, rounds: int) -> None:
+             primary: str | None, latency_rows: int, batch_rows: int, single_rows: int, rounds: int,
+             tokenizer: Any = None) -> None:
     """Fill agreement, differences, metrics, latency and failed checks of ``report``."""
     t = report.thresholds
-    feeds = onnx_feeds(X, columns, inputs)
+    feeds = onnx_feeds(X, columns, inputs, tokenizer)
     n = len(X)
     f_session, q_session = _session(float_path), _session(int8_path)
     score_name = report.compared.split(" vs ", 1)[1] if " vs " in report.compared else None

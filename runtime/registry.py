@@ -62,6 +62,8 @@ class BackendInfo:
     built_families: frozenset[str] | None = None
     # families it builds for some of its tasks only, e.g. (("lstm", {forecasting}),); unlisted: all of them
     family_tasks: tuple[tuple[str, frozenset[Task]], ...] = ()
+    # per family, the template of its model.py when it is not the back end's model.py.j2 (under the overlay)
+    model_templates: tuple[tuple[str, str], ...] = ()
 
     def can(self, capability: str) -> bool:
         if capability not in CAPABILITIES:  # a typo here would silently mean "cannot"
@@ -80,11 +82,19 @@ class BackendInfo:
         return self.built and family in self.families and (self.built_families is None
                                                           or family in self.built_families)
 
+    def model_template(self, family: str) -> str:
+        """The name of the template (``package/<name>.py.j2``) that writes a ``family`` model's model.py."""
+        return dict(self.model_templates).get(family, "model")
+
 
 _TABULAR_SOURCES = frozenset({"csv", "parquet", "jsonl", "sql", "bundled"})
-# the network back ends: mlp on table rows; lstm / gru on the windows of a series (runtime/series/networks.py)
+# the network back ends: mlp on table rows and pixels; cnn on images; lstm / gru on the windows of a series
+# (runtime/series/networks.py); transformer / transfer on token ids
 _NETWORK_FAMILY_TASKS = (("mlp", frozenset({Task.classification, Task.regression, Task.image_classification})),
-                         ("lstm", frozenset({Task.forecasting})), ("gru", frozenset({Task.forecasting})))
+                         ("lstm", frozenset({Task.forecasting})), ("gru", frozenset({Task.forecasting})),
+                         ("cnn", frozenset({Task.image_classification})),
+                         ("transformer", frozenset({Task.text_classification})),
+                         ("transfer", frozenset({Task.text_classification})))
 
 BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
     BackendInfo(
@@ -111,15 +121,17 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
                  ("optuna", "optuna"), ("skl2onnx", "skl2onnx"), ("onnx", "onnx"), ("onnxruntime", "onnxruntime"),
                  ("matplotlib", "matplotlib")),
         # built so far: networks on tabular rows, convolutional networks on images, recurrent networks on the
-        # windows of a series (text inputs plug into the same loop later)
-        tasks=frozenset({Task.classification, Task.regression, Task.forecasting, Task.image_classification}),
+        # windows of a series, token ids of a text column (transformer, transfer)
+        tasks=frozenset({Task.classification, Task.regression, Task.forecasting, Task.image_classification,
+                         Task.text_classification}),
         sources=_TABULAR_SOURCES | {"image_folder"},
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
                                 "fp16", "torch_ddp", "epoch_augmentation"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
-        built_families=frozenset({"mlp", "lstm", "gru", "cnn"}),
+        built_families=frozenset({"mlp", "lstm", "gru", "cnn", "transformer", "transfer"}),
         family_tasks=_NETWORK_FAMILY_TASKS,
+        model_templates=(("transformer", "model_transformer"), ("transfer", "model_transfer")),
     ),
     BackendInfo(
         name=Backend.keras,

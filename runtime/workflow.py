@@ -715,6 +715,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     metrics (latency, model size) are the served model's.
     """
     from . import quantize as quantize_mod
+    from .export import tokenizer_feeds
     from .registry import backend as get_backend
 
     if _series(trained.task):
@@ -731,8 +732,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
     except ExportError as error:
         path.unlink(missing_ok=True)
         return Exported(skipped=error.message, operational={"train_time_s": round(trained.fit_seconds, 4)})
-    session, feeds = _onnx_session(path, X_test, report)
-    rows = [{name: value[i:i + 1] for name, value in feeds.items()} for i in range(min(latency_rows, len(X_test)))]
+    session, rows = _onnx_session(path, X_test, report, latency_rows)
     latency = metric_fns.latency(lambda row: session.run(None, row), rows)
     size_bytes = report.size_bytes
     quantized = None
@@ -741,7 +741,7 @@ def export(trained: Trained, splits: Split, *, out_dir: Path, latency_rows: int 
         quantized = quantize_mod.quantize(
             path, X_test, mode=quantize, columns=report.columns, inputs=report.inputs, compared=report.compared,
             score=_onnx_scorer(trained, X_test, y_test, metrics, report), primary=primary,
-            latency_rows=latency_rows)
+            latency_rows=latency_rows, tokenizer=tokenizer_feeds(report, out_dir))
         if quantized is not None and quantized.served == "int8":
             report.path = quantize_mod.FLOAT_FILE  # the float model the parity figures are about (in artifacts/)
             size_bytes = quantized.int8_bytes or size_bytes
@@ -805,6 +805,9 @@ def measure_service(trained: Trained, splits: Split, exported: Exported, *, spec
         folder = Path(tmp)
         assert exported.directory is not None
         shutil.copyfile(exported.directory / "model.onnx", folder / "model.onnx")
+        if exported.onnx.tokenizer:  # a graph reading token ids: the service tokenises with this file
+            name = str(exported.onnx.tokenizer["file"])
+            shutil.copyfile(exported.directory / name, folder / name)
         write_serving_metadata(folder / "serving.json", meta)
         records = splits.test[trained.features].to_dict("records")
         with loopback.loopback_service(folder, log_dir=folder / "logs") as client:
@@ -880,15 +883,22 @@ def _onnx_scorer(trained: Trained, X: Any, y: Any, names: Sequence[str],
     return score
 
 
-def _onnx_session(path: Path, X: Any, report: Any) -> tuple[Any, dict[str, Any]]:
+def _onnx_session(path: Path, X: Any, report: Any, rows: int) -> tuple[Any, list[dict[str, Any]]]:
+    """The exported model's session and the feeds of the first ``rows`` rows of ``X``, one row each (a graph
+    reading token ids gets each text at its own length, as a request's)."""
     import onnxruntime as ort  # type: ignore[import-untyped]
 
-    from .export import onnx_feeds
+    from .export import onnx_feeds, tokenizer_feeds
 
     options = ort.SessionOptions()
     options.log_severity_level = 3  # the graph optimiser's notes (unused initialisers) are not the user's business
     session = ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
-    return session, onnx_feeds(X, report.columns, report.inputs)
+    tokens = tokenizer_feeds(report, path.parent)
+    if tokens is not None:
+        return session, [onnx_feeds(X.iloc[i:i + 1], report.columns, report.inputs, tokens)
+                         for i in range(min(rows, len(X)))]
+    feeds = onnx_feeds(X, report.columns, report.inputs)
+    return session, [{name: value[i:i + 1] for name, value in feeds.items()} for i in range(min(rows, len(X)))]
 
 
 # ------------------------------------------------------------------------------ gates

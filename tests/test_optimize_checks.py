@@ -29,7 +29,7 @@ def test_int8_warns_for_families_without_matmul_weights() -> None:
     assert codes(spec) == [("AIS385", "int8 quantization changes nothing for a 'gradient_boosting' model: its "
                                       "ONNX graph has no MatMul weights to quantize")]
     [d] = check_text(spec).diagnostics
-    assert d.hint is not None and "int8 pays off for cnn, mlp models" in d.hint
+    assert d.hint is not None and "int8 pays off for cnn, mlp, transfer, transformer models" in d.hint
     for family in ("logistic_regression", "svm", "knn", "naive_bayes", "decision_tree"):
         assert [c for c, _ in codes(spec.replace("gradient_boosting", family))] == ["AIS385"], family
 

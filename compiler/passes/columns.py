@@ -155,6 +155,13 @@ def check_modality(ctx: Context) -> Iterator[Diagnostic]:
         yield ctx.report("AIS321", f"text classification needs a text column, and {why}",
                          ("problem", "task"), "declare the column that holds the text with 'type: text'; PII "
                                               "and dropped columns are never inputs")
+    family = ctx.family
+    if task_info(task).modality == "text" and family is not None and family.text_tokens and known is not None \
+            and inputs is not None and [c for c in inputs if known.get(c) == "text"] and len(inputs) != 1:
+        yield ctx.report("AIS338", f"the {family.name} family reads the token ids of one text column, and the "
+                         f"model's inputs are {len(inputs)} columns ({', '.join(inputs)})",
+                         ("model", "family"), "set data.features to the text column alone, or use a scikit-learn "
+                                              "family (TF-IDF features of every text column beside the others)")
     if task is Task.image_classification and known is not None and "image" not in known.values() \
             and ctx.spec.data.source.kind != "image_folder":
         yield ctx.report("AIS321", "image classification needs images: an image_folder source or an image column",

@@ -13,6 +13,7 @@ from aispec.schemas.vocabulary import (
     LOSSES,
     METRICS,
     Backend,
+    Family,
     Param,
     Task,
     monitor_target,
@@ -92,7 +93,8 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
         for name, value in model.params.items():
             if name not in family.params:
                 yield ctx.report("AIS343", f"'{model.family}' has no parameter '{name}'", ("model", "params", name),
-                                 did_you_mean(name, family.params) or _param_list(family.params), key=True)
+                                 did_you_mean(name, family.params) or _elsewhere(ctx, name, family)
+                                 or _param_list(family.params), key=True)
             elif name in types and (problem := types[name].problem(value)) is not None:
                 yield ctx.report("AIS357", f"'{model.family}' parameter '{name}' takes {problem}, not {value!r}",
                                  ("model", "params", name), _param_hint(types[name]))
@@ -233,6 +235,14 @@ def _range_problem(param: Param, dist: Distribution) -> str | None:
         return "it takes whole numbers: use int(...) or logint(...)"
     outside = [v for v in (dist.low, dist.high) if not param.within(v)]
     return f"{', '.join(f'{v:g}' for v in outside)} is outside its range ({param.range_text()})" if outside else None
+def _elsewhere(ctx: Context, name: str, family: Family) -> str | None:
+    """A hint naming the families of the task that do take ``name`` (``pretrained`` is the ``transfer`` family's,
+    not ``transformer``'s), or None."""
+    others = sorted(f.name for f in FAMILIES.values()
+                    if name in f.params and ctx.spec.problem.task in f.tasks and f.name != family.name)
+    if not others:
+        return None
+    return f"'{name}' is a parameter of {', '.join(others)}: use that family, or {_param_list(family.params)}"
 
 
 def _param_list(params: frozenset[str]) -> str:

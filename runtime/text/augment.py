@@ -155,12 +155,14 @@ class Augmented(BaseEstimator):  # type: ignore[misc]
         self.estimator = estimator
         self.settings = settings
 
-    def fit(self, X: Any, y: Any = None) -> Augmented:
+    def fit(self, X: Any, y: Any = None, **fit_params: Any) -> Augmented:
+        """Fit a clone of ``estimator`` on ``X``, ``y`` and their perturbed copies; ``fit_params`` go to its fit
+        (a network's validation rows and run context)."""
         from sklearn.base import clone
 
         assert self.settings is not None
         X_fit, y_fit, self.counts_ = augment(X, y, self.settings)
-        self.estimator_ = clone(self.estimator).fit(X_fit, y_fit)
+        self.estimator_ = clone(self.estimator).fit(X_fit, y_fit, **fit_params)
         self.classes_ = getattr(self.estimator_, "classes_", None)
         return self
 

@@ -106,8 +106,9 @@ class TorchBackend:
                                scoring=request.scoring, positive_class=request.positive_class)
 
         def fit(model: Any, X_fit: Any, y_fit: Any, validation: Any, on_epoch: Any) -> Any:
-            rebalance, seed = getattr(model, "_rebalance", ("none", request.seed))
-            X_fit, y_fit = self._rebalanced(X_fit, y_fit, rebalance, seed, model.task)
+            inner = getattr(model, "estimator", model)  # text augmentation wraps the trial's network (Augmented)
+            rebalance, seed = getattr(inner, "_rebalance", ("none", request.seed))
+            X_fit, y_fit = self._rebalanced(X_fit, y_fit, rebalance, seed, inner.task)
             return model.fit(X_fit, y_fit, validation=validation,
                              context=_context(settings, progress=False, on_epoch=on_epoch, checkpoints=False))
 
@@ -160,4 +161,10 @@ class TorchBackend:
         weights = sum(int(p.numel()) for p in network.parameters())
         history = getattr(model, "history_", {}) or {}
         epochs = len(history.get("epochs", []))
-        return f"{type(model).__name__}({type(network).__name__}, {weights:,} parameters, {epochs} epochs)\n{network}"
+        from .frozen import frozen_parts
+
+        parts = frozen_parts(network)
+        trained = "" if parts is None else \
+            f" ({sum(int(p.numel()) for p in parts[1].parameters()):,} trained: the encoder is frozen)"
+        return (f"{type(model).__name__}({type(network).__name__}, {weights:,} parameters{trained}, {epochs} epochs)"
+                f"\n{network}")

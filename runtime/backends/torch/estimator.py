@@ -108,14 +108,13 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
         network_params = self.network_params()
         network = self.network(inputs.network_input, self._n_outputs(), network_params)
         self.threads_ = devices.threads(ctx.cpus, sum(int(p.numel()) for p in network.parameters()))
-        batches = inputs.batches(features, targets, batch_size=settings.batch_size, seed=settings.seed,
-                                 shuffle=True, augment=True)
-        val_batches = None
         val_labels = None
+        val_features = None
         if validation is not None and validation[0] is not None and len(validation[0]):
             val_labels = np.asarray(validation[1])
-            val_batches = inputs.batches(inputs.transform(validation[0]), self._targets(val_labels),
-                                         batch_size=max(settings.batch_size, 1024), seed=settings.seed, shuffle=False)
+            val_features = inputs.transform(validation[0])
+        trained, batches, val_batches = self._loop_inputs(network, inputs, features, targets, val_features,
+                                                          val_labels, settings, device, ctx.cpus)
         if device.type != "cpu":  # small tables: on the device once, not copied batch by batch
             batches = batches.to(device) if hasattr(batches, "to") else batches
             val_batches = val_batches.to(device) if val_batches is not None and hasattr(val_batches, "to") \
@@ -131,10 +130,11 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
             resume=ctx.resume, metrics=self._validation_metrics(val_labels, ctx), on_epoch=ctx.on_epoch,
         )
         if ctx.loop_runner is not None:
-            history = ctx.loop_runner.run(self.loop, network, batches, val_batches, setup)
+            history = ctx.loop_runner.run(self.loop, trained, batches, val_batches, setup)
         else:
-            history = self.loop(network, batches, val_batches, setup)
+            history = self.loop(trained, batches, val_batches, setup)
         self.network_ = network.to("cpu").eval()
+        devices.threads(ctx.cpus, sum(int(p.numel()) for p in network.parameters()))  # predicting runs all of it
         self.inputs_ = inputs
         self.n_features_in_ = inputs.n_features
         self.history_ = history.to_dict()
@@ -142,6 +142,40 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
         self.mixed_precision_ = amp
         self.settings_ = settings
         return self
+
+    def _loop_inputs(self, network: Any, inputs: Any, features: Any, targets: Any, val_features: Any,
+                     val_labels: Any, settings: TrainingSettings, device: Any,
+                     cpus: int | None) -> tuple[Any, Any, Any]:
+        """What the loop trains and on what: ``(module, batches, validation batches)``. A network with a frozen
+        encoder trains its head on the encoder's outputs, computed once (:mod:`.frozen`)."""
+        from . import device as devices
+        from .frozen import embed, frozen_parts, weights_digest
+        from .loop import TensorBatches
+
+        val_size = max(settings.batch_size, 1024)
+        parts = frozen_parts(network)
+        if parts is None:
+            batches = inputs.batches(features, targets, batch_size=settings.batch_size, seed=settings.seed,
+                                     shuffle=True, augment=True)
+            val_batches = None if val_features is None else inputs.batches(
+                val_features, self._targets(val_labels), batch_size=val_size, seed=settings.seed, shuffle=False)
+            return network, batches, val_batches
+        import torch
+
+        encoder, head = parts
+        digest = weights_digest(encoder)
+        pad_id = getattr(inputs, "pad_id", 0)
+        embedded = embed(encoder, features, pad_id=pad_id, device=device, digest=digest)
+        batches = TensorBatches(torch.from_numpy(embedded), torch.from_numpy(targets), batch_size=settings.batch_size,
+                                seed=settings.seed, shuffle=True)
+        val_batches = None
+        if val_features is not None:
+            val_embedded = embed(encoder, val_features, pad_id=pad_id, device=device, digest=digest)
+            val_batches = TensorBatches(torch.from_numpy(val_embedded), torch.from_numpy(self._targets(val_labels)),
+                                        batch_size=val_size, seed=settings.seed, shuffle=False)
+        # the head alone is small: threads would wait on each other (see device.threads)
+        self.threads_ = devices.threads(cpus, sum(int(p.numel()) for p in head.parameters()))
+        return head, batches, val_batches
 
     def _fit_targets(self, y: Any) -> Any:
         return self._targets(np.asarray(y))
@@ -186,12 +220,23 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
         """The network's raw outputs (class scores before softmax, or the standardised value) for rows ``X``."""
         import torch
 
+        from .frozen import embed, frozen_parts
+
         features = self.inputs_.transform(X)
+        network = self.network_
+        frozen = frozen_parts(network)
+        if frozen is not None and len(features):  # the frozen encoder's outputs are cached per text
+            encoder, network = frozen
+            features = embed(encoder, features, pad_id=getattr(self.inputs_, "pad_id", 0))
+            tensor: Callable[[Any], Any] = torch.from_numpy
+            step = _PREDICT_BATCH
+        else:
+            tensor = self.inputs_.tensor
+            step = int(getattr(self.inputs_, "predict_batch", _PREDICT_BATCH))
         parts = []
         with torch.inference_mode():
-            for start in range(0, len(features), _PREDICT_BATCH):
-                batch = self.inputs_.tensor(features[start:start + _PREDICT_BATCH])
-                parts.append(self.network_(batch).float().numpy())
+            for start in range(0, len(features), step):
+                parts.append(network(tensor(features[start:start + step])).float().numpy())
         return np.concatenate(parts) if parts else np.zeros((0, self._n_outputs()), dtype=np.float32)
 
     def predict(self, X: Any) -> Any:

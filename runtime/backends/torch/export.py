@@ -186,6 +186,10 @@ def to_onnx(model: Any, X_sample: Any, path: Path, *, tol: float = 1e-4, max_tol
 
     if not hasattr(model, "network_"):
         raise ExportError("the network is not trained: nothing to export")
+    if getattr(model.inputs_, "kind", "") == "tokens":  # the graph reads token ids, not columns
+        from .export_tokens import to_onnx_tokens
+
+        return to_onnx_tokens(model, X_sample, path, tol=tol, max_tol=max_tol, min_label_agreement=min_label_agreement)
     graph, columns, inputs = combined_graph(model, X_sample)
     data = graph.SerializeToString()
     path = Path(path)

@@ -17,7 +17,9 @@ change when a network takes another input:
 Built: ``tabular`` (the shared preprocessing ``ColumnTransformer``; its float32 output is the network's input)
 and ``image`` (the images' per-channel standardisation, ``images.standardize.Standardize``: ``N×C×H×W`` for
 a CNN, flattened for an MLP; with ``data.augmentation.image``, fresh altered copies every epoch).
-Token and window inputs register here as they are built.
+``text``: a text column as token ids (the project's tokenizer, ``aispec.runtime.text.tokens``; the network
+takes an int64 ``[batch, tokens]`` matrix padded with the padding id, and the exported graph reads
+``input_ids`` and ``attention_mask``, see :mod:`.export_tokens`). Window inputs register here as they are built.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from typing import Any
 from ...errors import ConfigError
 from .loop import TensorBatches
 
-__all__ = ["INPUT_KINDS", "AugmentedImageBatches", "ImageInputs", "TabularInputs", "input_kind"]
+__all__ = ["INPUT_KINDS", "AugmentedImageBatches", "ImageInputs", "TabularInputs", "TokenBatches", "TokenInputs",
+           "input_kind"]
 
 
 class TabularInputs:
@@ -236,7 +239,92 @@ class ImageInputs:
         return model, model.graph.output[0].name, {column: INPUT_NAME}, {INPUT_NAME: "image"}
 
 
-INPUT_KINDS: dict[str, Callable[..., Any]] = {"tabular": TabularInputs, "image": ImageInputs}
+class TokenBatches:
+    """Batches of token rows, each padded to its longest row (the loop's :class:`~.loop.Batches`): reshuffled
+    every epoch from ``(seed, epoch)`` alone, as :class:`~.loop.TensorBatches` are, so ``--resume`` sees the same
+    batches."""
+
+    def __init__(self, rows: Any, targets: Any, *, pad_id: int, batch_size: int, seed: int = 0,
+                 shuffle: bool = True) -> None:
+        self.tokens, self.targets = rows, targets
+        self.pad_id = pad_id
+        self.batch_size = max(1, int(batch_size))
+        self.seed, self.shuffle = seed, shuffle
+        self.rows = len(rows)
+        starts = list(range(0, self.rows, self.batch_size))
+        self._bounds = [(start, min(start + self.batch_size, self.rows)) for start in starts]
+
+    def __len__(self) -> int:
+        return len(self._bounds)
+
+    def _batch(self, index: Any) -> tuple[Any, Any]:
+        import torch
+
+        from ...text.tokens import pad
+
+        ids = pad([self.tokens[int(i)] for i in index], self.pad_id)
+        return torch.from_numpy(ids), self.targets[torch.as_tensor(index)]
+
+    def epoch(self, epoch: int | None) -> Iterator[tuple[Any, Any]]:
+        import torch
+
+        if not self.shuffle or epoch is None:
+            order = torch.arange(self.rows)
+        else:
+            order = torch.randperm(self.rows, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + epoch))
+        for start, stop in self._bounds:
+            yield self._batch(order[start:stop].tolist())
+
+
+class TokenInputs:
+    """A text column as token ids through the project's tokenizer (``features.build_preprocessor``, fitted on the
+    training rows): ``n_features`` is the vocabulary's size, a batch an int64 matrix padded with ``pad_id``."""
+
+    kind = "tokens"
+    # rows per forward pass when predicting: a pretrained encoder's attention over 8,192 padded rows would not
+    # fit in memory
+    predict_batch = 64
+
+    def __init__(self, preprocessor: Any, augmentation: Mapping[str, Any] | None = None) -> None:
+        # text augmentation happens before the fit (runtime.text.augment): nothing is drawn per epoch here
+        if preprocessor is None or not hasattr(preprocessor, "encode"):
+            raise ConfigError("a network reading token ids needs the project's tokenizer (features.build_preprocessor)")
+        self.tokenizer = preprocessor
+        self.n_features = 0
+
+    @property
+    def pad_id(self) -> int:
+        return int(self.tokenizer.pad_id)
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        self.tokenizer.fit(X)
+        self.n_features = self.tokenizer.n_tokens
+        return self.transform(X)
+
+    def transform(self, X: Any) -> Any:
+        return self.tokenizer.transform(X)
+
+    def tensor(self, rows: Any) -> Any:
+        import torch
+
+        from ...text.tokens import pad
+
+        return torch.from_numpy(pad(list(rows), self.pad_id))
+
+    @property
+    def network_input(self) -> int:
+        """What ``build_network`` is handed: the vocabulary's size."""
+        return self.n_features
+
+    def batches(self, inputs: Any, targets: Any, *, batch_size: int, seed: int, shuffle: bool,
+                augment: bool = False) -> TokenBatches:
+        import torch
+
+        return TokenBatches(inputs, torch.from_numpy(targets), pad_id=self.pad_id, batch_size=batch_size, seed=seed,
+                            shuffle=shuffle)
+
+
+INPUT_KINDS: dict[str, Callable[..., Any]] = {"tabular": TabularInputs, "image": ImageInputs, "text": TokenInputs}
 
 
 def input_kind(modality: str, preprocessor: Any, augmentation: Mapping[str, Any] | None = None) -> Any:

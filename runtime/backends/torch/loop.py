@@ -101,16 +101,23 @@ def make_loss(name: str, class_weights: Any = None) -> Any:
 def make_optimizer(network: Any, settings: TrainingSettings) -> Any:
     """``training.optimizer`` at ``training.learning_rate``; ``regularization.l2`` is its weight decay (AdamW's
     decoupled decay, the others' L2 term), applied to weights only: biases and normalisation parameters are
-    not decayed."""
+    not decayed. A network with an ``encoder_learning_rate`` (a pretrained encoder being fine-tuned) trains the
+    parameters of its ``encoder`` at that rate, the rest at the learning rate (the first group's, which the
+    epoch's ``lr`` reports); a schedule scales both alike."""
     import torch
 
-    decay: list[Any] = []
-    plain: list[Any] = []
-    for parameter in network.parameters():
+    encoder_rate = getattr(network, "encoder_learning_rate", None)
+    groups_by: dict[tuple[bool, bool], list[Any]] = {(e, d): [] for e in (False, True) for d in (True, False)}
+    for name, parameter in network.named_parameters():
         if not parameter.requires_grad:
             continue
-        (decay if parameter.ndim > 1 else plain).append(parameter)
-    groups = [{"params": decay, "weight_decay": settings.l2}, {"params": plain, "weight_decay": 0.0}]
+        in_encoder = encoder_rate is not None and name.startswith("encoder.")
+        groups_by[(in_encoder, parameter.ndim > 1)].append(parameter)
+    groups: list[dict[str, Any]] = [{"params": groups_by[(False, True)], "weight_decay": settings.l2},
+                                    {"params": groups_by[(False, False)], "weight_decay": 0.0}]
+    if encoder_rate is not None:
+        groups += [{"params": groups_by[(True, True)], "weight_decay": settings.l2, "lr": float(encoder_rate)},
+                   {"params": groups_by[(True, False)], "weight_decay": 0.0, "lr": float(encoder_rate)}]
     kinds: dict[str, Callable[..., Any]] = {
         "sgd": lambda: torch.optim.SGD(groups, lr=settings.learning_rate, momentum=0.9),
         "adam": lambda: torch.optim.Adam(groups, lr=settings.learning_rate),
