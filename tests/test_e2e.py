@@ -253,6 +253,29 @@ def test_an_image_cnn_is_served_without_its_framework(backend: str, tmp_path: Pa
     write_mnist_folder(tmp_path / "images", per_class=20, defects=False)
     spec = tmp_path / "spec.yaml"
     spec.write_text(CNN_ON_A_FOLDER.format(backend=backend))
+    project = tmp_path / "p"
+    package = built(spec, project)
+    proc = run_project(project, package)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    artifacts = project / "artifacts"
+    metrics = json.loads((artifacts / "metrics.json").read_text())
+    assert metrics["onnx"]["parity_ok"] and metrics["model"]["family"] == "cnn"
+    predictions = pd.read_csv(artifacts / "predictions.csv", dtype=str, keep_default_na=False)
+    assert accuracy_score(predictions["truth"], predictions["prediction"]) == pytest.approx(
+        metrics["metrics"]["accuracy"])
+    files = [(tmp_path / "images" / row).read_bytes() for row in predictions["row"]]
+    request = {"files": [base64.b64encode(f).decode() for f in files],
+               "bomb": base64.b64encode(bomb_png()).decode()}
+    served = subprocess.run([sys.executable, "-c", SERVE_IMAGES_WITHOUT_FRAMEWORKS, str(artifacts)],
+                            input=json.dumps(request), capture_output=True, text=True, timeout=300)
+    assert served.returncode == 0, served.stderr
+    answer = json.loads(served.stdout.strip().splitlines()[-1])
+    expected = predictions["prediction"].tolist()
+    assert answer["json"] == answer["uploads"] == answer["batch"] == expected
+    assert answer["bomb"] == [413, 413] and "image" in answer["bomb_text"]
+    assert answer["heavy"] == []
+
+
 # The text examples on the PyTorch back end as CI runs them (each under ~3 minutes on 2 CPU cores): the frozen
 # transfer example as written (its encoder's embeddings are computed once; only a linear head trains), the
 # transformer with fewer epochs and search trials than the example's (12 epochs, 4 trials).
@@ -296,21 +319,6 @@ def test_text_on_torch_trains_exports_and_serves_without_torch(name: str, tmp_pa
     assert proc.returncode == 0, proc.stdout + proc.stderr
     artifacts = project / "artifacts"
     metrics = json.loads((artifacts / "metrics.json").read_text())
-    assert metrics["onnx"]["parity_ok"] and metrics["model"]["family"] == "cnn"
-    predictions = pd.read_csv(artifacts / "predictions.csv", dtype=str, keep_default_na=False)
-    assert accuracy_score(predictions["truth"], predictions["prediction"]) == pytest.approx(
-        metrics["metrics"]["accuracy"])
-    files = [(tmp_path / "images" / row).read_bytes() for row in predictions["row"]]
-    request = {"files": [base64.b64encode(f).decode() for f in files],
-               "bomb": base64.b64encode(bomb_png()).decode()}
-    served = subprocess.run([sys.executable, "-c", SERVE_IMAGES_WITHOUT_FRAMEWORKS, str(artifacts)],
-                            input=json.dumps(request), capture_output=True, text=True, timeout=300)
-    assert served.returncode == 0, served.stderr
-    answer = json.loads(served.stdout.strip().splitlines()[-1])
-    expected = predictions["prediction"].tolist()
-    assert answer["json"] == answer["uploads"] == answer["batch"] == expected
-    assert answer["bomb"] == [413, 413] and "image" in answer["bomb_text"]
-    assert answer["heavy"] == []
     assert all(g["passed"] for g in metrics["gates"]["gates"]) and metrics["onnx"]["parity_ok"]
     onnx = metrics["onnx"]
     assert onnx["reference"] == "PyTorch" and onnx["tokenizer"]["file"] == "tokenizer.json"
