@@ -87,6 +87,18 @@ def test_a_missing_source_folder_is_a_clear_error(tmp_path: Path) -> None:
         wheel.source_files(tmp_path)
 
 
+def test_every_source_folder_with_python_is_a_declared_package() -> None:
+    """A new subpackage left out of pyproject's explicit list works in an editable install and is missing
+    from the real one (CI installs the wheel): every folder holding Python must be declared."""
+    import tomllib
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    declared = {wheel._package_folder(package, config["package-dir"]) for package in config["packages"]}
+    present = {path.parent.relative_to(ROOT).as_posix()
+               for folder in PACKAGE_FOLDERS for path in (ROOT / folder).rglob("*.py")
+               if "__pycache__" not in path.parts}
+    assert present - declared == set()
+
+
 @pytest.mark.slow
 def test_same_files_as_setuptools_and_same_bytes_from_a_regular_install(tmp_path: Path) -> None:
     """Outside oracle: setuptools' own wheel of this source tree. Its package files are exactly ours, and
