@@ -13,6 +13,7 @@ Every problem a user can cause raises :class:`DataError` carrying the spec locat
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import os
 import re
@@ -29,19 +30,31 @@ from aispec.schemas.vocabulary import CLASSIFICATION
 from .errors import DataError, where
 
 __all__ = [
+    "BlockCheck",
+    "ClassTally",
     "ColumnSummary",
     "DataReport",
     "DataValidationError",
     "Problem",
+    "check_block",
     "load_frame",
+    "mark_missing",
+    "merge_checks",
+    "merge_problems",
+    "merge_tallies",
     "prepare_frame",
+    "row_problems",
     "substitute_env",
+    "table_problems",
+    "tally_classes",
     "validate_frame",
 ]
 
 _NO_LOCATIONS: Mapping[str, str] = MappingProxyType({})
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CLASSIFICATION_TASKS = CLASSIFICATION
+# the sources a distributed engine reads on its workers (hardware.distributed); the others are read here
+DISTRIBUTED_SOURCES = frozenset({"csv", "parquet", "sql"})
 _TRUE = frozenset({"true", "t", "yes", "y", "1", "1.0"})
 _FALSE = frozenset({"false", "f", "no", "n", "0", "0.0"})
 _MAX_ROWS_SHOWN = 10
@@ -82,7 +95,8 @@ def substitute_env(text: str, *, where_: str | None = None, what: str = "value")
 def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_LOCATIONS,
                base_dir: Path = Path("."), column_names: Sequence[str] | None = None,
                columns: Mapping[str, Mapping[str, Any]] | None = None, memory: str | int | None = None,
-               target: str | None = None, distributed: Mapping[str, Any] | None = None) -> Any:
+               target: str | None = None, distributed: Mapping[str, Any] | None = None,
+               task: str | None = None, min_rows: int = 0, pii: Sequence[str] = ()) -> Any:
     """Read ``source`` (a resolved ``data.source`` dict) into a ``pandas.DataFrame``.
 
     Paths are relative to ``base_dir``; ``${VAR}`` in paths and SQL URLs is filled from the
@@ -104,23 +118,32 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
     An ``image_folder`` source becomes one row per image (``runtime.images.folder``): an ``image``
     column and the class in ``target`` (``problem.target``, default ``label``).
 
-    ``distributed`` (``hardware.distributed``): with an engine, a CSV or Parquet source may be a folder of
-    files, read by the engine's workers in blocks (``aispec.runtime.distributed``), with the same cells as a
-    local read.
+    ``distributed`` (``hardware.distributed``): with an engine, a CSV or Parquet source (which may be a folder
+    of files) or an SQL query is read by the engine's workers in blocks (``aispec.runtime.distributed``), with
+    the same cells as a local read, and each block is checked there (:func:`check_block`; ``target``, ``task``,
+    ``min_rows`` and ``pii`` as :func:`validate_frame` takes them) before any row reaches this process: a table
+    that fails raises the :class:`DataValidationError` a local run's :func:`validate_frame` raises, without
+    being gathered.
     """
     kind = source.get("kind")
     declared = dict(columns or {})
     engine = None
-    if kind in ("csv", "parquet") and distributed and distributed.get("engine", "none") != "none":
+    if kind in DISTRIBUTED_SOURCES and distributed and distributed.get("engine", "none") != "none":
         from .distributed import engine_for
 
         engine = engine_for(distributed, locations=locations)
     if engine is not None:
-        frame = engine.read_table(_source_path(source, locations, base_dir), str(kind), source)
+        checks = {"columns": declared, "target": target, "task": task or "", "min_rows": min_rows,
+                  "locations": dict(locations), "pii": list(pii)}
+        path = None if kind == "sql" else _source_path(source, locations, base_dir)
+        frame = engine.read_table(source, str(kind), path=path, base_dir=Path(base_dir).resolve(), checks=checks,
+                                  locations=locations)
     elif kind in ("csv", "parquet", "jsonl"):
         frame = _load_file(source, str(kind), locations, base_dir, column_names, memory)
     elif kind == "sql":
-        frame = _load_sql(source, locations, base_dir)
+        from .sql_source import sql_frames
+
+        [frame] = sql_frames(source, locations, base_dir)
     elif kind == "bundled":
         from .datasets import load_bundled
 
@@ -135,13 +158,13 @@ def load_frame(source: Mapping[str, Any], *, locations: Mapping[str, str] = _NO_
     if len(frame.columns) == 0 or len(frame) == 0:
         raise DataError(f"the {kind} source holds no data ({len(frame)} rows, {len(frame.columns)} columns)",
                         where=where(locations, "data.source"), hint="check the file, query or table")
-    frame = _mark_missing(frame, [str(v) for v in source.get("na_values") or []], declared)
+    frame = mark_missing(frame, [str(v) for v in source.get("na_values") or []], declared)
     if kind == "csv":
         frame = _infer_undeclared(frame, declared)
     return frame
 
 
-def _mark_missing(frame: Any, markers: Sequence[str], declared: Mapping[str, Mapping[str, Any]]) -> Any:
+def mark_missing(frame: Any, markers: Sequence[str], declared: Mapping[str, Mapping[str, Any]]) -> Any:
     """Blank text cells, and cells whose text is one of the declared missing markers, become None."""
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
@@ -268,112 +291,6 @@ def _load_file(source: Mapping[str, Any], kind: str, locations: Mapping[str, str
         raise DataError(f"cannot read {raw} as {kind}: {message}", where=loc,
                         hint=f"check that the file is valid {kind}") from exc
     return frame
-
-
-def _mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***`` (works even when SQLAlchemy cannot parse it)."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def _scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
-def _load_sql(source: Mapping[str, Any], locations: Mapping[str, str], base_dir: Path) -> Any:
-    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
-
-    url_loc = where(locations, "data.source.url")
-    try:  # the `sql` extra, not the `sklearn` one: most projects never read a database
-        import sqlalchemy as sa
-        from sqlalchemy import exc as sa_exc
-    except ImportError:
-        raise DataError("an sql source needs SQLAlchemy, which is not installed", where=url_loc,
-                        hint="pip install 'aispec[sql]' (or the project's requirements.txt)") from None
-    raw_url = str(source.get("url", ""))
-    url = substitute_env(raw_url, where_=url_loc, what="SQL URL")
-    masked = _mask_url(url)
-    secrets: list[str] = []
-    try:
-        parsed = sa.engine.make_url(url)
-        if parsed.password:
-            secrets.append(str(parsed.password))
-    except Exception:
-        raise DataError(f"not a valid SQLAlchemy URL: {_mask_url(url)}", where=url_loc,
-                        hint="write dialect+driver://user:${DB_PASSWORD}@host:port/database") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:" \
-            and not parsed.database.startswith("file:"):
-        # a file database: relative to the spec's folder like every other path, and never created
-        db_path = Path(parsed.database)
-        if not db_path.is_absolute():
-            db_path = Path(base_dir) / db_path
-            parsed = parsed.set(database=str(db_path))
-        if not db_path.is_file():
-            raise DataError(f"SQLite database file not found: {parsed.database}", where=url_loc,
-                            hint=f"looked for {db_path.resolve()}; relative paths start at the spec's folder")
-    query = source.get("query")
-    table = source.get("table")
-    if query:
-        statement: Any = str(query)
-        target_loc = where(locations, "data.source.query")
-        what = "query"
-    elif table:
-        statement = sa.select(sa.literal_column("*")).select_from(sa.table(str(table)))
-        target_loc = where(locations, "data.source.table")
-        what = f"table {table!r}"
-    else:
-        raise DataError("an sql source needs a 'query' or a 'table'", where=where(locations, "data.source"))
-    try:
-        engine = sa.create_engine(parsed)
-    except sa_exc.NoSuchModuleError:
-        raise DataError(f"no SQLAlchemy dialect or driver for {masked}", where=url_loc,
-                        hint="install the database driver package (e.g. psycopg[binary], pymysql)") from None
-    except ImportError as exc:
-        raise DataError(f"the database driver for {masked} is not installed: {exc.name}", where=url_loc,
-                        hint=f"pip install {exc.name}") from None
-    except Exception as exc:
-        raise DataError(f"cannot use the SQL URL {masked}: {_scrub(str(exc), secrets)}", where=url_loc) from None
-    try:
-        try:
-            conn = engine.connect()
-        except sa_exc.DBAPIError as exc:
-            detail = _scrub(_db_detail(exc), secrets)
-            raise DataError(f"cannot connect to {masked}: {detail}", where=url_loc,
-                            hint="check host, port, user and that the password variable is right") from None
-        except Exception as exc:
-            detail = _scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__, secrets)
-            raise DataError(f"cannot connect to {masked}: {detail}", where=url_loc) from None
-        if isinstance(statement, str) and engine.dialect.paramstyle in ("format", "pyformat"):
-            # the query runs verbatim: drivers such as psycopg read a lone '%' as a placeholder
-            statement = statement.replace("%", "%%")
-        with conn:
-            try:
-                frame = pd.read_sql(statement, conn)
-            except (sa_exc.DBAPIError, pd.errors.DatabaseError) as exc:
-                cause = exc if isinstance(exc, sa_exc.DBAPIError) else (exc.__cause__ or exc)
-                detail = _scrub(_db_detail(cause), secrets)
-                raise DataError(f"the {what} failed on {masked}: {detail}", where=target_loc) from None
-            except sa_exc.ResourceClosedError:
-                raise DataError(f"the {what} returned no rows (is it a SELECT?)", where=target_loc) from None
-    finally:
-        engine.dispose()
-    if len(frame) == 0:
-        raise DataError(f"the {what} returned no rows", where=target_loc)
-    return frame
-
-
-def _db_detail(exc: Any) -> str:
-    orig = getattr(exc, "orig", None)
-    text = str(orig) if orig is not None else str(exc)
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    return " ".join(lines[:3]) if lines else type(exc).__name__
 
 
 # --------------------------------------------------------------------- validation
@@ -624,42 +541,11 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
     private = {str(p) for p in pii}
     n_rows = len(frame)
 
-    if n_rows < min_rows:
-        problems.append(Problem(None, f"{n_rows} rows, fewer than min_rows = {min_rows}", 0,
-                                where=where(locations, "data.min_rows")))
-
-    for name, spec in declared.items():
-        loc = where(locations, f"data.columns.{name}")
-        if name not in frame.columns:
-            problems.append(Problem(name, "declared column is missing from the data", 0, where=loc))
-            continue
-        problems += _check_column(frame[name], name, spec, loc)
-    if target is not None and target not in frame.columns and target not in declared:
-        problems.append(Problem(target, "target column is missing from the data", 0,
-                                where=where(locations, "problem.target")))
-    elif target is not None and target in frame.columns:
-        y = frame[target]
-        kind = declared.get(target, {}).get("type")
-        missing = _is_missing(y, kind)
-        if target not in declared and bool(missing.any()):
-            problems.append(_problem(target, "target has missing values", missing, y,
-                                     where(locations, "problem.target")))
-        if task in CLASSIFICATION_TASKS:
-            keys = y.map(label_text).where(~missing)
-            counts = keys[~missing].value_counts()
-            loc = where(locations, "problem.target")
-            if len(counts) < 2:
-                problems.append(Problem(target, f"classification needs at least 2 classes, found {len(counts)}",
-                                        0, examples=_examples(y[~missing]), where=loc))
-            rare = [label for label, count in counts.items() if count < 2]
-            if rare and len(counts) >= 2:
-                mask = (~missing) & keys.isin(rare)
-                problems.append(_problem(target, f"{len(rare)} class(es) with fewer than 2 rows",
-                                         mask, y, loc))
-
-    for problem in problems:
-        if problem.column in private:
-            problem.examples = []  # personal data never reaches a message: counts and row numbers only
+    tally = tally_classes(frame, columns=declared, target=target, task=task)
+    problems += table_problems(n_rows, tally, target=target, min_rows=min_rows, locations=locations, head=True)
+    problems += row_problems(frame, columns=declared, target=target, locations=locations, pii=private)
+    problems += table_problems(n_rows, tally, target=target, min_rows=min_rows, locations=locations, head=False,
+                               pii=private)  # personal data never reaches a message: counts and row numbers only
     if problems:
         raise DataValidationError(problems)
     report = _report(frame, declared, private)
@@ -673,6 +559,187 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
     for warning in personal_data_warnings(frame, exclude=private):
         report.warn(warning)
     return report
+
+
+@dataclass(slots=True)
+class ClassTally:
+    """What the class checks of :func:`validate_frame` need from a table of a classification task, per class
+    (its canonical text): how many rows, the first row's number and value; and the first distinct values of the
+    target. A block's tally is small (one entry per class), and :func:`merge_tallies` adds blocks up."""
+
+    classes: dict[str, list[Any]] = field(default_factory=dict)  # label text -> [rows, first row, first value]
+    examples: list[Any] = field(default_factory=list)
+
+
+def tally_classes(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None, target: str | None,
+                  task: str) -> ClassTally | None:
+    """The class tally of ``frame``'s target (None: not a classification task, or no target column)."""
+    if task not in CLASSIFICATION_TASKS or target is None or target not in frame.columns:
+        return None
+    import numpy as np
+
+    y = frame[target]
+    positions = np.flatnonzero(~np.asarray(_is_missing(y, dict(columns or {}).get(target, {}).get("type"))))
+    present = y.iloc[positions]
+    keys = present.map(label_text)
+    counts = keys.value_counts(sort=False)
+    first = ~keys.duplicated().to_numpy()
+    tally = ClassTally(examples=_examples(present))
+    for key, position, value in zip(keys.to_numpy()[first], positions[first], present.to_numpy()[first],
+                                    strict=True):
+        tally.classes[str(key)] = [int(counts[key]), int(position), _plain(value)]
+    return tally
+
+
+def merge_tallies(blocks: Iterable[tuple[int, ClassTally | None]]) -> ClassTally | None:
+    """The tallies of consecutive blocks (each with the row number of its first row) as the whole table's."""
+    merged: ClassTally | None = None
+    for offset, tally in blocks:
+        if tally is None:
+            continue
+        merged = merged or ClassTally()
+        merged.examples = _examples([*merged.examples, *tally.examples])
+        for label, (count, first, value) in tally.classes.items():
+            entry = merged.classes.setdefault(label, [0, offset + first, value])
+            entry[0] += count
+    return merged
+
+
+def table_problems(n_rows: int, tally: ClassTally | None, *, target: str | None, min_rows: int,
+                   locations: Mapping[str, str] = _NO_LOCATIONS, head: bool, pii: Iterable[str] = ()) -> list[Problem]:
+    """The checks of :func:`validate_frame` on the table as a whole: too few rows (``head``, reported before
+    the rows' problems), and for a classification task fewer than two classes or a class with fewer than two
+    rows (after them; a ``pii`` target's values never quoted)."""
+    problems = _table_problems(n_rows, tally, target=target, min_rows=min_rows, locations=locations, head=head)
+    if target in {str(p) for p in pii}:
+        for problem in problems:
+            problem.examples = []
+    return problems
+
+
+def _table_problems(n_rows: int, tally: ClassTally | None, *, target: str | None, min_rows: int,
+                    locations: Mapping[str, str], head: bool) -> list[Problem]:
+    if head:
+        return [Problem(None, f"{n_rows} rows, fewer than min_rows = {min_rows}", 0,
+                        where=where(locations, "data.min_rows"))] if n_rows < min_rows else []
+    if tally is None:
+        return []
+    loc = where(locations, "problem.target")
+    if len(tally.classes) < 2:
+        return [Problem(target, f"classification needs at least 2 classes, found {len(tally.classes)}", 0,
+                        examples=list(tally.examples), where=loc)]
+    rare = sorted((first, value) for count, first, value in tally.classes.values() if count < 2)
+    if not rare:
+        return []
+    return [Problem(target, f"{len(rare)} class(es) with fewer than 2 rows", len(rare),
+                    examples=_examples(value for _, value in rare),
+                    rows=[first for first, _ in rare[:_MAX_ROWS_SHOWN]], where=loc)]
+
+
+
+@dataclass(slots=True)
+class BlockCheck:
+    """One block of a table checked alone (:func:`check_block`): its rows, their problems, its class tally."""
+
+    rows: int
+    problems: list[Problem]
+    tally: ClassTally | None
+
+
+def check_block(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None, target: str | None, task: str,
+                locations: Mapping[str, str] = _NO_LOCATIONS, pii: Iterable[str] = ()) -> BlockCheck:
+    """What :func:`validate_frame` needs from one block of a larger table (a cluster's worker runs this)."""
+    return BlockCheck(len(frame), row_problems(frame, columns=columns, target=target, locations=locations, pii=pii),
+                      tally_classes(frame, columns=columns, target=target, task=task))
+
+
+def merge_checks(blocks: Sequence[BlockCheck], *, columns: Mapping[str, Mapping[str, Any]] | None,
+                 target: str | None, min_rows: int, locations: Mapping[str, str] = _NO_LOCATIONS,
+                 pii: Iterable[str] = ()) -> list[Problem]:
+    """The consecutive blocks' checks, in order, as the problems :func:`validate_frame` reports for the whole
+    table (the same problems, counts, examples, row numbers and order)."""
+    offsets = [0, *itertools.accumulate(block.rows for block in blocks)]
+    n_rows = offsets.pop()
+    tally = merge_tallies(zip(offsets, (block.tally for block in blocks), strict=True))
+    private = list(pii)
+    return [*table_problems(n_rows, tally, target=target, min_rows=min_rows, locations=locations, head=True),
+            *merge_problems(zip(offsets, (block.problems for block in blocks), strict=True), columns=columns),
+            *table_problems(n_rows, tally, target=target, min_rows=min_rows, locations=locations, head=False,
+                            pii=private)]
+
+# the order validate_frame reports problems in, within one column (see merge_problems)
+_KINDS = ("declared column is missing", "missing values in a column", "values that are not",
+          "values outside the range", "values not in the allowed set", "target column is missing",
+          "target has missing values")
+
+
+def row_problems(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | None, target: str | None,
+                 locations: Mapping[str, str] = _NO_LOCATIONS, pii: Iterable[str] = ()) -> list[Problem]:
+    """The checks of :func:`validate_frame` that look at each row on its own: every declared column present,
+    of its type, not null unless nullable, in its range and allowed set; the target present and, when
+    undeclared, never missing. A block of a larger table can be checked alone (on a cluster's workers, say);
+    :func:`merge_problems` joins the blocks' answers into what the whole table gives. Row numbers are positions
+    in ``frame``; a ``pii`` column's problems carry no examples."""
+    problems: list[Problem] = []
+    declared = dict(columns or {})
+    for name, spec in declared.items():
+        loc = where(locations, f"data.columns.{name}")
+        if name not in frame.columns:
+            problems.append(Problem(name, "declared column is missing from the data", 0, where=loc))
+            continue
+        problems += _check_column(frame[name], name, spec, loc)
+    if target is not None and target not in frame.columns and target not in declared:
+        problems.append(Problem(target, "target column is missing from the data", 0,
+                                where=where(locations, "problem.target")))
+    elif target is not None and target in frame.columns and target not in declared:
+        y = frame[target]
+        missing = _is_missing(y, None)
+        if bool(missing.any()):
+            problems.append(_problem(target, "target has missing values", missing, y,
+                                     where(locations, "problem.target")))
+    private = {str(p) for p in pii}
+    for problem in problems:
+        if problem.column in private:  # counts and row numbers only: no value, not even in a hint
+            problem.examples, problem.note = [], ""
+    return problems
+
+
+def merge_problems(blocks: Iterable[tuple[int, Sequence[Problem]]], *,
+                   columns: Mapping[str, Any] | None) -> list[Problem]:
+    """The :func:`row_problems` of consecutive blocks, each given with the row number of its first row, as one
+    list: what :func:`row_problems` gives for the whole table (counts summed, the first examples and row numbers
+    kept, in validate_frame's order: by declared column, then by check)."""
+    merged: dict[tuple[str | None, str], Problem] = {}
+    for offset, problems in blocks:
+        for problem in problems:
+            key = (problem.column, problem.problem)
+            into = merged.get(key)
+            if into is None:
+                into = merged[key] = Problem(problem.column, problem.problem, 0, [], [], problem.where)
+            into.count += problem.count
+            into.examples = _examples([*into.examples, *problem.examples])
+            room = max(0, _MAX_ROWS_SHOWN - len(into.rows))
+            into.rows += [offset + row for row in problem.rows[:room]]
+    order = {name: i for i, name in enumerate(columns or {})}
+    for problem in merged.values():
+        problem.note = _marker_note(problem.examples) if problem.problem.startswith("values that are not") else ""
+
+    def rank(problem: Problem) -> tuple[int, int]:
+        kind = next((i for i, prefix in enumerate(_KINDS) if problem.problem.startswith(prefix)), len(_KINDS))
+        slot = len(order) if kind >= _KINDS.index("target column is missing") else order.get(str(problem.column), 0)
+        return slot, kind
+
+    return sorted(merged.values(), key=rank)
+
+
+def _marker_note(examples: Sequence[Any]) -> str:
+    """For values that are not of a column's type: the hint when some look like a missing-value marker."""
+    markers = [e for e in examples if isinstance(e, str) and e.strip().lower() in _COMMON_MARKERS]
+    if not markers:
+        return ""
+    shown = ", ".join(repr(m) for m in markers)
+    return (f"if {shown} {'means' if len(markers) == 1 else 'mean'} missing, say so in "
+            "data.source.na_values or the column's na_values")
 
 
 def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | None) -> list[Problem]:
@@ -696,11 +763,7 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
             bad = present & converted.isna()
         if bool(bad.any()):
             problem = _problem(name, f"values that are not {kind}", bad, series, loc)
-            markers = [e for e in problem.examples if isinstance(e, str) and e.strip().lower() in _COMMON_MARKERS]
-            if markers:
-                shown = ", ".join(repr(m) for m in markers)
-                problem.note = (f"if {shown} {'means' if len(markers) == 1 else 'mean'} missing, say so in "
-                                "data.source.na_values or the column's na_values")
+            problem.note = _marker_note(problem.examples)
             problems.append(problem)
         rng = spec.get("range")
         if kind == "numeric" and rng is not None:

@@ -89,8 +89,11 @@ class Engine(Protocol):
         training loop (``torch``), or the models of ``backend`` the engine trains (scikit-learn: XGBoost)."""
         ...
 
-    def read_table(self, path: Any, kind: str, source: Mapping[str, Any]) -> Any:
-        """A CSV or Parquet file or folder of files, read on the workers, as one pandas frame."""
+    def read_table(self, source: Mapping[str, Any], kind: str, *, path: Any, base_dir: Any,
+                   checks: Mapping[str, Any] | None, locations: Mapping[str, str]) -> Any:
+        """``data.source`` (a CSV or Parquet file or folder of files at ``path``, or an SQL query) read on the
+        workers in blocks, each block checked there (``checks``: :func:`aispec.runtime.data.validate_frame`'s
+        arguments; a failure raises its ``DataValidationError`` before anything is gathered), as one frame."""
         ...
 
     def score(self, artifacts: Any, source: Any, output: Any, *, batch_rows: int,

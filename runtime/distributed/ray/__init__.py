@@ -131,10 +131,12 @@ class RayEngine:
 
         return TorchLoopRunner(self.cluster, storage=storage, resume=resume)
 
-    def read_table(self, path: Path, kind: str, source: Mapping[str, Any]) -> Any:
+    def read_table(self, source: Mapping[str, Any], kind: str, *, path: Path | None, base_dir: Path,
+                   checks: Mapping[str, Any] | None, locations: Mapping[str, str]) -> Any:
         from .data import read_table
 
-        return read_table(path, kind, source)
+        return read_table(source, kind, path=path, base_dir=base_dir, checks=checks, cluster=self.cluster,
+                          locations=locations)
 
     def score(self, artifacts: Path, source: Path, output: Path, *, batch_rows: int,
               allow_failed_gates: bool | None = None) -> Any:

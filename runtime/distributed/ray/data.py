@@ -1,27 +1,31 @@
-"""Tables on Ray Data: a CSV or Parquet file, or a folder of them, read in blocks by the workers; and batch
-scoring with ``map_batches`` over onnxruntime.
+"""Tables on Ray Data: a CSV or Parquet file or a folder of them, or an SQL query, read in blocks by the
+workers; and batch scoring with ``map_batches`` over onnxruntime.
 
 - :func:`read_table`: the cells a local read gives (CSV cells as the text they are, nothing but what the
-  spec says counts as missing), as one pandas frame for the split and the fit, which then validate it
-  against the declared schema as a local run does (errors name the spec line).
+  spec says counts as missing; SQL rows streamed from the database cursor in the order it returns them). Each
+  block is checked on a worker against the declared columns (:func:`aispec.runtime.data.row_problems`: types,
+  nulls, ranges, allowed values, the target) and only the problems come back; a table with any is reported as
+  a local run reports it (every problem, row numbers of the whole table, the spec line) and is never gathered.
+  A table that passes is gathered as one pandas frame on the driver for the split and the fit (the driver
+  holds the table; the workers hold a block at a time, and a training worker its share).
 - :func:`score`: the local batch scorer's chunk function (:func:`aispec.runtime.serving.batch.score_chunk`:
   the same checks per row, a bad row gets an empty answer and its ``error``) as at most ``workers`` tasks at
-  once, each worker process loading the model once; blocks stream through (a bounded object store, rows in input order)
-  to one output file written on the driver under a temporary name and renamed at the end: a failed run
-  leaves no output, not a partial one. Memory stays flat whatever the input's size.
+  once, each worker process loading the model once; blocks stream through (a bounded object store, rows in
+  input order) to one output file written on the driver under a temporary name and renamed at the end: a
+  failed run leaves no output, not a partial one. Memory stays flat whatever the input's size.
 """
-
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ...errors import AispecRuntimeError, DataError
+from ...errors import AispecRuntimeError, DataError, where
 from .. import Cluster
 
-__all__ = ["read_table", "score"]
+__all__ = ["SQL_BLOCK_ROWS", "read_table", "score"]
 
 _CSV = (".csv", ".txt", ".tsv")
 _PARQUET = (".parquet", ".pq")
@@ -62,15 +66,170 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
                              num_cpus=0, filesystem=local)
 
 
-def read_table(path: Path, kind: str, source: Mapping[str, Any]) -> Any:
-    """``path`` (a CSV or Parquet file, or a folder of them) as one pandas frame (see the module docstring)."""
-    ds = _dataset(path, kind, delimiter=str(source.get("delimiter") or ","),
-                  encoding=str(source.get("encoding") or "utf-8"), empty_is_null=False)
+def read_table(source: Mapping[str, Any], kind: str, *, path: Path | None, base_dir: Path,
+               checks: Mapping[str, Any] | None, cluster: Cluster, locations: Mapping[str, str]) -> Any:
+    """``data.source`` read on the workers in blocks, checked there, then gathered (see the module docstring)."""
+    from ray.data import DataContext
+
+    context = DataContext.get_current()
+    context.execution_options.preserve_order = True  # rows in the order a local read gives (row numbers, split)
+    context.target_max_block_size = _BLOCK_BYTES
+    if kind == "sql":
+        ds = _sql_dataset(source, base_dir, locations)
+        what = "the sql source"
+    else:
+        assert path is not None
+        if not path.exists():
+            raise DataError(f"no such file or folder: {path}")
+        if checks is not None:
+            _check_files(_files(path, _PARQUET if kind == "parquet" else _CSV), kind, checks)
+        ds = _dataset(path, kind, delimiter=str(source.get("delimiter") or ","),
+                      encoding=str(source.get("encoding") or "utf-8"), empty_is_null=False)
+        what = f"{path} as {kind}"
+    with _worker_errors(what, hint=f"check that every file is valid {kind} with the same columns"):
+        if checks is not None:
+            _check_blocks(ds, checks, markers=[str(v) for v in source.get("na_values") or []], cluster=cluster)
+        return _gather(ds)
+
+
+def _gather(ds: Any) -> Any:
+    """The dataset as one pandas frame, converted as a local read converts it (``pyarrow.Table.to_pandas``:
+    numpy and string columns; Ray's own ``to_pandas`` gives ArrowDtype columns, which the rest of a run does
+    not expect)."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+    import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+    tables: list[Any] = []
+    frames: list[Any] = []
+    for block in ds.iter_batches(batch_format=None, batch_size=None, prefetch_batches=1):
+        (frames if isinstance(block, pd.DataFrame) else tables).append(block)
+    if frames:
+        frames += [table.to_pandas() for table in tables]
+        return pd.concat(frames, ignore_index=True)
+    return pa.concat_tables(tables, promote_options="default").to_pandas()
+
+
+def _check_files(files: list[Path], kind: str, checks: Mapping[str, Any]) -> None:
+    """Every file holds every declared column (and the target): Ray Data unifies the files' schemas and would
+    fill a column one file lacks with nulls. Reads only each file's schema (Parquet footer, CSV header)."""
+    from ...data import DataValidationError, Problem
+
+    declared = dict(checks.get("columns") or {})
+    locations = dict(checks.get("locations") or {})
+    wanted = {name: f"data.columns.{name}" for name in declared}
+    if checks.get("target") is not None and checks["target"] not in declared:
+        wanted[str(checks["target"])] = "problem.target"
+    problems: list[Problem] = []
+    for path in files:
+        names = _column_names(path, kind)
+        problems += [Problem(name, f"column is missing from {path.name}", 0, where=where(locations, key))
+                     for name, key in wanted.items() if name not in names]
+    if problems:
+        raise DataValidationError(problems)
+
+
+def _column_names(path: Path, kind: str) -> list[str]:
+    import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
     try:
-        return ds.to_pandas()
+        if kind == "parquet":
+            return list(pq.read_schema(path).names)
+        delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return next(csv.reader(fh, delimiter=delimiter), [])
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as {kind}: {_cause(exc)}") from exc
+
+
+def _check_of_block(batch: Any, checks: Mapping[str, Any], markers: list[str]) -> Any:
+    """On a worker: one block's :func:`~aispec.runtime.data.check_block` as one row (pickled: it goes back to the
+    driver only; a PII column's values are not in it). The block becomes pandas as the gathered frame does."""
+    import pickle
+
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    from ...data import check_block, mark_missing
+
+    frame = batch if isinstance(batch, pd.DataFrame) else batch.to_pandas()
+    frame = mark_missing(frame, markers, checks.get("columns") or {})
+    found = check_block(frame, columns=checks.get("columns"), target=checks.get("target"),
+                        task=str(checks.get("task") or ""), locations=checks.get("locations") or {},
+                        pii=checks.get("pii") or ())
+    return pd.DataFrame({"check": [pickle.dumps(found)]})
+
+
+def _check_blocks(ds: Any, checks: Mapping[str, Any], *, markers: list[str], cluster: Cluster) -> None:
+    """Each block checked on a worker, at most ``workers`` at once; only the checks come back, in row order
+    (row numbers count from the first row of the whole table). Raises the DataValidationError validate_frame
+    would raise for the whole table."""
+    import pickle
+
+    from ray.data import TaskPoolStrategy
+
+    from ...data import DataValidationError, merge_checks
+
+    found = ds.map_batches(_check_of_block, fn_kwargs={"checks": dict(checks), "markers": markers},
+                           batch_size=None, batch_format=None, compute=TaskPoolStrategy(size=cluster.workers),
+                           num_cpus=cluster.cpus_per_worker)
+    blocks = [pickle.loads(check)  # this run's own workers' answer
+              for batch in found.iter_batches(batch_format="pandas", batch_size=None) for check in batch["check"]]
+    problems = merge_checks(blocks, columns=checks.get("columns"), target=checks.get("target"),
+                            min_rows=int(checks.get("min_rows") or 0), locations=checks.get("locations") or {},
+                            pii=checks.get("pii") or ())
+    if problems:
+        raise DataValidationError(problems)
+
+
+def _sql_dataset(source: Mapping[str, Any], base_dir: Path, locations: Mapping[str, str]) -> Any:
+    """An SQL query as a Ray dataset: one read task on a worker streams the rows from the database cursor,
+    ``SQL_BLOCK_ROWS`` rows a block, in the order the database returns them (the order a local read gets); the
+    URL's ``${VAR}`` is filled from that worker's environment."""
+    import ray.data
+    from ray.data import Datasource, ReadTask
+    from ray.data.block import BlockMetadata
+
+    settings, locations = dict(source), dict(locations)
+    rows = SQL_BLOCK_ROWS
+
+    class SqlBlocks(Datasource):  # type: ignore[misc, unused-ignore]
+        def __init__(self) -> None:
+            super().__init__()
+
+        def estimate_inmemory_data_size(self) -> None:
+            return None
+
+        def get_read_tasks(self, parallelism: int, per_task_row_limit: int | None = None,
+                           data_context: Any = None) -> list[Any]:
+            def read() -> Any:
+                from ...sql_source import sql_frames
+
+                yield from sql_frames(settings, locations, base_dir, chunk_rows=rows, worker="Ray")
+
+            return [ReadTask(read, BlockMetadata(None, None, None, None))]
+
+    return ray.data.read_datasource(SqlBlocks(), num_cpus=0)
+
+
+SQL_BLOCK_ROWS = 50_000
+
+
+@contextmanager
+def _worker_errors(what: str, *, hint: str) -> Iterator[None]:
+    """A DataError raised on a worker comes back as the driver's own; any other failure of a read becomes a
+    DataError that says what was being read."""
+    import ray
+
+    try:
+        yield
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, AispecRuntimeError):
+            raise cause from None
+        raise DataError(f"cannot read {what}: {_cause(exc)}", hint=hint) from exc
+    except AispecRuntimeError:
+        raise
     except Exception as exc:
-        raise DataError(f"cannot read {path} as {kind}: {_cause(exc)}",
-                        hint=f"check that every file is valid {kind} with the same columns") from exc
+        raise DataError(f"cannot read {what}: {_cause(exc)}", hint=hint) from exc
 
 
 # the model of each worker process, loaded by its first batch: Ray reuses a process for the tasks of one function
