@@ -193,7 +193,7 @@ def _sql_dataset(source: Mapping[str, Any], base_dir: Path, locations: Mapping[s
 
     class SqlBlocks(Datasource):  # type: ignore[misc, unused-ignore]
         def __init__(self) -> None:
-            super().__init__()
+            super().__init__()  # type: ignore[no-untyped-call, unused-ignore]
 
         def estimate_inmemory_data_size(self) -> None:
             return None
