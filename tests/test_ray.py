@@ -267,3 +267,84 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
     assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == BOOSTING[example] and rounds["stopped_early"]
     history = rounds["history"]["val_loss"]
     assert rounds["rounds"] == history.index(min(history)) + 1 and rounds["trained"] == len(history)
+
+
+def _kill_a_boosting_worker(cluster: ray_cluster.LocalCluster, done: threading.Event, after_s: float,
+                            seen: dict[str, Any]) -> None:
+    """``after_s`` seconds after the first Ray Train worker of the fit appears, SIGKILL one of them (a lost node)
+    if it is still alive and the fit still running; then note every training worker seen until the fit ends (the
+    restarted group's are new processes). Workers in ``seen["stale"]`` (an earlier fit's) are not this fit's."""
+    deadline = time.monotonic() + 600
+    first: float | None = None
+    while not done.is_set() and time.monotonic() < deadline:
+        workers = [pid for pid in cluster.workers("RayTrainWorker") if pid not in seen["stale"]]
+        seen["pids"].update(workers)
+        if workers and first is None:
+            first = time.monotonic()
+        if first is not None and "killed" not in seen and time.monotonic() - first >= after_s:
+            victim = workers[-1]
+            if Path(f"/proc/{victim}").exists() and not done.is_set():
+                cpu_s = int(Path(f"/proc/{victim}/stat").read_text().rsplit(")", 1)[1].split()[11]) / os.sysconf(
+                    "SC_CLK_TCK")
+                os.kill(victim, 9)
+                seen.update(killed=victim, at=time.monotonic(), first=first, cpu_s=cpu_s)
+                seen["before"] = set(workers)
+        time.sleep(0.1)
+
+
+def test_a_boosting_fit_that_loses_a_worker_restarts_and_ends_with_the_same_model(
+        cluster: ray_cluster.LocalCluster, connected: Any, tmp_path: Path) -> None:
+    """XGBoostTrainer (BoostRunner.fit, what the workflow calls) on two workers; one worker SIGKILLed while the
+    booster is being built: Ray Train restarts the worker group (FailureConfig) and the fit starts over, ending
+    with the booster an undisturbed fit builds (XGBoost's data-parallel fit is deterministic for the same
+    shards)."""
+    import numpy as np
+    from sklearn.datasets import make_classification  # type: ignore[import-untyped]
+
+    from aispec.runtime.boosting.xgb import XGBClassifier
+
+    X, y = make_classification(n_samples=60_000, n_features=20, n_informative=10, random_state=0)
+    X = X.astype(np.float32)
+    X, y, X_test, y_test = X[:50_000], y[:50_000], X[50_000:], y[50_000:]
+
+    def model() -> Any:
+        return XGBClassifier(n_estimators=300, max_depth=6, learning_rate=0.1, tree_method="hist", n_jobs=1,
+                             random_state=0)
+
+    runner = connected.loop_runner(storage=tmp_path / "undisturbed", resume=False, backend="sklearn")
+    reference = model()
+    started = time.monotonic()
+    runner.fit(reference, X, y, None, None, None)
+    undisturbed_s = time.monotonic() - started
+
+    runner = connected.loop_runner(storage=tmp_path / "killed", resume=False, backend="sklearn")
+    seen: dict[str, Any] = {"pids": set(), "stale": set(cluster.workers("RayTrainWorker"))}
+    done = threading.Event()
+    # the worker group takes a few seconds to start; the kill lands well inside the booster's rounds
+    killer = threading.Thread(target=_kill_a_boosting_worker, args=(cluster, done, max(3.0, undisturbed_s / 3), seen))
+    killed_fit = model()
+    killer.start()
+    try:
+        started = time.monotonic()
+        runner.fit(killed_fit, X, y, None, None, None)
+        ended = time.monotonic()
+        killed_s = ended - started
+    finally:
+        done.set()
+        killer.join()
+    assert "killed" in seen, f"no training worker was killed (the fit took {killed_s:.1f} s)"
+    assert seen["killed"] in seen["before"]  # a live training worker of this fit, killed while the fit ran
+    timing = (f"undisturbed fit {undisturbed_s:.1f} s; with the kill {killed_s:.1f} s; workers up "
+              f"{seen['first'] - started:.1f} s and the kill {seen['at'] - started:.1f} s after the fit began; the "
+              f"victim had run {seen['cpu_s']:.1f} s of CPU")
+    assert seen["cpu_s"] >= 1.0, timing  # it was working (not still starting) when it was killed
+    restarted = seen["pids"] - seen["before"]
+    assert restarted, "no new training worker started after the kill: the group was not restarted; " + timing
+    # the restart began the fit again: the work done before the kill was lost, on top of a whole fit
+    assert killed_s >= undisturbed_s + 0.5 * (seen["at"] - seen["first"]), timing
+    assert killed_fit.get_booster().num_boosted_rounds() == 300
+    agree = float((killed_fit.predict(X_test) == reference.predict(X_test)).mean())
+    accuracy = float((killed_fit.predict(X_test) == y_test).mean())
+    reference_accuracy = float((reference.predict(X_test) == y_test).mean())
+    assert agree == 1.0 and accuracy == reference_accuracy > 0.9, (agree, accuracy, reference_accuracy)
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("*.partial"))
