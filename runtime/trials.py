@@ -120,6 +120,52 @@ def restored_trial(saved: Finished, space: Mapping[str, Any], *, grid: bool) -> 
         intermediate_values={int(k): v for k, v in saved["intermediate"].items()})
 
 
+def restored_numbers(restored: Sequence[Finished]) -> list[int]:
+    """The trial number (the order the sampler proposed it in) of each restored trial: its record's, or, when the
+    records do not say (a search saved before trials were numbered when they finished), their order."""
+    numbers = [int(saved["record"].get("number", -1)) for saved in restored]
+    if any(n < 0 for n in numbers) or len(set(numbers)) != len(numbers):
+        return list(range(len(restored)))
+    return numbers
+
+
+def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, list[dict[str, Any]]]:
+    """The study's sampler as it stood after proposing the trials an interrupted search had finished, and the
+    parameters (Optuna's, choices encoded) of the trials it had proposed before the last finished one but not
+    finished (on a cluster a later trial can finish before an earlier one is interrupted), to run first.
+
+    A fresh ``RandomSampler(seed)`` (or TPE's random start-up) would propose the first configurations again:
+    a resumed search would then repeat trials and never try those the uninterrupted one tries next. So its
+    draws are replayed on a scratch study, each restored trial then added to that study as it finished, so a
+    history-dependent sampler (TPE) proposes what it proposed after it (exact when the trials ran one after
+    another, as in one process). A grid sampler skips the points a study holds already: nothing to replay."""
+    import optuna
+
+    from .search import _sampler
+
+    sampler = _sampler(study.method, study.space, study.seed)
+    if not restored or study.method == "grid":
+        return sampler, []
+    by_number = dict(zip(restored_numbers(restored), restored, strict=True))
+    space = distributions(study.space, grid=False)
+    replay = optuna.create_study(direction=study.direction, sampler=sampler)
+    missing: list[dict[str, Any]] = []
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the scratch study's "trial failed" notices
+    try:
+        for number in range(max(by_number) + 1):
+            asked = replay.ask(space)  # the draws the sampler made for trial ``number``
+            replay.tell(asked, state=optuna.trial.TrialState.FAIL)  # a failed trial is no history to TPE
+            saved = by_number.get(number)
+            if saved is None:
+                missing.append(dict(asked.params))
+            else:
+                replay.add_trial(restored_trial(saved, study.space, grid=False))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return sampler, missing
+
+
 class LocalRunner:
     """The trials one after another in this process (Optuna's ``study.optimize``)."""
 
@@ -127,7 +173,7 @@ class LocalRunner:
             on_finished: Callable[[Finished], None] | None = None) -> list[dict[str, Any]]:
         import optuna
 
-        from .search import _sampler, grid_size, suggest
+        from .search import grid_size, suggest
 
         grid = study.method == "grid"
         records: list[dict[str, Any]] = []
@@ -167,12 +213,14 @@ class LocalRunner:
                              "value": trial.value,
                              "intermediate": {str(k): v for k, v in trial.intermediate_values.items()}})
 
-        optuna_study = optuna.create_study(direction=study.direction,
-                                           sampler=_sampler(study.method, study.space, study.seed),
+        sampler, missing = resumed_sampler(study, restored)
+        optuna_study = optuna.create_study(direction=study.direction, sampler=sampler,
                                            pruner=pruner() if study.prune else None)
         for saved in restored:  # the trials an interrupted search finished count, and are not rerun
             optuna_study.add_trial(restored_trial(saved, study.space, grid=grid))
             records.append(dict(saved["record"]))
+        for params in missing:  # proposed before the interruption but not finished: run first
+            optuna_study.enqueue_trial(params)
         size = grid_size(study.space) if grid else None
         n_trials = min(study.n_trials, size) if size is not None else study.n_trials
         remaining = n_trials - len(restored)
