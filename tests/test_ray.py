@@ -348,3 +348,61 @@ def test_a_boosting_fit_that_loses_a_worker_restarts_and_ends_with_the_same_mode
     reference_accuracy = float((reference.predict(X_test) == y_test).mean())
     assert agree == 1.0 and accuracy == reference_accuracy > 0.9, (agree, accuracy, reference_accuracy)
     assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("*.partial"))
+
+
+def _search_driver(cluster: ray_cluster.LocalCluster, folder: Path, resume: bool, log: Path) -> subprocess.Popen[str]:
+    code = (f"import ray_cluster; ray_cluster.network_search({cluster.address!r}, {str(folder)!r}, {resume!r}, "
+            f"{str(log)!r})")
+    return subprocess.Popen([sys.executable, "-c", code], env=cluster.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _calls(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_a_search_on_ray_interrupted_and_resumed_runs_only_the_missing_trials(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
+    """The network search's --resume path (search_networks keeps checkpoints/search.json after every trial) on
+    Ray Tune: its driver SIGKILLed once 3 of 8 trials are saved, then run again with resume: only the trials
+    not saved run, and the search ends with the trials (same configurations, same numbers, same scores) and the
+    best of an uninterrupted search with the same seed."""
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    whole.mkdir()
+    cut.mkdir()
+    run = _search_driver(cluster, whole, False, tmp_path / "whole.log")
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-4000:]
+    expected = json.loads((whole / "result.json").read_text())
+    assert len(expected["trials"]) == 8 and len(set(_calls(tmp_path / "whole.log"))) == 8
+
+    run = _search_driver(cluster, cut, False, tmp_path / "cut.log")
+    deadline = time.monotonic() + 600
+    saved: list[Any] = []
+    while time.monotonic() < deadline and run.poll() is None:
+        if (cut / "search.json").exists():
+            saved = json.loads((cut / "search.json").read_text())["trials"]
+            if len(saved) >= 3:
+                break
+        time.sleep(0.1)
+    assert run.poll() is None, "the search ended before it could be interrupted"
+    run.kill()  # the driver is lost (Ray ends its trials)
+    run.communicate(timeout=60)
+    saved = json.loads((cut / "search.json").read_text())["trials"]
+    assert 3 <= len(saved) < 8 and not (cut / "result.json").exists()
+    done = {t["record"]["number"] for t in saved}
+    assert sorted(done) == sorted(t["number"] for t in expected["trials"]
+                                  if json.dumps(t["params"], sort_keys=True) in
+                                  {json.dumps(s["record"]["params"], sort_keys=True) for s in saved})
+
+    run = _search_driver(cluster, cut, True, tmp_path / "resumed.log")
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-4000:]
+    got = json.loads((cut / "result.json").read_text())
+    # only the missing trials ran, and they are the uninterrupted search's
+    missing = sorted(json.dumps(t["params"], sort_keys=True) for t in expected["trials"] if t["number"] not in done)
+    assert sorted(_calls(tmp_path / "resumed.log")) == missing
+    assert [t["number"] for t in got["trials"]] == list(range(8))
+    assert [t["params"] for t in got["trials"]] == [t["params"] for t in expected["trials"]]
+    assert [t["score"] for t in got["trials"]] == pytest.approx([t["score"] for t in expected["trials"]], abs=1e-12)
+    assert got["best_params"] == expected["best_params"] and got["best_score"] == expected["best_score"]
