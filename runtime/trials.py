@@ -129,10 +129,11 @@ def restored_numbers(restored: Sequence[Finished]) -> list[int]:
     return numbers
 
 
-def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, list[dict[str, Any]]]:
+def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, list[tuple[int, dict[str, Any]]]]:
     """The study's sampler as it stood after proposing the trials an interrupted search had finished, and the
-    parameters (Optuna's, choices encoded) of the trials it had proposed before the last finished one but not
-    finished (on a cluster a later trial can finish before an earlier one is interrupted), to run first.
+    number and parameters (Optuna's, choices encoded) of each trial it had proposed before the last finished
+    one but not finished (on a cluster a later trial can finish before an earlier one is interrupted), to run
+    first.
 
     A fresh ``RandomSampler(seed)`` (or TPE's random start-up) would propose the first configurations again:
     a resumed search would then repeat trials and never try those the uninterrupted one tries next. So its
@@ -149,7 +150,7 @@ def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, li
     by_number = dict(zip(restored_numbers(restored), restored, strict=True))
     space = distributions(study.space, grid=False)
     replay = optuna.create_study(direction=study.direction, sampler=sampler)
-    missing: list[dict[str, Any]] = []
+    missing: list[tuple[int, dict[str, Any]]] = []
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # the scratch study's "trial failed" notices
     try:
@@ -158,12 +159,21 @@ def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, li
             replay.tell(asked, state=optuna.trial.TrialState.FAIL)  # a failed trial is no history to TPE
             saved = by_number.get(number)
             if saved is None:
-                missing.append(dict(asked.params))
+                missing.append((number, dict(asked.params)))
             else:
                 replay.add_trial(restored_trial(saved, study.space, grid=False))
     finally:
         optuna.logging.set_verbosity(verbosity)
     return sampler, missing
+
+
+def numbering(restored: Sequence[Finished], missing: Sequence[tuple[int, Any]]) -> Callable[[int], int]:
+    """The trial number of the ``i``-th trial (from 0) a search resumed from ``restored`` creates: the missing
+    ones' first (they are run first), then those after the last restored one."""
+    done = restored_numbers(restored)
+    first = [number for number, _ in missing]
+    after = max(done) + 1 if done else 0
+    return lambda i: first[i] if i < len(first) else after + i - len(first)
 
 
 class LocalRunner:
@@ -178,11 +188,15 @@ class LocalRunner:
         grid = study.method == "grid"
         records: list[dict[str, Any]] = []
         fatal: list[ConfigError] = []
+        sampler, missing = resumed_sampler(study, restored)
+        number = numbering(restored, missing)
+        mine: dict[int, dict[str, Any]] = {}  # Optuna's trial number -> this run's record of it
 
         def objective(trial: Any) -> float:
             started = time.perf_counter()
-            record = new_record(trial.number, suggest(trial, study.space, grid=grid))
+            record = new_record(number(trial.number - len(restored)), suggest(trial, study.space, grid=grid))
             records.append(record)
+            mine[trial.number] = record
 
             def report(value: float, step: int) -> None:
                 trial.report(value, step)
@@ -208,18 +222,19 @@ class LocalRunner:
             return score
 
         def keep(_: Any, trial: Any) -> None:  # after every trial: what --resume starts from
-            if on_finished is not None and records and records[-1]["number"] == trial.number and not fatal:
-                on_finished({"record": dict(records[-1]), "params": trial.params, "state": trial.state.name,
+            record = mine.get(trial.number)
+            if on_finished is not None and record is not None and not fatal:
+                on_finished({"record": dict(record), "params": trial.params, "state": trial.state.name,
                              "value": trial.value,
                              "intermediate": {str(k): v for k, v in trial.intermediate_values.items()}})
 
-        sampler, missing = resumed_sampler(study, restored)
         optuna_study = optuna.create_study(direction=study.direction, sampler=sampler,
                                            pruner=pruner() if study.prune else None)
-        for saved in restored:  # the trials an interrupted search finished count, and are not rerun
+        for saved, done in zip(restored, restored_numbers(restored), strict=True):
+            # the trials an interrupted search finished count, and are not rerun
             optuna_study.add_trial(restored_trial(saved, study.space, grid=grid))
-            records.append(dict(saved["record"]))
-        for params in missing:  # proposed before the interruption but not finished: run first
+            records.append({**saved["record"], "number": done})
+        for _, params in missing:  # proposed before the interruption but not finished: run first
             optuna_study.enqueue_trial(params)
         size = grid_size(study.space) if grid else None
         n_trials = min(study.n_trials, size) if size is not None else study.n_trials
@@ -229,6 +244,7 @@ class LocalRunner:
                                   callbacks=[keep], gc_after_trial=False, show_progress_bar=False)
         if fatal:
             raise fatal[0]
+        records.sort(key=lambda r: int(r["number"]))  # in the order they were proposed
         return records
 
 

@@ -35,6 +35,7 @@ from ...trials import (
     decode,
     distributions,
     new_record,
+    numbering,
     pruner,
     restored_numbers,
     restored_trial,
@@ -282,16 +283,11 @@ class TuneRunner:
                             pruned=scheduler.pruned)
         for trial in frozen:  # the trials an interrupted search finished count for the sampler too
             searcher._ot_study.add_trial(trial)
-        for params in missing:  # proposed before the interruption, not finished: they are created first
+        for _, params in missing:  # proposed before the interruption, not finished: they are created first
             searcher._ot_study.enqueue_trial(params)
-        gaps = sorted(set(range(max(done) + 1)) - set(done)) if missing else []  # what ``missing`` runs
-        after = max(done) + 1 if done else 0
-
-        def number(created: int) -> int:
-            return gaps[created - 1] if created <= len(gaps) else after + created - 1 - len(gaps)
-
+        number = numbering(restored, missing)
         stopper = FatalStopper()
-        keeper = Keeper(on_finished, scheduler.pruned, searcher, number)
+        keeper = Keeper(on_finished, scheduler.pruned, searcher, lambda created: number(created - 1))
         resources = {k.lower() if k != "memory" else k: v for k, v in self.cluster.resources().items()}
         trainable = tune.with_resources(tune.with_parameters(_trial, evaluate=evaluate, space=dict(study.space),
                                                              grid=grid), resources)
