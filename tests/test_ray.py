@@ -350,9 +350,10 @@ def test_a_boosting_fit_that_loses_a_worker_restarts_and_ends_with_the_same_mode
     assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("*.partial"))
 
 
-def _search_driver(cluster: ray_cluster.LocalCluster, folder: Path, resume: bool, log: Path) -> subprocess.Popen[str]:
+def _search_driver(cluster: ray_cluster.LocalCluster, folder: Path, resume: bool, log: Path,
+                   slow: dict[str, Any] | None = None) -> subprocess.Popen[str]:
     code = (f"import ray_cluster; ray_cluster.network_search({cluster.address!r}, {str(folder)!r}, {resume!r}, "
-            f"{str(log)!r})")
+            f"{str(log)!r}, {slow!r})")
     return subprocess.Popen([sys.executable, "-c", code], env=cluster.env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
@@ -364,9 +365,10 @@ def _calls(log: Path) -> list[str]:
 def test_a_search_on_ray_interrupted_and_resumed_runs_only_the_missing_trials(
         cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
     """The network search's --resume path (search_networks keeps checkpoints/search.json after every trial) on
-    Ray Tune: its driver SIGKILLed once 3 of 8 trials are saved, then run again with resume: only the trials
-    not saved run, and the search ends with the trials (same configurations, same numbers, same scores) and the
-    best of an uninterrupted search with the same seed."""
+    Ray Tune, 8 random trials, 2 at a time: its driver SIGKILLed once 4 trials are saved while trial 2 (made
+    slower) still runs, so 0, 1, 3, 4 are done; run again with resume, only 2, 5, 6, 7 run (2 first, the
+    configuration the sampler had proposed for it), and the search ends with the trials (same configurations,
+    numbers, scores) and the best of an uninterrupted search with the same seed."""
     whole, cut = tmp_path / "whole", tmp_path / "cut"
     whole.mkdir()
     cut.mkdir()
@@ -374,34 +376,35 @@ def test_a_search_on_ray_interrupted_and_resumed_runs_only_the_missing_trials(
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output[-4000:]
     expected = json.loads((whole / "result.json").read_text())
-    assert len(expected["trials"]) == 8 and len(set(_calls(tmp_path / "whole.log"))) == 8
+    assert [t["number"] for t in expected["trials"]] == list(range(8))
+    assert len(set(_calls(tmp_path / "whole.log"))) == 8
 
-    run = _search_driver(cluster, cut, False, tmp_path / "cut.log")
+    slow = expected["trials"][2]["params"]
+    run = _search_driver(cluster, cut, False, tmp_path / "cut.log", slow)
     deadline = time.monotonic() + 600
-    saved: list[Any] = []
     while time.monotonic() < deadline and run.poll() is None:
-        if (cut / "search.json").exists():
-            saved = json.loads((cut / "search.json").read_text())["trials"]
-            if len(saved) >= 3:
-                break
+        if (cut / "search.json").exists() and len(json.loads((cut / "search.json").read_text())["trials"]) >= 4:
+            break
         time.sleep(0.1)
     assert run.poll() is None, "the search ended before it could be interrupted"
     run.kill()  # the driver is lost (Ray ends its trials)
     run.communicate(timeout=60)
     saved = json.loads((cut / "search.json").read_text())["trials"]
-    assert 3 <= len(saved) < 8 and not (cut / "result.json").exists()
-    done = {t["record"]["number"] for t in saved}
-    assert sorted(done) == sorted(t["number"] for t in expected["trials"]
-                                  if json.dumps(t["params"], sort_keys=True) in
-                                  {json.dumps(s["record"]["params"], sort_keys=True) for s in saved})
+    assert not (cut / "result.json").exists()
+    done = sorted(t["record"]["number"] for t in saved)
+    assert done == [0, 1, 3, 4], done  # trial 2 was still running: a gap
+    for trial in saved:  # each saved under the number the uninterrupted search gives its configuration
+        assert trial["record"]["params"] == expected["trials"][trial["record"]["number"]]["params"]
 
     run = _search_driver(cluster, cut, True, tmp_path / "resumed.log")
     output, _ = run.communicate(timeout=600)
     assert run.returncode == 0, output[-4000:]
     got = json.loads((cut / "result.json").read_text())
-    # only the missing trials ran, and they are the uninterrupted search's
-    missing = sorted(json.dumps(t["params"], sort_keys=True) for t in expected["trials"] if t["number"] not in done)
-    assert sorted(_calls(tmp_path / "resumed.log")) == missing
+    # only the missing trials ran, the unfinished one among the first two started, and they are the
+    # uninterrupted search's
+    calls = _calls(tmp_path / "resumed.log")
+    missing = [json.dumps(expected["trials"][n]["params"], sort_keys=True) for n in (2, 5, 6, 7)]
+    assert sorted(calls) == sorted(missing) and missing[0] in calls[:2], calls
     assert [t["number"] for t in got["trials"]] == list(range(8))
     assert [t["params"] for t in got["trials"]] == [t["params"] for t in expected["trials"]]
     assert [t["score"] for t in got["trials"]] == pytest.approx([t["score"] for t in expected["trials"]], abs=1e-12)
