@@ -1,6 +1,7 @@
 """The Ray engine (hardware.distributed.engine: ray) on a real two-node Ray cluster started on this machine
 (tests/ray_cluster.py): the search's trials spread over both nodes and match the local search; a lost worker
-is retried (search) or resumed from its checkpoint (training); the example project runs end to end on the
+is retried (search), resumed from its checkpoint (a network's training) or its fit restarted (XGBoost); a search
+whose driver dies resumes with only its missing trials; the example project runs end to end on the
 cluster (search on both nodes, two DDP workers, Ray Data reading a folder of Parquet files) and reaches its
 local twin's gates; the XGBoost and LightGBM examples are trained by two Ray Train workers and reach theirs;
 Ray Data's batch scoring writes exactly what the local scorer writes, and nothing on a failure. Every test

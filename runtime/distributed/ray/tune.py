@@ -11,6 +11,10 @@
   goes on; a trial whose worker is lost is retried (``max_failures``), and when the retries are spent it is
   recorded as failed with the reason. A ConfigError (a setting no trial can use) stops the search.
 - **where each trial ran**: every record has ``node`` (node id, address, process id) and ``attempts``.
+- **resuming** (``restored``: the trials an interrupted search finished, e.g. the network search's
+  ``search.json``): each record is numbered when its trial finishes in the order the sampler proposed it, so
+  a resumed search knows which ran; the sampler replays its draws for them and the trials proposed but not
+  finished run first (:func:`~aispec.runtime.trials.resumed_sampler`), then the rest.
 - ``workers`` trials run at once, each reserving ``cpus_per_worker`` / ``gpus_per_worker`` /
   ``memory_per_worker``.
 """
