@@ -134,8 +134,10 @@ def search_times(cluster: Any, rows: int, trials: int) -> dict[str, Any]:
         out[f"ray_{workers}_concurrent_load_after"] = load()
         out[f"ray_{workers}_concurrent_mean_trial_s"] = mean_trial_s(result)
         out[f"ray_{workers}_concurrent_nodes_used"] = len({t["node"]["node_id"] for t in result.trials})
-        # the same configurations and scores as in this process: the arms did the same work
+        # the same configurations as in this process (and, single-threaded, the same scores): the same work
         assert [t["params"] for t in result.trials] == [t["params"] for t in local.trials]
+        out[f"ray_{workers}_concurrent_same_scores"] = all(
+            abs(a["score"] - b["score"]) < 1e-12 for a, b in zip(result.trials, local.trials, strict=True))
         _CONNECTED.clear()
         ray.shutdown()
     out["speed_up_2_over_1"] = round(out["ray_1_concurrent_s"] / out["ray_2_concurrent_s"], 2)
