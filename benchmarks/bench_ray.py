@@ -1,8 +1,18 @@
-"""Ray engine figures, side by side in one run (python benchmarks/bench_ray.py [--rows N]):
+"""Ray engine figures, side by side in one run (python benchmarks/bench_ray.py [--only ARM[,ARM]] [--rows N]):
 
-1. Ray start-up overhead: a local instance (``ray.init``) and a two-node ``ray start`` cluster, to ready.
-2. Search wall time on 1 vs 2 workers: the same 8-trial random search (cross-validated HistGradientBoosting,
-   one thread per trial) in this process, and on the two-node cluster with 1 and with 2 concurrent trials.
+1. ``startup``: Ray start-up overhead: a local instance (``ray.init``) and a two-node ``ray start`` cluster, to
+   ready.
+2. ``search``: search wall time on 1 vs 2 workers: the same random search (``--search-trials``, default 8;
+   3-fold cross-validated HistGradientBoosting on ``--search-rows`` rows, default 120,000, 20 features,
+   80-160 iterations, its early stopping off so every trial does the work it is given: several seconds a
+   trial) in this process, then on the two-node cluster (one CPU per node) with 1 and with 2 concurrent
+   trials; the speed-up of 2 over 1, each arm's mean trial time (equal trial times say the arms did the same
+   work at the same speed; longer ones with 2 at a time say the two trials competed for cores) and the
+   machine's 1-minute load average before and after each arm (the machine may be shared).
+   Every arm runs each trial on one thread: in this process and in each Ray worker the trial runs inside
+   ``aispec.runtime.search.quiet()``, whose ``threadpool_limits(1)`` caps OpenMP (HistGradientBoosting's
+   threads) and BLAS at one thread, cross-validation folds run one after another (``n_jobs=1``), and Ray also
+   sets ``OMP_NUM_THREADS`` to a task's CPUs (1) in its workers; the in-process arm is that same code.
 3. XGBoost: the same classifier fitted in this process (2 threads) and by Ray Train's XGBoostTrainer on the
    two-node cluster (2 workers x 1 thread), on the same rows; accuracy of both on held-out rows.
 4. Batch scoring a Parquet dataset at least 4x larger (in memory) than the per-worker memory cap, with the
@@ -29,6 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 import ray_cluster  # noqa: E402
+
+ARMS = ("startup", "search", "xgboost", "scoring")
 
 
 def _rss(pids: list[int]) -> int:
@@ -82,34 +94,53 @@ def _data(rows: int) -> tuple[Any, Any]:
 def _hgb(params: dict[str, Any]) -> Any:
     from sklearn.ensemble import HistGradientBoostingClassifier  # type: ignore[import-untyped]
 
+    # early stopping off ("auto" turns it on above 10,000 rows): every trial fits the iterations it is given
     return HistGradientBoostingClassifier(max_iter=params["max_iter"], learning_rate=params["learning_rate"],
-                                          random_state=0)
+                                          early_stopping=False, random_state=0)
 
 
-def search_times(cluster: Any) -> dict[str, float]:
+def search_times(cluster: Any, rows: int, trials: int) -> dict[str, Any]:
     import ray
 
     from aispec.runtime.distributed import _CONNECTED, engine_for
     from aispec.runtime.search import Float, Int, search
 
-    X, y = _data(6000)
-    space = {"max_iter": Int(60, 120), "learning_rate": Float(0.03, 0.3, log=True)}
-    settings: dict[str, Any] = dict(method="random", trials=8, timeout_s=None, cv=3, scoring="accuracy",
+    X, y = _data(rows)
+    space = {"max_iter": Int(80, 160), "learning_rate": Float(0.03, 0.3, log=True)}
+    settings: dict[str, Any] = dict(method="random", trials=trials, timeout_s=None, cv=3, scoring="accuracy",
                                     greater_is_better=True, seed=0)
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {"rows": rows, "trials": trials}
+
+    def mean_trial_s(result: Any) -> float:
+        return round(sum(t["duration_s"] for t in result.trials) / len(result.trials), 2)
+
+    def load() -> float:
+        return round(os.getloadavg()[0], 2)
+
+    out["in_process_load_before"] = load()
     started = time.perf_counter()
-    search(_hgb, space, X, y, **settings)
-    out["search_8_trials_in_process_s"] = round(time.perf_counter() - started, 2)
+    local = search(_hgb, space, X, y, **settings)
+    out["in_process_s"] = round(time.perf_counter() - started, 2)
+    out["in_process_mean_trial_s"] = mean_trial_s(local)
+    out["in_process_load_after"] = load()
     os.environ["AISPEC_BENCH_RAY"] = cluster.address
     for workers in (1, 2):
         engine = engine_for({"engine": "ray", "workers": workers, "address": "${AISPEC_BENCH_RAY}"})
         assert engine is not None
+        out[f"ray_{workers}_concurrent_load_before"] = load()
         started = time.perf_counter()
         result = search(_hgb, space, X, y, **settings, runner=engine.trial_runner())
-        out[f"search_8_trials_ray_{workers}_worker(s)_s"] = round(time.perf_counter() - started, 2)
-        out[f"nodes_used_{workers}"] = len({t["node"]["node_id"] for t in result.trials})
+        out[f"ray_{workers}_concurrent_s"] = round(time.perf_counter() - started, 2)
+        out[f"ray_{workers}_concurrent_load_after"] = load()
+        out[f"ray_{workers}_concurrent_mean_trial_s"] = mean_trial_s(result)
+        out[f"ray_{workers}_concurrent_nodes_used"] = len({t["node"]["node_id"] for t in result.trials})
+        # the same configurations as in this process (and, single-threaded, the same scores): the same work
+        assert [t["params"] for t in result.trials] == [t["params"] for t in local.trials]
+        out[f"ray_{workers}_concurrent_same_scores"] = all(
+            abs(a["score"] - b["score"]) < 1e-12 for a, b in zip(result.trials, local.trials, strict=True))
         _CONNECTED.clear()
         ray.shutdown()
+    out["speed_up_2_over_1"] = round(out["ray_1_concurrent_s"] / out["ray_2_concurrent_s"], 2)
     return out
 
 
@@ -213,14 +244,22 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=5_000_000)  # about 4.5x the 64 MiB cap in pandas memory
     parser.add_argument("--xgboost-rows", type=int, default=100_000)
     parser.add_argument("--artifacts", type=Path, default=None, help="a trained penguins model (else trained now)")
-    parser.add_argument("--only", default="startup,search,xgboost,scoring")
+    parser.add_argument("--search-rows", type=int, default=120_000)
+    parser.add_argument("--search-trials", type=int, default=8)
+    parser.add_argument("--only", default=",".join(ARMS),
+                        help=f"the arms to run, comma-separated, of {', '.join(ARMS)} (default: all)")
     args = parser.parse_args()
     parts = set(args.only.split(","))
+    if not parts <= set(ARMS):
+        parser.error(f"--only: unknown arm(s) {', '.join(sorted(parts - set(ARMS)))}; the arms: {', '.join(ARMS)}")
     figures: dict[str, Any] = {"startup": startup()} if "startup" in parts else {}
+    if parts == {"startup"}:
+        print(json.dumps(figures, indent=2))
+        return
     cluster = ray_cluster.start()
     try:
         if "search" in parts:
-            figures["search"] = search_times(cluster)
+            figures["search"] = search_times(cluster, args.search_rows, args.search_trials)
         if "xgboost" in parts:
             figures["xgboost"] = xgboost_times(cluster, args.xgboost_rows)
         if "scoring" in parts:

@@ -120,6 +120,62 @@ def restored_trial(saved: Finished, space: Mapping[str, Any], *, grid: bool) -> 
         intermediate_values={int(k): v for k, v in saved["intermediate"].items()})
 
 
+def restored_numbers(restored: Sequence[Finished]) -> list[int]:
+    """The trial number (the order the sampler proposed it in) of each restored trial: its record's, or, when the
+    records do not say (a search saved before trials were numbered when they finished), their order."""
+    numbers = [int(saved["record"].get("number", -1)) for saved in restored]
+    if any(n < 0 for n in numbers) or len(set(numbers)) != len(numbers):
+        return list(range(len(restored)))
+    return numbers
+
+
+def resumed_sampler(study: Study, restored: Sequence[Finished]) -> tuple[Any, list[tuple[int, dict[str, Any]]]]:
+    """The study's sampler as it stood after proposing the trials an interrupted search had finished, and the
+    number and parameters (Optuna's, choices encoded) of each trial it had proposed before the last finished
+    one but not finished (on a cluster a later trial can finish before an earlier one is interrupted), to run
+    first.
+
+    A fresh ``RandomSampler(seed)`` (or TPE's random start-up) would propose the first configurations again:
+    a resumed search would then repeat trials and never try those the uninterrupted one tries next. So its
+    draws are replayed on a scratch study, each restored trial then added to that study as it finished, so a
+    history-dependent sampler (TPE) proposes what it proposed after it (exact when the trials ran one after
+    another, as in one process). A grid sampler skips the points a study holds already: nothing to replay."""
+    import optuna
+
+    from .search import _sampler
+
+    sampler = _sampler(study.method, study.space, study.seed)
+    if not restored or study.method == "grid":
+        return sampler, []
+    by_number = dict(zip(restored_numbers(restored), restored, strict=True))
+    space = distributions(study.space, grid=False)
+    replay = optuna.create_study(direction=study.direction, sampler=sampler)
+    missing: list[tuple[int, dict[str, Any]]] = []
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # the scratch study's "trial failed" notices
+    try:
+        for number in range(max(by_number) + 1):
+            asked = replay.ask(space)  # the draws the sampler made for trial ``number``
+            replay.tell(asked, state=optuna.trial.TrialState.FAIL)  # a failed trial is no history to TPE
+            saved = by_number.get(number)
+            if saved is None:
+                missing.append((number, dict(asked.params)))
+            else:
+                replay.add_trial(restored_trial(saved, study.space, grid=False))
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return sampler, missing
+
+
+def numbering(restored: Sequence[Finished], missing: Sequence[tuple[int, Any]]) -> Callable[[int], int]:
+    """The trial number of the ``i``-th trial (from 0) a search resumed from ``restored`` creates: the missing
+    ones' first (they are run first), then those after the last restored one."""
+    done = restored_numbers(restored)
+    first = [number for number, _ in missing]
+    after = max(done) + 1 if done else 0
+    return lambda i: first[i] if i < len(first) else after + i - len(first)
+
+
 class LocalRunner:
     """The trials one after another in this process (Optuna's ``study.optimize``)."""
 
@@ -127,16 +183,20 @@ class LocalRunner:
             on_finished: Callable[[Finished], None] | None = None) -> list[dict[str, Any]]:
         import optuna
 
-        from .search import _sampler, grid_size, suggest
+        from .search import grid_size, suggest
 
         grid = study.method == "grid"
         records: list[dict[str, Any]] = []
         fatal: list[ConfigError] = []
+        sampler, missing = resumed_sampler(study, restored)
+        number = numbering(restored, missing)
+        mine: dict[int, dict[str, Any]] = {}  # Optuna's trial number -> this run's record of it
 
         def objective(trial: Any) -> float:
             started = time.perf_counter()
-            record = new_record(trial.number, suggest(trial, study.space, grid=grid))
+            record = new_record(number(trial.number - len(restored)), suggest(trial, study.space, grid=grid))
             records.append(record)
+            mine[trial.number] = record
 
             def report(value: float, step: int) -> None:
                 trial.report(value, step)
@@ -162,17 +222,20 @@ class LocalRunner:
             return score
 
         def keep(_: Any, trial: Any) -> None:  # after every trial: what --resume starts from
-            if on_finished is not None and records and records[-1]["number"] == trial.number and not fatal:
-                on_finished({"record": dict(records[-1]), "params": trial.params, "state": trial.state.name,
+            record = mine.get(trial.number)
+            if on_finished is not None and record is not None and not fatal:
+                on_finished({"record": dict(record), "params": trial.params, "state": trial.state.name,
                              "value": trial.value,
                              "intermediate": {str(k): v for k, v in trial.intermediate_values.items()}})
 
-        optuna_study = optuna.create_study(direction=study.direction,
-                                           sampler=_sampler(study.method, study.space, study.seed),
+        optuna_study = optuna.create_study(direction=study.direction, sampler=sampler,
                                            pruner=pruner() if study.prune else None)
-        for saved in restored:  # the trials an interrupted search finished count, and are not rerun
+        for saved, done in zip(restored, restored_numbers(restored), strict=True):
+            # the trials an interrupted search finished count, and are not rerun
             optuna_study.add_trial(restored_trial(saved, study.space, grid=grid))
-            records.append(dict(saved["record"]))
+            records.append({**saved["record"], "number": done})
+        for _, params in missing:  # proposed before the interruption but not finished: run first
+            optuna_study.enqueue_trial(params)
         size = grid_size(study.space) if grid else None
         n_trials = min(study.n_trials, size) if size is not None else study.n_trials
         remaining = n_trials - len(restored)
@@ -181,6 +244,7 @@ class LocalRunner:
                                   callbacks=[keep], gc_after_trial=False, show_progress_bar=False)
         if fatal:
             raise fatal[0]
+        records.sort(key=lambda r: int(r["number"]))  # in the order they were proposed
         return records
 
 

@@ -146,3 +146,65 @@ class DiesOnce:
             Path(self.marker).write_text(str(os.getpid()), encoding="utf-8")
             os.kill(os.getpid(), signal.SIGKILL)
         return float(self.inner(params, record, report))
+
+
+class LoggedSGD:
+    """``make`` of a network-style search (``search_networks``): an SGDClassifier per configuration, every call
+    appended to ``log`` (a file) as the configuration's JSON, so a test counts which trials ran, and where."""
+
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def __call__(self, params: dict[str, Any]) -> Any:
+        import json
+
+        from sklearn.linear_model import SGDClassifier  # type: ignore[import-untyped]
+
+        with open(self.log, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(params, sort_keys=True) + "\n")
+        return SGDClassifier(alpha=params["alpha"], loss=params["loss"], random_state=0)
+
+
+class TwoEpochs:
+    """``fit`` of a network-style search: two epochs (``partial_fit``), each reporting its validation accuracy
+    (two steps: the search's MedianPruner judges from the third on, so no trial is pruned) after a pause that
+    makes a trial last a few seconds (a search long enough to be interrupted); the configuration ``slow``
+    (``{"alpha": ..., "loss": ...}``) pauses ``slow_s`` more (a trial still running when later ones finish)."""
+
+    def __init__(self, slow: dict[str, Any] | None = None, slow_s: float = 0.0) -> None:
+        self.slow, self.slow_s = slow, slow_s
+
+    def __call__(self, estimator: Any, X: Any, y: Any, validation: Any, on_epoch: Any) -> Any:
+        import numpy as np
+
+        mine = {"alpha": estimator.alpha, "loss": estimator.loss}
+        for epoch in range(2):
+            estimator.partial_fit(X, y, classes=np.unique(y))
+            time.sleep(1.5 + (self.slow_s / 2 if mine == self.slow else 0.0))
+            on_epoch(epoch, {"val_accuracy": float(estimator.score(*validation))})
+        return estimator
+
+
+def network_search(address: str, folder: str, resume: bool, log: str, slow: dict[str, Any] | None = None) -> None:
+    """A driver (``python -c``): the network search (``search_networks``, which keeps ``search.json`` in
+    ``folder`` after every trial for ``--resume``), 8 random trials with 2 at a time on the cluster at
+    ``address``, the configuration ``slow`` 12 s slower; its trials and best written to ``folder/result.json``."""
+    import json
+    from types import SimpleNamespace
+
+    from aispec.runtime.backends.torch.search import search_networks
+    from aispec.runtime.distributed import engine_for
+    from aispec.runtime.search import Choice, Float
+
+    os.environ["AISPEC_TEST_RAY"] = address
+    engine = engine_for({"engine": "ray", "workers": 2, "address": "${AISPEC_TEST_RAY}"})
+    assert engine is not None
+    X, y = iris()
+    shown = X.index % 3 == 0
+    request = SimpleNamespace(space={"alpha": Float(1e-5, 1e-1, log=True), "loss": Choice("hinge", "log_loss")},
+                              method="random", trials=8, seed=11, scoring="accuracy", greater_is_better=True,
+                              positive_class=None, validation=(X[shown], y[shown]), cv=None, timeout_s=None,
+                              checkpoint_dir=Path(folder), resume=resume, runner=engine.trial_runner())
+    result = search_networks(LoggedSGD(log), X[~shown], y[~shown], request, TwoEpochs(slow, 12.0))
+    Path(folder, "result.json").write_text(json.dumps({"trials": result.trials, "best_params": result.best_params,
+                                                       "best_score": result.best_score}, default=str))

@@ -1,6 +1,7 @@
 """The Ray engine (hardware.distributed.engine: ray) on a real two-node Ray cluster started on this machine
 (tests/ray_cluster.py): the search's trials spread over both nodes and match the local search; a lost worker
-is retried (search) or resumed from its checkpoint (training); the example project runs end to end on the
+is retried (search), resumed from its checkpoint (a network's training) or its fit restarted (XGBoost); a search
+whose driver dies resumes with only its missing trials; the example project runs end to end on the
 cluster (search on both nodes, two DDP workers, Ray Data reading a folder of Parquet files) and reaches its
 local twin's gates; the XGBoost and LightGBM examples are trained by two Ray Train workers and reach theirs;
 Ray Data's batch scoring writes exactly what the local scorer writes, and nothing on a failure. Every test
@@ -267,3 +268,145 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
     assert rounds["monitor"] == "val_loss" and rounds["ceiling"] == BOOSTING[example] and rounds["stopped_early"]
     history = rounds["history"]["val_loss"]
     assert rounds["rounds"] == history.index(min(history)) + 1 and rounds["trained"] == len(history)
+
+
+def _kill_a_boosting_worker(cluster: ray_cluster.LocalCluster, done: threading.Event, after_s: float,
+                            seen: dict[str, Any]) -> None:
+    """``after_s`` seconds after the first Ray Train worker of the fit appears, SIGKILL one of them (a lost node)
+    if it is still alive and the fit still running; then note every training worker seen until the fit ends (the
+    restarted group's are new processes). Workers in ``seen["stale"]`` (an earlier fit's) are not this fit's."""
+    deadline = time.monotonic() + 600
+    first: float | None = None
+    while not done.is_set() and time.monotonic() < deadline:
+        workers = [pid for pid in cluster.workers("RayTrainWorker") if pid not in seen["stale"]]
+        seen["pids"].update(workers)
+        if workers and first is None:
+            first = time.monotonic()
+        if first is not None and "killed" not in seen and time.monotonic() - first >= after_s:
+            victim = workers[-1]
+            if Path(f"/proc/{victim}").exists() and not done.is_set():
+                cpu_s = int(Path(f"/proc/{victim}/stat").read_text().rsplit(")", 1)[1].split()[11]) / os.sysconf(
+                    "SC_CLK_TCK")
+                os.kill(victim, 9)
+                seen.update(killed=victim, at=time.monotonic(), first=first, cpu_s=cpu_s)
+                seen["before"] = set(workers)
+        time.sleep(0.1)
+
+
+def test_a_boosting_fit_that_loses_a_worker_restarts_and_ends_with_the_same_model(
+        cluster: ray_cluster.LocalCluster, connected: Any, tmp_path: Path) -> None:
+    """XGBoostTrainer (BoostRunner.fit, what the workflow calls) on two workers; one worker SIGKILLed while the
+    booster is being built: Ray Train restarts the worker group (FailureConfig) and the fit starts over, ending
+    with the booster an undisturbed fit builds (XGBoost's data-parallel fit is deterministic for the same
+    shards)."""
+    import numpy as np
+    from sklearn.datasets import make_classification  # type: ignore[import-untyped]
+
+    from aispec.runtime.boosting.xgb import XGBClassifier
+
+    X, y = make_classification(n_samples=60_000, n_features=20, n_informative=10, random_state=0)
+    X = X.astype(np.float32)
+    X, y, X_test, y_test = X[:50_000], y[:50_000], X[50_000:], y[50_000:]
+
+    def model() -> Any:
+        return XGBClassifier(n_estimators=300, max_depth=6, learning_rate=0.1, tree_method="hist", n_jobs=1,
+                             random_state=0)
+
+    runner = connected.loop_runner(storage=tmp_path / "undisturbed", resume=False, backend="sklearn")
+    reference = model()
+    started = time.monotonic()
+    runner.fit(reference, X, y, None, None, None)
+    undisturbed_s = time.monotonic() - started
+
+    runner = connected.loop_runner(storage=tmp_path / "killed", resume=False, backend="sklearn")
+    seen: dict[str, Any] = {"pids": set(), "stale": set(cluster.workers("RayTrainWorker"))}
+    done = threading.Event()
+    # the worker group takes a few seconds to start; the kill lands well inside the booster's rounds
+    killer = threading.Thread(target=_kill_a_boosting_worker, args=(cluster, done, max(3.0, undisturbed_s / 3), seen))
+    killed_fit = model()
+    killer.start()
+    try:
+        started = time.monotonic()
+        runner.fit(killed_fit, X, y, None, None, None)
+        ended = time.monotonic()
+        killed_s = ended - started
+    finally:
+        done.set()
+        killer.join()
+    assert "killed" in seen, f"no training worker was killed (the fit took {killed_s:.1f} s)"
+    assert seen["killed"] in seen["before"]  # a live training worker of this fit, killed while the fit ran
+    timing = (f"undisturbed fit {undisturbed_s:.1f} s; with the kill {killed_s:.1f} s; workers up "
+              f"{seen['first'] - started:.1f} s and the kill {seen['at'] - started:.1f} s after the fit began; the "
+              f"victim had run {seen['cpu_s']:.1f} s of CPU")
+    assert seen["cpu_s"] >= 1.0, timing  # it was working (not still starting) when it was killed
+    restarted = seen["pids"] - seen["before"]
+    assert restarted, "no new training worker started after the kill: the group was not restarted; " + timing
+    # the restart began the fit again: the work done before the kill was lost, on top of a whole fit
+    assert killed_s >= undisturbed_s + 0.5 * (seen["at"] - seen["first"]), timing
+    assert killed_fit.get_booster().num_boosted_rounds() == 300
+    agree = float((killed_fit.predict(X_test) == reference.predict(X_test)).mean())
+    accuracy = float((killed_fit.predict(X_test) == y_test).mean())
+    reference_accuracy = float((reference.predict(X_test) == y_test).mean())
+    assert agree == 1.0 and accuracy == reference_accuracy > 0.9, (agree, accuracy, reference_accuracy)
+    assert not list(tmp_path.rglob("*.tmp")) and not list(tmp_path.rglob("*.partial"))
+
+
+def _search_driver(cluster: ray_cluster.LocalCluster, folder: Path, resume: bool, log: Path,
+                   slow: dict[str, Any] | None = None) -> subprocess.Popen[str]:
+    code = (f"import ray_cluster; ray_cluster.network_search({cluster.address!r}, {str(folder)!r}, {resume!r}, "
+            f"{str(log)!r}, {slow!r})")
+    return subprocess.Popen([sys.executable, "-c", code], env=cluster.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+
+
+def _calls(log: Path) -> list[str]:
+    return log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_a_search_on_ray_interrupted_and_resumed_runs_only_the_missing_trials(
+        cluster: ray_cluster.LocalCluster, tmp_path: Path) -> None:
+    """The network search's --resume path (search_networks keeps checkpoints/search.json after every trial) on
+    Ray Tune, 8 random trials, 2 at a time: its driver SIGKILLed once 4 trials are saved while trial 2 (made
+    slower) still runs, so 0, 1, 3, 4 are done; run again with resume, only 2, 5, 6, 7 run (2 first, the
+    configuration the sampler had proposed for it), and the search ends with the trials (same configurations,
+    numbers, scores) and the best of an uninterrupted search with the same seed."""
+    whole, cut = tmp_path / "whole", tmp_path / "cut"
+    whole.mkdir()
+    cut.mkdir()
+    run = _search_driver(cluster, whole, False, tmp_path / "whole.log")
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-4000:]
+    expected = json.loads((whole / "result.json").read_text())
+    assert [t["number"] for t in expected["trials"]] == list(range(8))
+    assert len(set(_calls(tmp_path / "whole.log"))) == 8
+
+    slow = expected["trials"][2]["params"]
+    run = _search_driver(cluster, cut, False, tmp_path / "cut.log", slow)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and run.poll() is None:
+        if (cut / "search.json").exists() and len(json.loads((cut / "search.json").read_text())["trials"]) >= 4:
+            break
+        time.sleep(0.1)
+    assert run.poll() is None, "the search ended before it could be interrupted"
+    run.kill()  # the driver is lost (Ray ends its trials)
+    run.communicate(timeout=60)
+    saved = json.loads((cut / "search.json").read_text())["trials"]
+    assert not (cut / "result.json").exists()
+    done = sorted(t["record"]["number"] for t in saved)
+    assert done == [0, 1, 3, 4], done  # trial 2 was still running: a gap
+    for trial in saved:  # each saved under the number the uninterrupted search gives its configuration
+        assert trial["record"]["params"] == expected["trials"][trial["record"]["number"]]["params"]
+
+    run = _search_driver(cluster, cut, True, tmp_path / "resumed.log")
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output[-4000:]
+    got = json.loads((cut / "result.json").read_text())
+    # only the missing trials ran, the unfinished one among the first two started, and they are the
+    # uninterrupted search's
+    calls = _calls(tmp_path / "resumed.log")
+    missing = [json.dumps(expected["trials"][n]["params"], sort_keys=True) for n in (2, 5, 6, 7)]
+    assert sorted(calls) == sorted(missing) and missing[0] in calls[:2], calls
+    assert [t["number"] for t in got["trials"]] == list(range(8))
+    assert [t["params"] for t in got["trials"]] == [t["params"] for t in expected["trials"]]
+    assert [t["score"] for t in got["trials"]] == pytest.approx([t["score"] for t in expected["trials"]], abs=1e-12)
+    assert got["best_params"] == expected["best_params"] and got["best_score"] == expected["best_score"]

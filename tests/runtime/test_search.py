@@ -232,3 +232,56 @@ def test_scorers() -> None:
     assert reported == pytest.approx(expected) and expected > 0.7
     with pytest.raises(ConfigError, match="unknown scoring"):
         search.get_scorer("no_such_metric")
+
+
+@pytest.mark.parametrize("method", ["random", "bayesian", "grid"])
+def test_a_resumed_search_runs_only_the_missing_trials_and_ends_as_an_uninterrupted_one(method: str) -> None:
+    """--resume hands a runner the trials an interrupted search finished: the sampler must go on from where it
+    stopped (a fresh seeded RandomSampler, or TPE's random start-up, would propose the first configurations
+    again), so the resumed search tries exactly the configurations the uninterrupted one tries after them."""
+    import dataclasses
+
+    from aispec.runtime.trials import LocalRunner, Study
+
+    space: dict[str, Any] = {"a": Int(1, 4), "b": Choice(1, 2)} if method == "grid" else \
+        {"a": Float(0.0, 1.0), "b": Choice(1, 2, 3)}
+    study = Study(space=space, method=method, seed=5, n_trials=8, timeout_s=None, greater_is_better=True)
+    calls: list[dict[str, Any]] = []
+
+    def evaluate(params: dict[str, Any], record: dict[str, Any], report: Any) -> float:
+        calls.append(dict(params))
+        return float(params["a"] * params["b"])
+
+    whole = LocalRunner().run(study, evaluate)
+    saved: list[dict[str, Any]] = []
+    LocalRunner().run(dataclasses.replace(study, n_trials=3), evaluate, on_finished=saved.append)
+    calls.clear()
+    resumed = LocalRunner().run(study, evaluate, restored=json.loads(json.dumps(saved)))  # as search.json holds it
+    assert calls == [r["params"] for r in whole[3:]]  # only the 5 missing trials ran, the same ones
+    assert [r["params"] for r in resumed] == [r["params"] for r in whole]
+    assert [r["score"] for r in resumed] == [r["score"] for r in whole]
+    assert [r["number"] for r in resumed] == list(range(8))
+
+
+def test_a_resumed_search_first_runs_a_trial_that_was_proposed_but_not_finished() -> None:
+    """On a cluster a later trial can finish before an earlier one is interrupted: the saved trials are 0, 1
+    and 3. The resumed search runs trial 2 first (the configuration the sampler had proposed for it), then
+    4 to 7, and numbers every trial as the uninterrupted search does."""
+    from aispec.runtime.trials import LocalRunner, Study
+
+    study = Study(space={"a": Float(0.0, 1.0), "b": Choice(1, 2, 3)}, method="random", seed=5, n_trials=8,
+                  timeout_s=None, greater_is_better=True)
+    calls: list[dict[str, Any]] = []
+
+    def evaluate(params: dict[str, Any], record: dict[str, Any], report: Any) -> float:
+        calls.append(dict(params))
+        return float(params["a"] * params["b"])
+
+    saved: list[dict[str, Any]] = []
+    whole = LocalRunner().run(study, evaluate, on_finished=saved.append)
+    calls.clear()
+    kept = [json.loads(json.dumps(saved[i])) for i in (0, 1, 3)]
+    resumed = LocalRunner().run(study, evaluate, restored=kept)
+    assert calls == [whole[i]["params"] for i in (2, 4, 5, 6, 7)]
+    assert [(r["number"], r["params"], r["score"]) for r in resumed] == \
+        [(r["number"], r["params"], r["score"]) for r in whole]

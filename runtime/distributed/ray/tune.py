@@ -11,6 +11,10 @@
   goes on; a trial whose worker is lost is retried (``max_failures``), and when the retries are spent it is
   recorded as failed with the reason. A ConfigError (a setting no trial can use) stops the search.
 - **where each trial ran**: every record has ``node`` (node id, address, process id) and ``attempts``.
+- **resuming** (``restored``: the trials an interrupted search finished, e.g. the network search's
+  ``search.json``): each record is numbered when its trial finishes in the order the sampler proposed it, so
+  a resumed search knows which ran; the sampler replays its draws for them and the trials proposed but not
+  finished run first (:func:`~aispec.runtime.trials.resumed_sampler`), then the rest.
 - ``workers`` trials run at once, each reserving ``cpus_per_worker`` / ``gpus_per_worker`` /
   ``memory_per_worker``.
 """
@@ -28,7 +32,19 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 from ...errors import ConfigError
-from ...trials import Evaluate, Finished, Study, decode, distributions, new_record, pruner, restored_trial
+from ...trials import (
+    Evaluate,
+    Finished,
+    Study,
+    decode,
+    distributions,
+    new_record,
+    numbering,
+    pruner,
+    restored_numbers,
+    restored_trial,
+    resumed_sampler,
+)
 from .. import Cluster
 
 __all__ = ["MAX_FAILURES", "TuneRunner"]
@@ -173,10 +189,11 @@ def _classes() -> tuple[Any, Any, Any, Any]:
         """On the driver, as each trial ends: its record (with its attempts), handed to ``on_finished``."""
 
         def __init__(self, on_finished: Callable[[Finished], None] | None, pruned: Mapping[str, int],
-                     searcher: Any) -> None:
+                     searcher: Any, numbers: Callable[[int], int]) -> None:
             self.on_finished = on_finished
             self.pruned = pruned
             self.searcher = searcher
+            self.numbers = numbers  # the searcher's creation counter (from 1) -> the trial's number in the search
             self.records: dict[str, dict[str, Any]] = {}
             self.order: list[str] = []
             self.created: dict[str, int] = {}
@@ -194,6 +211,8 @@ def _classes() -> tuple[Any, Any, Any, Any]:
             result = trial.last_result or {}
             record = json.loads(result["record"]) if result.get("record") else new_record(-1, {})
             record["attempts"] = int(getattr(trial, "num_failures", 0)) + 1
+            # numbered as the sampler proposed it (what --resume needs to know which trials are done)
+            record["number"] = self.numbers(self.created.get(trial.trial_id, 1 << 20))
             if trial.trial_id in self.pruned:
                 record.update(state="pruned", pruned_at=self.pruned[trial.trial_id], score=None)
             elif error is not None or not result.get("final"):
@@ -247,25 +266,32 @@ class TuneRunner:
             on_finished: Callable[[Finished], None] | None = None) -> list[dict[str, Any]]:
         from ray import tune
 
-        from ...search import _sampler, grid_size
+        from ...search import grid_size
 
         grid = study.method == "grid"
         size = grid_size(study.space) if grid else None
         n_trials = min(study.n_trials, size) if size is not None else study.n_trials
         remaining = n_trials - len(restored)
-        records: list[dict[str, Any]] = [dict(saved["record"]) for saved in restored]
+        done = restored_numbers(restored)
+        records: list[dict[str, Any]] = [{**saved["record"], "number": n} for saved, n in zip(restored, done,
+                                                                                              strict=True)]
+        records.sort(key=lambda r: int(r["number"]))
         if remaining <= 0 or (study.timeout_s is not None and study.timeout_s <= 0):
             return records
         MedianScheduler, Searcher, FatalStopper, Keeper = _classes()
         frozen = [restored_trial(saved, study.space, grid=grid) for saved in restored]
         scheduler = MedianScheduler(study.direction, study.prune, frozen)
+        sampler, missing = resumed_sampler(study, restored)
         searcher = Searcher(space=distributions(study.space, grid=grid), metric=METRIC,
-                            mode="max" if study.greater_is_better else "min",
-                            sampler=_sampler(study.method, study.space, study.seed), pruned=scheduler.pruned)
+                            mode="max" if study.greater_is_better else "min", sampler=sampler,
+                            pruned=scheduler.pruned)
         for trial in frozen:  # the trials an interrupted search finished count for the sampler too
             searcher._ot_study.add_trial(trial)
+        for _, params in missing:  # proposed before the interruption, not finished: they are created first
+            searcher._ot_study.enqueue_trial(params)
+        number = numbering(restored, missing)
         stopper = FatalStopper()
-        keeper = Keeper(on_finished, scheduler.pruned, searcher)
+        keeper = Keeper(on_finished, scheduler.pruned, searcher, lambda created: number(created - 1))
         resources = {k.lower() if k != "memory" else k: v for k, v in self.cluster.resources().items()}
         trainable = tune.with_resources(tune.with_parameters(_trial, evaluate=evaluate, space=dict(study.space),
                                                              grid=grid), resources)
@@ -288,10 +314,10 @@ class TuneRunner:
         if stopper.fatal is not None:
             raise ConfigError(stopper.fatal["message"], where=stopper.fatal.get("where"),
                               hint=stopper.fatal.get("hint"))
-        for trial_id in keeper.order:  # in the order the trials started
-            record = keeper.records.get(trial_id)
-            if record is None:  # stopped by the time budget before it reported anything
-                continue
-            record["number"] = len(records)
-            records.append(record)
+        # in the order the sampler proposed them, as a local search numbers them (a trial stopped by the time
+        # budget before it reported anything has no record: the numbers close up)
+        records += [keeper.records[t] for t in keeper.order if t in keeper.records]
+        records.sort(key=lambda r: int(r["number"]))
+        for i, record in enumerate(records):
+            record["number"] = i
         return records
