@@ -451,7 +451,8 @@ _code("AIS382", E, "API key auth without a key variable",
       "`auth: api_key` needs `api_key_env`, the environment variable that holds the key (never the key itself).",
       "deployment:\n  api: {auth: api_key}\n", "Add `api_key_env: API_KEY`.")
 _code("AIS383", E, "optimisation not available for the back end",
-      "fp16 quantization applies to neural networks, not to scikit-learn models.",
+      "fp16 quantization is not built for any back end yet: scikit-learn's ONNX-ML operators take float32 only, "
+      "and half-precision export of networks is not built (onnxruntime's CPU kernels gain nothing from it).",
       "deployment:\n  optimize: {quantize: fp16}\n", "Use `quantize: int8`.")
 _code("AIS384", W, "latency budget unusually long",
       "A per-request latency budget over a minute is almost certainly a unit mistake.",

@@ -125,8 +125,9 @@ BACKENDS: dict[Backend, BackendInfo] = {b.name: b for b in (
         tasks=frozenset({Task.classification, Task.regression, Task.forecasting, Task.image_classification,
                          Task.text_classification}),
         sources=_TABULAR_SOURCES | {"image_folder"},
+        # no "fp16": half-precision export is not built (the run would serve float32 under an fp16 request)
         capabilities=frozenset({"search", "export", "int8", "prune", "gpu", "training_options", "validation_split",
-                                "fp16", "torch_ddp", "epoch_augmentation"}),
+                                "torch_ddp", "epoch_augmentation"}),
         overlay="torch",
         files=(("package/loop.py.j2", "{package}/loop.py"),),
         built_families=frozenset({"mlp", "lstm", "gru", "cnn", "transformer", "transfer"}),

@@ -56,6 +56,15 @@ def test_fp16_stays_an_error_for_scikit_learn() -> None:
     assert [c for c, _ in codes(spec)] == ["AIS383"]
 
 
+def test_fp16_is_an_error_for_networks_too_since_no_back_end_exports_half_precision() -> None:
+    """A torch network asking for fp16 used to check clean and then serve float32 (the run's report said so in
+    scikit-learn's words): check says it, where the user wrote it."""
+    for backend in ("torch", "keras"):
+        spec = (PENGUINS + f"model: {{family: mlp, backend: {backend}}}\n"
+                "deployment:\n  optimize: {quantize: fp16}\n")
+        assert "AIS383" in [c for c, _ in codes(spec)], backend
+
+
 def test_isolation_forest_subsampling_features_cannot_be_deployed() -> None:
     fixed = ANOMALY + "model:\n  family: isolation_forest\n  params: {max_features: 0.5}\n"
     assert codes(fixed) == [("AIS349", "an isolation forest with max_features 0.5 cannot be exported to ONNX, and "
