@@ -50,6 +50,20 @@ TASKS: dict[Task, TaskInfo] = {info.task: info for info in (
 )}
 
 CLASSIFICATION_TASKS = frozenset(t for t, info in TASKS.items() if info.classification)
+
+# Fields of `problem` that belong to some tasks only (`aispec check` warns, AIS302, when another task sets one;
+# the editor's form shows one only for its tasks, or when it is set).
+TASK_FIELDS: dict[str, frozenset[Task]] = {
+    "horizon": frozenset({Task.forecasting}),
+    "time_column": frozenset({Task.forecasting}),
+    "frequency": frozenset({Task.forecasting}),
+    "lags": frozenset({Task.forecasting}),
+    "season": frozenset({Task.forecasting}),
+    "multi_step": frozenset({Task.forecasting}),
+    "n_clusters": frozenset({Task.clustering}),
+    "contamination": frozenset({Task.anomaly_detection}),
+    "positive_class": CLASSIFICATION_TASKS,
+}
 SUPERVISED_TASKS = frozenset(t for t, info in TASKS.items() if info.kind == "supervised")
 UNSUPERVISED_TASKS = frozenset(t for t, info in TASKS.items() if info.kind != "supervised")
 # the same sets as plain strings, for the runtime's spec dicts

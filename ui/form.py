@@ -15,6 +15,7 @@ import streamlit as st
 from aispec.compiler.api import DELETE, edit_text
 from aispec.compiler.diagnostics import Diagnostic
 from aispec.compiler.source import SourceFile
+from aispec.schemas.vocabulary import TASK_FIELDS
 
 from . import state
 from .diagnostics_view import show_diagnostic
@@ -128,8 +129,20 @@ class Form:
                 return
         with st.container(border=not top):
             for child in f.children:
+                if not self.applies(child):
+                    continue
                 self.field(child)
         self.here(f.loc)
+
+    def applies(self, f: Field) -> bool:
+        """Whether the current task uses ``f`` (``problem.horizon`` is forecasting's): a field of another task is
+        left out of the form unless the spec sets it (then it shows, with check's AIS302 beside it)."""
+        if len(f.loc) != 2 or f.loc[0] != "problem" or str(f.loc[1]) not in TASK_FIELDS:
+            return True
+        task = self.value(("problem", "task"))
+        if self.value(f.loc) not in (MISSING, None) or task in (MISSING, None):
+            return True
+        return str(task) in {t.value for t in TASK_FIELDS[str(f.loc[1])]}
 
     def choice(self, f: Field) -> None:
         current = self.value(f.loc)

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from aispec.schemas.vocabulary import CLASSIFICATION_TASKS, SUPERVISED_TASKS, Task
+from aispec.schemas.vocabulary import SUPERVISED_TASKS, TASK_FIELDS, Task
 
 from ..diagnostics import Diagnostic
 from .context import Context
-
-# Task-specific fields of `problem`, and the tasks they belong to.
-_TASK_FIELDS: dict[str, frozenset[Task]] = {
-    "horizon": frozenset({Task.forecasting}),
-    "time_column": frozenset({Task.forecasting}),
-    "frequency": frozenset({Task.forecasting}),
-    "lags": frozenset({Task.forecasting}),
-    "season": frozenset({Task.forecasting}),
-    "multi_step": frozenset({Task.forecasting}),
-    "n_clusters": frozenset({Task.clustering}),
-    "contamination": frozenset({Task.anomaly_detection}),
-    "positive_class": CLASSIFICATION_TASKS,
-}
 
 
 def check_problem(ctx: Context) -> Iterator[Diagnostic]:
@@ -29,7 +16,7 @@ def check_problem(ctx: Context) -> Iterator[Diagnostic]:
     if task in SUPERVISED_TASKS and problem.target is None:
         yield ctx.report("AIS301", f"task '{task.value}' needs a target column to learn from", ("problem",),
                          "add 'target: <column>' under 'problem'", key=True)
-    for name, tasks in _TASK_FIELDS.items():
+    for name, tasks in TASK_FIELDS.items():
         if getattr(problem, name) is not None and task not in tasks:
             owners = " or ".join(sorted(t.value for t in tasks))
             yield ctx.report("AIS302", f"'problem.{name}' applies to {owners}, not to '{task.value}'",

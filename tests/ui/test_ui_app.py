@@ -161,6 +161,28 @@ def test_a_text_change_shows_in_the_form(new_app: NewApp) -> None:
     assert widget(at.selectbox, ("model", "family")).value == "extra_trees"
 
 
+def _form_locs(at: AppTest) -> set[str]:
+    return {str(w.key).split(":", 2)[2] for w in at.main if str(getattr(w, "key", "") or "").startswith("form:")}
+
+
+def test_the_form_shows_the_fields_of_the_specs_task_and_any_field_it_sets(new_app: NewApp) -> None:
+    """problem.horizon is forecasting's: a classification spec's form leaves it out (and n_clusters,
+    contamination, ...), a forecasting spec's shows it, and a classification spec that sets it shows it with
+    check's AIS302 beside it."""
+    at = _starter(new_app()).run()
+    shown = _form_locs(at)
+    assert '["problem", "target"]' in shown and '["problem", "positive_class"]' in shown
+    assert not {'["problem", "horizon"]', '["problem", "n_clusters"]', '["problem", "contamination"]'} & shown
+    text = at.session_state["doc"].text.replace("target: species", "target: species\n  horizon: 3")
+    at = type_text(at, text)
+    assert '["problem", "horizon"]' in _form_locs(at) and '["problem", "frequency"]' not in _form_locs(at)
+    form, _ = views(at)
+    assert any("AIS302" in m for m in (*errors_in(form), *(e.value for e in at.warning))), messages(at)
+    forecast = _starter(new_app(), "forecasting", "sales").run()
+    assert {'["problem", "horizon"]', '["problem", "frequency"]'} <= _form_locs(forecast)
+    assert '["problem", "positive_class"]' not in _form_locs(forecast)
+
+
 def test_an_expression_typed_in_the_form_is_checked_at_once(new_app: NewApp) -> None:
     at = _starter(new_app()).run()
     at.pills(key="form_section").set_value("metrics").run()
