@@ -128,6 +128,8 @@ class _Printer:
         self.lines: list[str] = []
         # A `|+` block's trailing empty lines are its text: a blank line printed after it would join them.
         self.open_keep = False
+        # The blank line before the next top-level section is printed already (see ``entry``).
+        self.separated = False
         # Locations with a comment strictly inside: those are never written on one line.
         self.commented_below: set[Loc] = set()
         for loc, node in self.comments.items():
@@ -156,28 +158,40 @@ class _Printer:
             self._line(indent + comment)
 
     def mapping(self, value: dict[str, Any], loc: Loc, indent: str, first_prefix: str | None = None) -> None:
-        for n, (key, child) in enumerate(value.items()):
+        items = list(value.items())
+        for n, (key, child) in enumerate(items):
             cloc = (*loc, key)
-            if not loc and n > 0 and isinstance(child, dict | list) and child and not self.open_keep:
+            if not loc and n > 0 and _section(child) and not self.open_keep and not self.separated:
                 self._line("")  # a blank line between top-level sections
+            self.separated = False
             if first_prefix is not None and n == 0:
                 prefix = first_prefix  # `- key: value`: the caller printed the comments above the dash
             else:
                 prefix = indent
                 self._leading(cloc, indent)
-            self.entry(f"{prefix}{scalar(key)}:", child, cloc, indent, fold_prose=True)
+            separate = not loc and n + 1 < len(items) and _section(items[n + 1][1])
+            self.entry(f"{prefix}{scalar(key)}:", child, cloc, indent, fold_prose=True, separate=separate)
         self._closing(loc, indent)
 
-    def entry(self, head: str, value: Any, loc: Loc, indent: str, fold_prose: bool = False) -> None:
-        """``head`` (``key:`` or ``-``) and its value; ``indent``: the indentation of the key or dash."""
+    def entry(self, head: str, value: Any, loc: Loc, indent: str, fold_prose: bool = False,
+              separate: bool = False) -> None:
+        """``head`` (``key:`` or ``-``) and its value; ``indent``: the indentation of the key or dash.
+        ``separate``: a blank line is due before the next top-level section."""
         block = self._block(head, value, loc, indent, fold_prose) if isinstance(value, str) else None
         if block is not None:
             header, body = block
             self._emit(f"{head} {header}", loc)
             self.lines.extend(f"{indent}  {line}" if line else "" for line in body)
             self.open_keep = "+" in header
-            # Deeper lines would be the block's text: comments after it stand at the key's indentation.
+            # Deeper lines would be the block's text: comments after it stand at the key's indentation, where
+            # they read back as the next key's leading comments. So they are printed as those are: after the
+            # blank line before the next section (none after a `|+` block, whose trailing lines are its text).
+            if separate and self._node(loc).closing:
+                if not self.open_keep:
+                    self._line("")
+                self.separated = True
             self._closing(loc, indent)
+
         elif value is None and self._node(loc).closing:
             self._emit(head, loc)  # `section:` with its (commented-out) lines below it
             self._closing(loc, indent + "  ")
@@ -244,6 +258,11 @@ class _Printer:
             else:
                 self.entry(f"{indent}-", item, iloc, indent)
         self._closing(loc, indent)
+
+
+def _section(value: Any) -> bool:
+    """A top-level value printed as a section (a blank line before it)."""
+    return isinstance(value, dict | list) and bool(value)
 
 
 def print_yaml(raw: RawSpec, comments: Comments | None = None) -> str:
