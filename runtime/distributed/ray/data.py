@@ -17,6 +17,8 @@ workers; and batch scoring with ``map_batches`` over onnxruntime.
 from __future__ import annotations
 
 import csv
+import logging
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,11 +51,14 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
     files = _files(path, _PARQUET if kind == "parquet" else _CSV)
     if not files:
         raise DataError(f"no {kind} files in {path}")
-    # reading is I/O: its tasks reserve no CPU (Ray Data's file listing before it still takes one: see score())
+    # reading is I/O: its tasks reserve no CPU (Ray Data's file listing before it still takes one: see score()).
+    # One read task per file, whose output is cut at the block size as it is read: left to itself, Ray Data aims
+    # at 200 blocks and cuts small files into tiny ones, each then a task of its own (a 344-row table took 80 s)
     # the files are local paths (on a cluster: a shared file system): no URL resolution through fsspec
     local = pafs.LocalFileSystem()
     if kind == "parquet":
-        return ray.data.read_parquet([str(f) for f in files], num_cpus=0, filesystem=local)
+        return ray.data.read_parquet([str(f) for f in files], num_cpus=0, filesystem=local,
+                                     override_num_blocks=len(files))
     delimiter = "\t" if files[0].suffix.lower() == ".tsv" and delimiter == "," else delimiter
     with open(files[0], encoding="utf-8-sig" if encoding.lower() in ("utf-8", "utf8") else encoding,
               newline="") as fh:
@@ -63,7 +68,7 @@ def _dataset(path: Path, kind: str, *, delimiter: str = ",", encoding: str = "ut
                                    null_values=[""] if empty_is_null else [])
     return ray.data.read_csv([str(f) for f in files], parse_options=pacsv.ParseOptions(delimiter=delimiter),
                              convert_options=convert, read_options=pacsv.ReadOptions(encoding=encoding),
-                             num_cpus=0, filesystem=local)
+                             num_cpus=0, filesystem=local, override_num_blocks=len(files))
 
 
 def read_table(source: Mapping[str, Any], kind: str, *, path: Path | None, base_dir: Path,
@@ -74,6 +79,9 @@ def read_table(source: Mapping[str, Any], kind: str, *, path: Path | None, base_
     context = DataContext.get_current()
     context.execution_options.preserve_order = True  # rows in the order a local read gives (row numbers, split)
     context.target_max_block_size = _BLOCK_BYTES
+    # the run's own "Load data" step says what is going on: Ray Data's progress lines every 10 s (its INFO
+    # logging when stdout is no terminal) would bury it; its warnings and errors still show
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
     if kind == "sql":
         ds = _sql_dataset(source, base_dir, locations)
         what = "the sql source"
@@ -86,7 +94,10 @@ def read_table(source: Mapping[str, Any], kind: str, *, path: Path | None, base_
         ds = _dataset(path, kind, delimiter=str(source.get("delimiter") or ","),
                       encoding=str(source.get("encoding") or "utf-8"), empty_is_null=False)
         what = f"{path} as {kind}"
-    with _worker_errors(what, hint=f"check that every file is valid {kind} with the same columns"):
+    with _worker_errors(what, hint=f"check that every file is valid {kind} with the same columns"), \
+            warnings.catch_warnings():
+        # a table of fewer blocks than workers checks them with fewer tasks: nothing for the user to do
+        warnings.filterwarnings("ignore", message="The maximum number of concurrent tasks", category=UserWarning)
         if checks is not None:
             _check_blocks(ds, checks, markers=[str(v) for v in source.get("na_values") or []], cluster=cluster)
         return _gather(ds)
@@ -182,8 +193,9 @@ def _check_blocks(ds: Any, checks: Mapping[str, Any], *, markers: list[str], clu
 
 def _sql_dataset(source: Mapping[str, Any], base_dir: Path, locations: Mapping[str, str]) -> Any:
     """An SQL query as a Ray dataset: one read task on a worker streams the rows from the database cursor,
-    ``SQL_BLOCK_ROWS`` rows a block, in the order the database returns them (the order a local read gets); the
-    URL's ``${VAR}`` is filled from that worker's environment."""
+    ``SQL_BLOCK_ROWS`` rows a fetch (Ray Data joins them into blocks of up to the block size), in the order the
+    database returns them (the order a local read gets); the URL's ``${VAR}`` is filled from that worker's
+    environment."""
     import ray.data
     from ray.data import Datasource, ReadTask
     from ray.data.block import BlockMetadata
@@ -207,7 +219,7 @@ def _sql_dataset(source: Mapping[str, Any], base_dir: Path, locations: Mapping[s
 
             return [ReadTask(read, BlockMetadata(None, None, None, None))]
 
-    return ray.data.read_datasource(SqlBlocks(), num_cpus=0)
+    return ray.data.read_datasource(SqlBlocks(), num_cpus=0, override_num_blocks=1)
 
 
 SQL_BLOCK_ROWS = 50_000
