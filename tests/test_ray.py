@@ -238,7 +238,8 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
         cluster: ray_cluster.LocalCluster, tmp_path: Path, example: str) -> None:
     """The XGBoost and LightGBM examples with `engine: ray`: the search's trials (XGBoost's) on both nodes, the
     final booster built by Ray Train's XGBoostTrainer / LightGBMTrainer on two workers (early stopping on the validation
-    split), the ONNX graph of preprocessing + trees at parity, the local twin's gates held."""
+    split), the ONNX graph of preprocessing + trees at parity, the local twin's gates held. The LightGBM one reads
+    its penguins from an SQLite database (a query read by Ray Data on a worker, each block validated there)."""
     from aispec.compiler.build import build
 
     text = (ROOT / "specs" / "examples" / f"{example}.yaml").read_text(encoding="utf-8").replace(
@@ -246,6 +247,16 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
         "hardware:\n  accelerator: cpu\n  distributed:\n    engine: ray\n    address: ${AISPEC_TEST_RAY}\n"
         "    workers: 2\n    cpus_per_worker: 1\n")
     assert "engine: ray" in text
+    if example == "penguins-lightgbm":
+        import sqlite3
+
+        from aispec.runtime.datasets import load_bundled
+
+        with sqlite3.connect(tmp_path / "penguins.db") as db:
+            load_bundled("palmerpenguins").to_sql("penguins", db, index=False)
+        text = text.replace("    kind: bundled\n    name: palmerpenguins", "    kind: sql\n    url: sqlite:///penguins.db\n"
+                            "    query: SELECT * FROM penguins")
+        assert "kind: sql" in text
     spec = tmp_path / "spec.yaml"
     spec.write_text(text, encoding="utf-8")
     result = build(spec, tmp_path / "project")
@@ -258,6 +269,8 @@ def test_a_boosting_example_is_trained_by_two_ray_workers_and_reaches_its_local_
     metrics = json.loads((project / "artifacts" / "metrics.json").read_text())
     assert metrics["gates"]["gates"] and all(g["passed"] for g in metrics["gates"]["gates"]), metrics["gates"]
     assert metrics["onnx"]["parity_ok"]
+    if example == "penguins-lightgbm":  # every row of the table read, validated and accounted for
+        assert metrics["data"]["n_rows"] == 344 and metrics["data"]["columns"]["island"]["unique"] == 3
     distributed = metrics["distributed"]
     assert distributed["trains"] is True
     if metrics.get("search"):  # the LightGBM example has no search
