@@ -29,7 +29,7 @@ from .types import (
     TemplateStr,
     anchored,
 )
-from .vocabulary import FAMILIES, Backend, Param, Task
+from .vocabulary import FAMILIES, Backend, Family, Param, Task
 
 SPEC_VERSION = 1
 
@@ -276,7 +276,17 @@ class Search(_Model):
         None, description="Folds of cross-validation per trial.")
 
 
+def _member_params_per_family(schema: dict[str, Any]) -> None:
+    """The schema's spelling of AIS343 and AIS357 for an ensemble member's `params`: those of its family. One
+    branch per family rather than an if/then per family (as `model` has): a generator picks a branch, where 60
+    conditions on every member made generating specs from the schema 30 times slower."""
+    schema["anyOf"] = [{"properties": {"family": {"const": name}, "params": _params_of(family)}}
+                       for name, family in FAMILIES.items()]
+
+
 class EnsembleMember(_Model):
+    model_config = ConfigDict(json_schema_extra=_member_params_per_family)
+
     family: FamilyName
     params: Params = Field(default_factory=dict)
 
@@ -314,16 +324,21 @@ def _param_schema(param: Param | None) -> dict[str, Any]:
     return out
 
 
+def _params_of(family: Family) -> dict[str, Any]:
+    """The schema of `params` given to ``family``: its parameters, the typed ones with their type and range."""
+    types = family.param_types
+    return {"properties": {p: _param_schema(types.get(p)) for p in sorted(family.params)},
+            "additionalProperties": False}
+
+
 def _params_per_family(schema: dict[str, Any]) -> None:
     """The schema's spelling of AIS343 (`params` and `search.space` name parameters of the family) and of AIS357
     for `params` (the typed ones take their type and range)."""
     rules: list[dict[str, Any]] = []
     for name, family in FAMILIES.items():
         params = sorted(family.params)
-        types = family.param_types
         when: dict[str, Any] = {"properties": {"family": {"const": name}}}
-        then: dict[str, Any] = {"properties": {
-            "params": {"properties": {p: _param_schema(types.get(p)) for p in params}, "additionalProperties": False}}}
+        then: dict[str, Any] = {"properties": {"params": _params_of(family)}}
         if name != "auto":  # a spec without `family` is `auto`; auto chooses its own search spaces
             when["required"] = ["family"]
             then["properties"]["search"] = {"properties": {"space": {"propertyNames": {"enum": params}}}}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -92,6 +93,8 @@ class LocalCluster:
             deadline = time.monotonic() + wait
             while self.processes() and time.monotonic() < deadline:
                 time.sleep(0.2)
+        # its logs, sockets and spilled objects: each cluster a test suite starts would otherwise stay in /tmp
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def start() -> LocalCluster:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from aispec.schemas.expressions import Distribution
 from aispec.schemas.spec import EarlyStopping, ImageFolderSource
@@ -87,17 +88,8 @@ def _check_family(ctx: Context, name: str, loc: Loc, backend: Backend | None) ->
 def check_model(ctx: Context) -> Iterator[Diagnostic]:
     model = ctx.spec.model
     yield from _check_family(ctx, model.family, ("model", "family"), model.backend)
-    family = ctx.family
-    if family is not None:
-        types = family.param_types
-        for name, value in model.params.items():
-            if name not in family.params:
-                yield ctx.report("AIS343", f"'{model.family}' has no parameter '{name}'", ("model", "params", name),
-                                 did_you_mean(name, family.params) or _elsewhere(ctx, name, family)
-                                 or _param_list(family.params), key=True)
-            elif name in types and (problem := types[name].problem(value)) is not None:
-                yield ctx.report("AIS357", f"'{model.family}' parameter '{name}' takes {problem}, not {value!r}",
-                                 ("model", "params", name), _param_hint(types[name]))
+    if ctx.family is not None:
+        yield from _check_params(ctx, ctx.family, model.params, ("model", "params"))
     if model.family != "auto":
         for field in ("budget", "candidates"):
             if getattr(model, field) is not None:
@@ -114,12 +106,28 @@ def check_model(ctx: Context) -> Iterator[Diagnostic]:
     if model.ensemble is not None:
         for i, member in enumerate(model.ensemble.members):
             yield from _check_family(ctx, member.family, ("model", "ensemble", "members", i), None)
+            if (member_family := FAMILIES.get(member.family)) is not None:
+                yield from _check_params(ctx, member_family, member.params,
+                                         ("model", "ensemble", "members", i, "params"))
         if model.ensemble.final_estimator is not None:
             yield from _check_family(ctx, model.ensemble.final_estimator, ("model", "ensemble", "final_estimator"),
                                      None)
         if model.family != "auto" and ctx.written(("model", "family")):
             yield ctx.report("AIS345", f"an ensemble is given, so family '{model.family}' is not used",
                              ("model", "family"), "remove 'family' when you describe an ensemble")
+
+
+def _check_params(ctx: Context, family: Family, params: dict[str, Any], loc: Loc) -> Iterator[Diagnostic]:
+    """AIS343 and AIS357 on ``params`` given to ``family`` (the model's, or an ensemble member's)."""
+    types = family.param_types
+    for name, value in params.items():
+        if name not in family.params:
+            yield ctx.report("AIS343", f"'{family.name}' has no parameter '{name}'", (*loc, name),
+                             did_you_mean(name, family.params) or _elsewhere(ctx, name, family)
+                             or _param_list(family.params), key=True)
+        elif name in types and (problem := types[name].problem(value)) is not None:
+            yield ctx.report("AIS357", f"'{family.name}' parameter '{name}' takes {problem}, not {value!r}",
+                             (*loc, name), _param_hint(types[name]))
 
 
 def _image_size(ctx: Context) -> tuple[int, int] | None:
