@@ -3,9 +3,14 @@ resumable backup saved every ``training.checkpoint_every`` epochs."""
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 import time
+from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from .env import keras
 
@@ -98,23 +103,106 @@ class EpochHook(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.hook(epoch, dict(logs or {}))
+# What each stateful callback of a fit remembers between epochs, saved beside the backup so that a resumed
+# fit goes on counting where the interrupted one stopped (their on_train_begin resets it all otherwise).
+_KEPT: tuple[tuple[type, tuple[str, ...]], ...] = (
+    (keras.callbacks.EarlyStopping, ("wait", "best", "best_epoch", "stopped_epoch")),
+    (keras.callbacks.ReduceLROnPlateau, ("wait", "best", "cooldown_counter")),
+    (keras.callbacks.ModelCheckpoint, ("best",)),
+)
+_STATE = "callbacks.json"
+_BEST = "best_weights.npz"
+
+
+def _kept(callback: Any) -> tuple[str, ...]:
+    return next((names for kind, names in _KEPT if isinstance(callback, kind)), ())
+
+
 class Backup(keras.callbacks.BackupAndRestore):  # type: ignore[misc]
     """Keras's ``BackupAndRestore`` (weights, optimizer and the epoch reached, restored by ``--resume``),
-    saved after every ``every``-th epoch (``training.checkpoint_every``) rather than after each one.
+    saved after every ``every``-th epoch (``training.checkpoint_every``) rather than after each one, with
+    the state of the fit's other callbacks (``keep``) and the epochs' figures so far.
 
     Keras's own ``save_freq`` counts batches, and a save in the middle of an epoch records the epoch
     before it: a resumed run would redo an epoch on weights that had already seen part of it. Saving at
-    the end of epochs only keeps a resumed run on the epochs an uninterrupted one runs."""
+    the end of epochs only keeps a resumed run on the epochs an uninterrupted one runs. Keras's backup
+    alone resumes with early stopping's patience, best value and best weights, the plateau schedule's
+    counters and the best checkpoint's value all reset, and a ``History`` of the resumed epochs only:
+    here they carry on, and the history returned holds every epoch (``resumed_from`` on it says where
+    the interrupted run stopped)."""
 
-    def __init__(self, backup_dir: Any, *, every: int = 1) -> None:
+    def __init__(self, backup_dir: Any, *, every: int = 1, keep: Any = ()) -> None:
         super().__init__(str(backup_dir), save_freq="epoch")
         self.every = max(1, int(every))
+        self.keep = [callback for callback in keep if _kept(callback)]
+        self.dir = Path(str(backup_dir))
+        self.seen: dict[str, list[Any]] = {}  # the figures of every epoch so far, earlier runs' included
+        self.numbers: list[int] = []
+        self.resumed_from: int | None = None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)  # weights, optimizer and the epoch reached
+        state = self._state()
+        if state is None:
+            return
+        for callback, saved in zip(self.keep, state["callbacks"], strict=False):
+            for name, value in saved.items():
+                setattr(callback, name, value)
+            if isinstance(callback, keras.callbacks.EarlyStopping) and (self.dir / _BEST).exists():
+                with np.load(self.dir / _BEST) as arrays:
+                    callback.best_weights = [arrays[f"arr_{i}"] for i in range(len(arrays.files))]
+        self.seen = {name: list(values) for name, values in state["history"].items()}
+        self.numbers = list(range(state["epoch"]))
+        self.resumed_from = state["epoch"]
+
+    def _state(self) -> dict[str, Any] | None:
+        """The saved state of the other callbacks, when it belongs to the epoch the backup holds (a fit cut
+        off between the two writes has a backup newer than its state: that state is not used)."""
+        path = self.dir / _STATE
+        reached = getattr(self.model, "_initial_epoch", None)
+        if not path.exists() or not reached:
+            return None
+        state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if state.get("epoch") != reached or len(state.get("callbacks", ())) != len(self.keep):
+            return None
+        return state
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.numbers.append(epoch)
+        for name, value in (logs or {}).items():
+            self.seen.setdefault(name, []).append(float(value))
         self._current_epoch = epoch + 1
         self._last_batch_seen = 0
         if (epoch + 1) % self.every == 0:
             self._save_model()
+            self._save_state(epoch + 1)
+
+    def _save_state(self, epoch: int) -> None:
+        best = next((c.best_weights for c in self.keep
+                     if isinstance(c, keras.callbacks.EarlyStopping) and c.best_weights is not None), None)
+        if best is not None:
+            with open(self.dir / f"{_BEST}.tmp", "wb") as fh:
+                np.savez(fh, *[np.asarray(w) for w in best])  # arr_0, arr_1, ... in order
+            os.replace(self.dir / f"{_BEST}.tmp", self.dir / _BEST)
+        state = {"epoch": epoch, "history": self.seen,
+                 "callbacks": [{name: _plain(getattr(c, name, None)) for name in _kept(c)} for c in self.keep]}
+        (self.dir / f"{_STATE}.tmp").write_text(json.dumps(state), encoding="utf-8")
+        os.replace(self.dir / f"{_STATE}.tmp", self.dir / _STATE)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_end(logs)  # a finished fit leaves no backup
+        history = getattr(self.model, "history", None)
+        if self.resumed_from is not None and isinstance(history, keras.callbacks.History):
+            history.history = {name: list(values) for name, values in self.seen.items()}
+            history.epoch = list(self.numbers)
+            history.resumed_from = self.resumed_from
+
+
+def _plain(value: Any) -> Any:
+    """A callback's counter or best value as JSON holds it (numpy and backend scalars become floats)."""
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    return float(value)
 
 
 def schedule_callbacks(training: Any) -> list[Any]:

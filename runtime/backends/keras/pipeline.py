@@ -114,7 +114,7 @@ class KerasPipeline(BaseEstimator):  # type: ignore[misc]
             history = self.train_network(network, data, training, checkpoints=self.checkpoint_dir, resume=self.resume)
             self.network_ = network
             self.model_ = self._served(network, x.shape[1])
-        self.history_ = _history(history.history or {}, list(history.epoch or []), training)
+        self.history_ = _history(history, training)
         self.n_features_in_ = len(getattr(X, "columns", [])) or np.asarray(X).shape[1]
         return self
 
@@ -282,18 +282,22 @@ def _seed_everything(seed: int) -> None:
     torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _history(series: Mapping[str, list[Any]], numbers: list[int], training: Training) -> dict[str, Any]:
-    """``history_`` (``aispec.runtime.api``): the per-epoch figures Keras recorded in this run (``loss``,
-    ``val_loss``, ``accuracy``, ...), the 0-based index among them of the epoch whose weights the network
+def _history(history: Any, training: Training) -> dict[str, Any]:
+    """``history_`` (``aispec.runtime.api``) from the ``History`` a fit returned: the per-epoch figures
+    (``loss``, ``val_loss``, ``accuracy``, ...; after ``--resume`` the interrupted run's epochs too, which
+    ``callbacks.Backup`` puts back), the 0-based index among them of the epoch whose weights the network
     keeps, whether early stopping ended the training, and ``resumed_from``: after ``--resume``, the number
-    of epochs an interrupted run had completed (Keras's ``History.epoch`` starts there), else None."""
+    of epochs the interrupted run had completed, else None."""
+    series: Mapping[str, list[Any]] = history.history or {}
+    numbers = list(history.epoch or [])
     names = [str(name) for name in series]
     n = max((len(values) for values in series.values()), default=0)
     epochs = [{name: float(series[name][i]) for name in names if i < len(series[name])} for i in range(n)]
-    offset = numbers[0] if numbers else 0
+    offset = numbers[0] if numbers else 0  # a History without the earlier epochs starts at the resumed one
+    resumed = getattr(history, "resumed_from", None) or offset or None
     return {"epochs": epochs, "best_epoch": _kept_epoch(epochs, training),
             "stopped_early": training.early_stopping is not None and offset + n < training.epochs,
-            "resumed_from": offset or None}
+            "resumed_from": resumed}
 
 
 def _kept_epoch(epochs: list[dict[str, float]], training: Training) -> int | None:

@@ -127,7 +127,7 @@ class KerasWindowNetwork:
             history = self.train_network(network, data, training, checkpoints=checkpoints, resume=resume)
         self.network_ = network
         self.weights_ = int(network.count_params())
-        self.history_ = _history(history.history or {}, list(history.epoch or []), training)
+        self.history_ = _history(history, training)
         return self
 
     def predict(self, X: Any) -> Any:

@@ -161,7 +161,10 @@ def train_network(
             )
         )
         if training.checkpoint_every > 0:  # the backup --resume continues from
-            callbacks.append(Backup(checkpoints / "backup", every=training.checkpoint_every))
+            # with the state of the callbacks above (early stopping's patience and best weights, ...)
+            callbacks.append(
+                Backup(checkpoints / "backup", every=training.checkpoint_every, keep=callbacks)
+            )
     return network.fit(
         data.x,
         data.y,
