@@ -14,6 +14,7 @@ import typer
 from . import api
 from .diagnostics import Diagnostic, format_json, format_text, sort_diagnostics
 from .source import SourceFile
+from .templates_init import TASK_TEMPLATES
 
 if TYPE_CHECKING:  # `build` pulls in Jinja: keep it off the `check` path
     from .build import BuildResult
@@ -273,13 +274,13 @@ def show(
 def init(
     output: Annotated[Path, typer.Argument(help="The spec file to create (*.yaml or *.aispec).")] = Path(
         "spec.yaml"),
-    task: Annotated[str, typer.Option("--task", "-t", help="classification, regression, clustering or "
-                                      "anomaly_detection (the tasks `aispec build` builds).")] = "classification",
+    task: Annotated[str, typer.Option("--task", "-t", help=f"The task: {', '.join(TASK_TEMPLATES)}.")] = (
+        "classification"),
     name: Annotated[str | None, typer.Option("--name", help="Project name (default: from the file name).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
 ) -> None:
     """Create a new spec from the template for a task; it checks, builds and runs on bundled data as written."""
-    from .templates_init import TASK_TEMPLATES, render_init, starter_problem, starter_tasks
+    from .templates_init import render_init, starter_problem, starter_tasks
 
     if task not in TASK_TEMPLATES:
         from .diagnostics import choices_hint

@@ -16,7 +16,7 @@ TASK_TEMPLATES: dict[str, str] = {
     "anomaly_detection": "breast-cancer-anomaly.yaml",
     "forecasting": "co2-forecasting.yaml",
     "text_classification": "sms-spam-text.yaml",
-    "image_classification": "digits-image-sklearn.yaml",  # digits-image.yaml (a torch CNN) once torch builds
+    "image_classification": "digits-image-sklearn.yaml",  # not the torch CNN: a starter needs no torch extra
 }
 
 

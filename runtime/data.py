@@ -556,7 +556,7 @@ def validate_frame(frame: Any, *, columns: Mapping[str, Mapping[str, Any]] | Non
         record_loading(report, images, n_rows, locations)
     else:
         report.record("read", n_rows, n_rows, f"{len(frame.columns)} columns, validated against the declared schema")
-    for warning in personal_data_warnings(frame, exclude=private):
+    for warning in personal_data_warnings(frame, exclude=private, columns=declared):
         report.warn(warning)
     return report
 
@@ -789,8 +789,16 @@ def _check_column(series: Any, name: str, spec: Mapping[str, Any], loc: str | No
 
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{6,18}[0-9]$")
+_PHONE = re.compile(r"^\+?\(?[0-9][0-9 ().-]{6,18}[0-9]$")  # (020) 7946 0958, +44 20 7946 0958
 _CARD = re.compile(r"^[0-9][0-9 -]{11,21}[0-9]$")
+
+# Digits with separators that are not phone numbers: a decimal number (25120.78), a date (2020-01-31,
+# 31.01.2020) and thousands groups (1.234.567). Without this, an income or a signup date column was
+# reported as phone numbers, and the editor proposed it as personal data.
+_NOT_PHONE = re.compile(r"^(-?[0-9]+\.[0-9]+|[0-9]{4}[-./][0-9]{1,2}[-./][0-9]{1,2}|[0-9]{1,2}[-./][0-9]{1,2}[-./]"
+                        r"[0-9]{2,4}|[0-9]{1,3}(\.[0-9]{3})+)$")
+# Declared types whose values are validated as such: numbers, dates and flags are not personal text.
+_NOT_TEXT = frozenset({"numeric", "datetime", "boolean"})
 
 
 def _luhn(digits: str) -> bool:
@@ -811,20 +819,22 @@ def _personal_kind(value: str) -> str | None:
         digits = re.sub(r"[ -]", "", text)
         if 13 <= len(digits) <= 19 and _luhn(digits):
             return "payment card numbers"
-    if _PHONE.match(text) and (text.startswith("+") or re.search(r"[ ().-]", text)):
+    if _PHONE.match(text) and (text.startswith("+") or re.search(r"[ ().-]", text)) and not _NOT_PHONE.match(text):
         digits = re.sub(r"[^0-9]", "", text)
         if 7 <= len(digits) <= 15:
             return "phone numbers"
     return None
 
 
-def personal_data_warnings(frame: Any, *, exclude: Iterable[str] = (), sample: int = 5000) -> list[str]:
-    """Warnings for text columns (not in ``exclude``, the declared PII) whose values look like e-mail
-    addresses, phone numbers or payment card numbers (a valid Luhn check): with counts, never values.
-    At most ``sample`` present values per column are looked at (the count says so)."""
+def personal_data_warnings(frame: Any, *, exclude: Iterable[str] = (), sample: int = 5000,
+                           columns: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
+    """Warnings for text columns (not in ``exclude``, the declared PII, nor declared in ``columns`` as
+    numeric, datetime or boolean) whose values look like e-mail addresses, phone numbers or payment card
+    numbers (a valid Luhn check): with counts, never values. At most ``sample`` present values per column
+    are looked at (the count says so)."""
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
-    skip = set(exclude)
+    skip = set(exclude) | {str(name) for name, spec in (columns or {}).items() if spec.get("type") in _NOT_TEXT}
     out: list[str] = []
     for name in frame.columns:
         if str(name) in skip:

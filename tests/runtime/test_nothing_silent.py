@@ -170,6 +170,20 @@ def test_personal_looking_values_in_undeclared_columns_are_counted_never_shown()
     assert data.personal_data_warnings(frame, exclude=["contact", "card", "phone"]) == []
 
 
+def test_numbers_and_dates_with_separators_are_not_phone_numbers() -> None:
+    """An income column (25120.78), a signup date (2020-01-31) or a count with thousands groups was reported
+    as phone numbers, and the editor proposed such columns as personal data."""
+    frame = pd.DataFrame({
+        "income": ["25120.78", "-14890.5", "301234.00"], "signup": ["2020-01-31", "2021.12.01", "2019/03/04"],
+        "european": ["31.01.2020", "01-02-2021", "3/4/19"], "count": ["1.234.567", "12.345.678", "999.000"],
+        "phone": ["555.123.4567", "(020) 7946 0958", "+49 30 901820"]})
+    warnings = data.personal_data_warnings(frame)
+    assert [w.split(":")[0] for w in warnings] == ["column 'phone'"] and "3 of 3 values look like phone" in warnings[0]
+    # a column declared numeric, datetime or boolean holds validated values, not personal text
+    assert data.personal_data_warnings(frame, columns={"phone": {"type": "numeric"}}) == []
+    assert data.personal_data_warnings(frame, columns={"phone": {"type": "categorical"}}) == warnings
+
+
 # ---------------------------------------------------------------------------------- labels
 
 
