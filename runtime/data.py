@@ -190,6 +190,11 @@ def mark_missing(frame: Any, markers: Sequence[str], declared: Mapping[str, Mapp
 _PLAIN_NUMBER = re.compile(r"^\s*[-+]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?\s*$")
 
 
+def is_plain_number(text: str) -> bool:
+    """Whether ``text`` reads as a number when its column is not declared (``007``, ``01001``: codes)."""
+    return bool(_PLAIN_NUMBER.match(text))
+
+
 def _infer_undeclared(frame: Any, declared: Mapping[str, Any]) -> Any:
     """Undeclared CSV columns whose every present value is a plain number become float64. A leading
     zero (``007``, ``01001``) marks a code, not a number: such a column stays text."""
@@ -200,7 +205,7 @@ def _infer_undeclared(frame: Any, declared: Mapping[str, Any]) -> Any:
         if str(name) in declared:
             continue
         values = [v for v in frame[name].tolist() if v is not None]
-        if values and all(isinstance(v, str) and _PLAIN_NUMBER.match(v) for v in values):
+        if values and all(isinstance(v, str) and is_plain_number(v) for v in values):
             if out is frame:
                 out = frame.copy()
             out[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")

@@ -27,6 +27,8 @@ MAX_CATEGORIES = 50  # more distinct texts than this: no `allowed` list is propo
 _TARGET_NAMES = ("target", "label", "class", "y", "outcome", "result")
 _ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)?(Z|[+-][0-9:]+)?$")
 _TRUE_FALSE = {"true", "false"}
+# How files spell a missing number (compared lower-cased); proposed as a column's na_values when found
+_MISSING_MARKERS = {"na", "n/a", "nan", "null", "none", "-", "--", "?", "missing", "#n/a", "n.a.", "."}
 # The gate a first spec proposes per kind of task: a floor to edit, not a promise (shown as such).
 _PROPOSED_FLOOR = {"classification": 0.7, "regression": 0.5}
 
@@ -46,6 +48,7 @@ class ColumnGuess:
     allowed: list[Any] | None = None
     personal: list[str] = field(default_factory=list)  # why it looks personal (never its values)
     note: str = ""  # why it is proposed for data.drop, when it is
+    na_values: list[str] | None = None  # the texts that mean missing in it (a number column's "n/a")
 
     @property
     def drop(self) -> bool:
@@ -55,6 +58,8 @@ class ColumnGuess:
         out: dict[str, Any] = {"type": self.type}
         if self.nullable:
             out["nullable"] = True
+        if self.na_values:
+            out["na_values"] = self.na_values
         if self.personal:
             return out  # personal data: its type only, never its values
         if self.range is not None:
@@ -176,6 +181,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _numbers_with_markers(texts: Any) -> tuple[Any, list[str]] | None:
+    """A column of numbers in which a few cells spell 'missing' (``n/a``, ``NA``, ``-``, ``?``, ...): its
+    numbers (the marked cells missing) and the markers as written, for the column's ``na_values``; None
+    when the column is not that. Only empty cells are missing by default, so such a column would
+    otherwise be proposed as categorical, its numbers as categories."""
+    import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+    from aispec.runtime.data import is_plain_number
+
+    plain = texts.map(is_plain_number).astype(bool)
+    words = texts[~plain]
+    if words.empty or int(plain.sum()) < max(1, len(texts) // 2):
+        return None
+    markers = sorted(set(words.str.strip()))
+    if not all(marker.lower() in _MISSING_MARKERS for marker in markers):
+        return None
+    values = pd.to_numeric(texts.where(plain), errors="coerce")
+    return values, sorted(set(words))  # as written: the loader compares cells with na_values exactly
+
+
 def _guess(frame: Any, name: str) -> ColumnGuess:
     import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
@@ -197,6 +222,13 @@ def _guess(frame: Any, name: str) -> ColumnGuess:
             guess.allowed = sorted(_plain(v) for v in values.unique())
         return guess
     texts = present.astype(str)
+    numbers = _numbers_with_markers(texts)
+    if numbers is not None:
+        values, markers = numbers
+        guess = _guess(pd.DataFrame({name: values}), name)
+        marked = int(values.isna().sum())
+        guess.missing, guess.nullable, guess.na_values = missing + marked, True, markers
+        return guess
     distinct = int(texts.nunique())
     lowered = set(texts.str.lower().unique())
     if lowered <= _TRUE_FALSE:

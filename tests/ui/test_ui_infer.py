@@ -62,6 +62,32 @@ def test_na_and_leading_zeros_stay_values_as_the_runtime_reads_them(tmp_path: Pa
     assert by["amount"].type == "numeric" and by["amount"].nullable and by["amount"].missing == 15
 
 
+def test_a_number_column_with_missing_markers_is_numeric_with_its_na_values(tmp_path: Path) -> None:
+    """`n/a` and `-` among numbers: proposed numeric with those markers as the column's na_values, which the
+    runtime's loader then reads as missing (only empty cells are missing by default, so without them the
+    column was proposed as categorical, its numbers as categories). Codes with leading zeros stay codes."""
+    from aispec.runtime.data import load_frame, validate_frame
+
+    path = tmp_path / "ages.csv"
+    ages = ["34", "n/a", "51", "-", "29.5"] * 6
+    lines = ["age,code,score,label"] + [f"{a},{c},{s},{lab}" for a, c, s, lab in
+                                        zip(ages, ["007", "n/a"] * 15, ["1", "unknown"] * 15, ["x", "y"] * 15,
+                                            strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _text, result = _spec(tmp_path, path, target="label")
+    by = {c.name: c for c in propose(path, spec_dir=tmp_path).columns}
+    assert by["age"].type == "numeric" and by["age"].na_values == ["-", "n/a"] and by["age"].missing == 12
+    assert by["age"].range == [29.5, 51]
+    assert by["code"].type == "categorical" and by["code"].na_values is None  # '007' is a code
+    assert by["score"].type == "categorical"  # 'unknown' is not a spelling of missing: nothing is guessed
+    assert result.ok, result.diagnostics  # type: ignore[attr-defined]
+    columns = {name: column.model_dump(mode="json", exclude_none=True)
+               for name, column in result.spec.data.columns.items()}  # type: ignore[attr-defined]
+    frame = load_frame({"kind": "csv", "path": path.name}, columns=columns, base_dir=tmp_path)
+    validate_frame(frame, columns=columns, target="label", task="classification", min_rows=20)  # markers: missing
+    assert int(frame["age"].isna().sum()) == 12
+
+
 def test_parquet_and_jsonl_are_read_by_the_runtime_loaders(tmp_path: Path) -> None:
     pd = pytest.importorskip("pandas")
     rows = loans_rows(60)
