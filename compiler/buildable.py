@@ -122,7 +122,7 @@ def _written_augmentation(spec: Spec) -> Iterator[Gap]:
         return
     if aug.tabular is not None and spec.problem.task in BUILDABLE_TASKS:
         yield Gap(("data", "augmentation", "tabular"), "tabular augmentation is not built yet: the training "
-                  "rows are used as they are", "remove it; augmentation lands with the deep-learning back ends",
+                  "rows are used as they are", "remove it (augmentation is built for images and text)",
                   key=True)
     if aug.factor != 1.0 and aug.tabular is None and aug.image is None and aug.text is None:
         yield Gap(("data", "augmentation", "factor"), "augmentation.factor has nothing to multiply: no "
