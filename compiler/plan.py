@@ -466,6 +466,10 @@ def _context(spec: Spec, package: str, spec_file: str, data_dir: PurePosixPath, 
         "has_ensemble": ensemble is not None,
         "text_augmentation": spec.data.augmentation is not None and spec.data.augmentation.text is not None,
         "has_search": search is not None and bool(search.space) and spec.model.family != "auto",
+        # --resume: a network's training goes on from its checkpoint; a cross-validated search keeps the
+        # trials an interrupted one finished (checkpoints/search.json); a forecaster's backtests do not yet
+        "resumable": declared.can("training_options") or (search is not None and bool(search.space)
+                                                          and spec.model.family != "auto" and modality != "series"),
         "search_method": search.method if search else "bayesian",
         "search_trials": search.trials if search else 0,
         "search_timeout_s": search.timeout.seconds if search and search.timeout else None,

@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from aispec.runtime.errors import ConfigError
@@ -419,10 +420,25 @@ def suggest(trial: Any, space: Mapping[str, Distribution], *, grid: bool = False
     return params
 
 
+def _folds_key(cv: Any) -> str:
+    """What decides the folds of a search, for its store's fingerprint: a splitter (or a fold count) by its
+    settings, folds given as a list of row indices by their indices (``repr`` would shorten long arrays)."""
+    import hashlib
+
+    import numpy as np
+
+    if not isinstance(cv, (list, tuple)):
+        return repr(cv)
+    digest = hashlib.sha256()
+    for train, test in cv:
+        digest.update(np.asarray(train, dtype=np.int64).tobytes() + b"|" + np.asarray(test, dtype=np.int64).tobytes())
+    return digest.hexdigest()
+
+
 def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, Distribution], X: Any, y: Any, *,
            method: str, trials: int, timeout_s: float | None, cv: Any, scoring: str, greater_is_better: bool,
            seed: int, positive_class: Any = None, verbose: bool = False, n_jobs: int = 1,
-           runner: Any = None) -> SearchResult:
+           runner: Any = None, checkpoint_dir: Path | None = None, resume: bool = False) -> SearchResult:
     """Search ``space`` for the parameters of ``make_pipeline(params)`` with the best CV score.
 
     - ``method``: ``grid`` (Optuna's GridSampler over every Choice and Int, see ``grid_values``;
@@ -440,10 +456,14 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
     - ``n_jobs`` (``hardware.cpus``): folds of a trial cross-validated in parallel processes.
     - ``runner`` (an ``aispec.runtime.trials.TrialRunner``): where the trials run; default this process,
       one after another (``hardware.distributed`` gives a cluster's).
+    - ``checkpoint_dir``: every finished trial is kept in its ``search.json`` (``trial_store``); with
+      ``resume`` (``--resume``) the trials an interrupted search finished there are kept, not rerun, and
+      the time budget counts the time they took.
     """
     import numpy as np
     from sklearn.model_selection import cross_val_score  # type: ignore[import-untyped]
 
+    from .trial_store import TrialStore, search_stamp
     from .trials import LocalRunner, Study, best_record
 
     if trials < 1:
@@ -463,12 +483,23 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
         record["score_std"] = float(scores.std())
         return float(scores.mean())
 
+    store = TrialStore(checkpoint_dir, search_stamp(space, method, trials, seed, scoring, X, y,
+                                                    extra=(_folds_key(cv), positive_class)))
+    done = store.load() if resume else []
+    finished: list[dict[str, Any]] = list(done)
+    before = store.elapsed() if done else 0.0
     started = time.perf_counter()
-    study = Study(space=space, method=method, seed=seed, n_trials=trials, timeout_s=timeout_s,
+
+    def keep(trial: dict[str, Any]) -> None:  # after every trial: what --resume starts from
+        finished.append(trial)
+        store.save(finished, before + time.perf_counter() - started)
+
+    remaining_s = None if timeout_s is None else max(0.0, timeout_s - before)
+    study = Study(space=space, method=method, seed=seed, n_trials=trials, timeout_s=remaining_s,
                   greater_is_better=greater_is_better)
     with quiet(verbose):
-        records = (runner or LocalRunner()).run(study, evaluate)
-    elapsed = time.perf_counter() - started
+        records = (runner or LocalRunner()).run(study, evaluate, restored=done, on_finished=keep)
+    elapsed = before + time.perf_counter() - started
 
     failed = sum(1 for r in records if r["state"] != "complete")
     best = best_record(records, greater_is_better)

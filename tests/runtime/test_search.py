@@ -285,3 +285,46 @@ def test_a_resumed_search_first_runs_a_trial_that_was_proposed_but_not_finished(
     assert calls == [whole[i]["params"] for i in (2, 4, 5, 6, 7)]
     assert [(r["number"], r["params"], r["score"]) for r in resumed] == \
         [(r["number"], r["params"], r["score"]) for r in whole]
+
+
+def test_an_interrupted_cross_validated_search_resumed_from_its_store_ends_as_an_uninterrupted_one(
+        tmp_path: Any) -> None:
+    """The scikit-learn search keeps every finished trial in checkpoints/search.json; --resume keeps them (they
+    are not cross-validated again) and runs only the rest: the same trials, scores and best parameters as a
+    search that was never interrupted. A store of another search (other data) is not used."""
+    X, y = _classification(160)
+    space: dict[str, Any] = {"C": Float(0.01, 10.0, log=True), "fit_intercept": Choice(True, False)}
+    common: dict[str, Any] = dict(method="bayesian", trials=8, timeout_s=None, cv=3, scoring="accuracy",
+                                  greater_is_better=True, seed=3)
+    whole = search.search(_lr, space, X, y, **common)
+
+    built: list[dict[str, Any]] = []
+
+    def cut_after_three(params: dict[str, Any]) -> Any:  # one pipeline per trial, cloned for each fold
+        built.append(dict(params))
+        if len(built) > 3:  # three trials finished, then the power goes
+            raise KeyboardInterrupt
+        return _lr(params)
+
+    with pytest.raises(KeyboardInterrupt):
+        search.search(cut_after_three, space, X, y, checkpoint_dir=tmp_path, **common)
+    store = json.loads((tmp_path / "search.json").read_text(encoding="utf-8"))
+    assert len(store["trials"]) == 3
+
+    built.clear()
+
+    def counted(params: dict[str, Any]) -> Any:
+        built.append(dict(params))
+        return _lr(params)
+
+    resumed = search.search(counted, space, X, y, checkpoint_dir=tmp_path, resume=True, **common)
+    assert len(built) == 5  # only the five missing trials were cross-validated
+    assert [(t["params"], t["score"]) for t in resumed.trials] == [(t["params"], t["score"]) for t in whole.trials]
+    assert resumed.best_params == whole.best_params and resumed.best_score == whole.best_score
+
+    built.clear()  # other rows: the store is of another search, so everything runs again
+    search.search(counted, space, X[:150], y[:150], checkpoint_dir=tmp_path, resume=True, **common)
+    assert len(built) == 8
+    built.clear()  # without --resume a search starts over, whatever the store holds
+    search.search(counted, space, X, y, checkpoint_dir=tmp_path, **common)
+    assert len(built) == 8

@@ -136,7 +136,8 @@ class SklearnBackend:
         return search(make, request.space, X, y, method=request.method, trials=request.trials,
                       timeout_s=request.timeout_s, cv=request.cv, scoring=request.scoring,
                       greater_is_better=request.greater_is_better, seed=request.seed,
-                      positive_class=request.positive_class, n_jobs=request.n_jobs, runner=request.runner)
+                      positive_class=request.positive_class, n_jobs=request.n_jobs, runner=request.runner,
+                      checkpoint_dir=request.checkpoint_dir, resume=request.resume)
 
     def auto(self, make: Callable[[Any], Any], X: Any, y: Any, *, task: str, candidates: Sequence[str],
              budget_s: float, request: SearchRequest) -> Any:

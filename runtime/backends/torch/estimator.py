@@ -91,9 +91,10 @@ class _NetworkEstimator(BaseEstimator):  # type: ignore[misc]
             context: FitContext | None = None) -> _NetworkEstimator:
         """Train on ``X``, ``y``; ``validation`` (rows, targets) is what early stopping, a plateau schedule and
         the search watch."""
+        from ...trial_store import fingerprint
         from . import device as devices
         from .inputs import input_kind
-        from .loop import Checkpoints, LoopSetup, fingerprint, make_loss
+        from .loop import Checkpoints, LoopSetup, make_loss
 
         if self.network is None or self.loop is None:
             raise ConfigError("a network estimator needs its network builder and its training loop")

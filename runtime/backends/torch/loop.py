@@ -14,7 +14,6 @@ rows that fit in memory (tabular features); an image or text input kind brings i
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import random
 from collections.abc import Callable, Iterator, Mapping
@@ -241,16 +240,6 @@ class Checkpoints:
                               "--resume cannot continue it", hint=f"run without --resume (it starts over and "
                                                                   f"replaces {path.name})")
         return payload
-
-
-def fingerprint(*parts: Any) -> str:
-    """A digest of what a run trains (numbers as text, arrays by their bytes)."""
-    digest = hashlib.sha256()
-    for part in parts:
-        data = part.tobytes() if hasattr(part, "tobytes") else repr(part).encode()
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
-    return digest.hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------------------- the setup

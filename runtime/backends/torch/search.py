@@ -9,75 +9,14 @@ Samplers, the space's encoding and the best-trial rule are the scikit-learn sear
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ...errors import ConfigError
+from ...trial_store import TrialStore, search_stamp
 
 __all__ = ["search_networks"]
-
-STORE = "search.json"
-
-
-class _Store:
-    """``checkpoints/search.json``: every finished trial, written after each one, so that ``--resume`` keeps
-    the trials an interrupted search had done (Optuna is handed them back) and runs only the rest."""
-
-    def __init__(self, folder: Path | None, stamp: str) -> None:
-        self.path = Path(folder) / STORE if folder is not None else None
-        self.stamp = stamp
-
-    def load(self) -> list[dict[str, Any]]:
-        if self.path is None or not self.path.exists():
-            return []
-        saved = json.loads(self.path.read_text(encoding="utf-8"))
-        return list(saved["trials"]) if saved.get("fingerprint") == self.stamp else []
-
-    def elapsed(self) -> float:
-        """The search time the saved trials took (a resumed search's time budget counts it)."""
-        if self.path is None or not self.path.exists():
-            return 0.0
-        return float(json.loads(self.path.read_text(encoding="utf-8")).get("elapsed_s", 0.0))
-
-    def save(self, trials: list[dict[str, Any]], elapsed: float) -> None:
-        if self.path is None:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps({"fingerprint": self.stamp, "elapsed_s": elapsed, "trials": trials},
-                                  default=str), encoding="utf-8")
-        os.replace(tmp, self.path)
-
-
-def _digest(values: Any) -> Any:
-    """The row hashes of a frame or a sequence of labels; a column of images (arrays) by their pixels."""
-    import hashlib
-
-    import numpy as np
-    import pandas as pd  # type: ignore[import-untyped]
-
-    if not hasattr(values, "columns"):
-        return pd.util.hash_pandas_object(pd.Series(list(map(str, values))), index=False).to_numpy()
-    plain = [c for c in values.columns if not any(isinstance(v, np.ndarray) for v in values[c].head(1))]
-    parts = [pd.util.hash_pandas_object(values[plain], index=False).to_numpy()] if plain else []
-    for column in values.columns:
-        if column not in plain:  # arrays are unhashable for pandas: one digest of every array's bytes
-            digest = hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in values[column]))
-            parts.append(np.frombuffer(digest.digest(), dtype=np.uint64))
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-
-
-def _stamp(request: Any, *frames: Any) -> str:
-    from .loop import fingerprint
-
-    data = [_digest(f) for f in frames]
-    return fingerprint(sorted((k, repr(v)) for k, v in request.space.items()), request.method, request.trials,
-                       request.seed, request.scoring, *data)
-
 
 def _validation_rows(X: Any, y: Any, validation: Any, cv: Any) -> tuple[Any, Any, Any, Any, str]:
     """(X_train, y_train, X_val, y_val, what the validation rows are)."""
@@ -110,7 +49,9 @@ def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, reque
     size = grid_size(request.space) if grid else None
     scorer = get_scorer(request.scoring, y=y_fit, positive_class=request.positive_class)
     reported = f"val_{request.scoring}"
-    store = _Store(getattr(request, "checkpoint_dir", None), _stamp(request, X_fit, y_fit, X_val, y_val))
+    store = TrialStore(getattr(request, "checkpoint_dir", None),
+                       search_stamp(request.space, request.method, request.trials, request.seed, request.scoring,
+                                    X_fit, y_fit, X_val, y_val))
     done = store.load() if getattr(request, "resume", False) else []
     finished: list[dict[str, Any]] = list(done)
 

@@ -60,8 +60,9 @@ class WindowNetwork:
         ``metrics(outputs)``: ``val_<metric>`` from the validation outputs; ``on_epoch``: a search's hook."""
         import torch
 
+        from ...trial_store import fingerprint
         from . import device as devices
-        from .loop import Checkpoints, LoopSetup, TensorBatches, fingerprint, make_loss
+        from .loop import Checkpoints, LoopSetup, TensorBatches, make_loss
 
         training = self.settings()
         devices.seed_everything(training.seed)

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Relative data paths in the spec are relative to the spec's folder.
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
+# the search's finished trials (search.json): `python -m breast_cancer_outliers --resume` keeps them
+CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
 SPEC_HASH = "sha256:5d08706ef2033bd43c1cd6b6792a78f420b03f45de01ba26b88a2cba6d7380cd"

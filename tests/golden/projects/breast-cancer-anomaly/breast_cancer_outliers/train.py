@@ -1,6 +1,7 @@
 """Train, evaluate, gate, export and document breast-cancer-outliers.
 
     python -m breast_cancer_outliers            # or: make train
+    python -m breast_cancer_outliers --resume   # keep the trials an interrupted search finished (checkpoints/)
 
 Steps: load → validate → clean and split → search and fit → evaluate → ONNX export →
 acceptance gates → report, model card and datasheet, all written to artifacts/.
@@ -9,6 +10,8 @@ is wrong (the message names the spec line).
 """
 
 from __future__ import annotations
+
+import argparse
 
 from aispec.runtime import workflow
 from aispec.runtime.data import DataReport
@@ -20,6 +23,7 @@ from breast_cancer_outliers import data
 from breast_cancer_outliers.config import (
     ARTIFACTS,
     BACKEND,
+    CHECKPOINTS,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -36,8 +40,9 @@ from breast_cancer_outliers.features import FEATURE_TYPES, FEATURES
 from breast_cancer_outliers.model import SEARCH_SPACE, build_pipeline
 
 
-def train(splits: Split, report: DataReport) -> workflow.Trained:
-    """Fit the model on the training split (the search cross-validates inside it)."""
+def train(splits: Split, report: DataReport, resume: bool = False) -> workflow.Trained:
+    """Fit the model on the training split (the search cross-validates inside it); `resume` keeps the
+    trials an interrupted search finished."""
     return workflow.train(
         build_pipeline,
         splits,
@@ -62,10 +67,23 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
         backend=BACKEND,
+        # every finished search trial is kept in checkpoints/search.json, for --resume
+        checkpoint_dir=CHECKPOINTS,
+        resume=resume,
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m breast_cancer_outliers",
+        description=f"Train, evaluate, gate, export and document {PROJECT_NAME}.",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the trials an interrupted search finished (checkpoints/search.json)",
+    )
+    args = parser.parse_args([] if argv is None else argv)
     steps = Steps(PROJECT_NAME)
     try:
         with steps.step("Load data"):
@@ -77,7 +95,7 @@ def main() -> int:
         for step in data_report.rows:
             steps.note(step.line())
         with steps.step("Train"):
-            trained = train(splits, data_report)
+            trained = train(splits, data_report, resume=args.resume)
         with steps.step("Evaluate on the test split"):
             evaluation = workflow.evaluate(
                 trained,

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Relative data paths in the spec are relative to the spec's folder.
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
+# the search's finished trials (search.json): `python -m breast_cancer_triage --resume` keeps them
+CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
 SPEC_HASH = "sha256:58ee5cd4977a975e2d4bff6dd98728c4d7e009e01fc817dc133c4a871ecdd7d2"

@@ -1,4 +1,4 @@
-"""`python -m breast_cancer_xgboost` trains, evaluates, gates, exports and documents the model."""
+"""`python -m breast_cancer_xgboost` trains, evaluates, gates, exports and documents the model (`--resume`: keeps the trials an interrupted search finished)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ import sys
 
 from breast_cancer_xgboost.train import main
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

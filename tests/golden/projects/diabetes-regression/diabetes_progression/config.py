@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Relative data paths in the spec are relative to the spec's folder.
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
+# the search's finished trials (search.json): `python -m diabetes_progression --resume` keeps them
+CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
 SPEC_HASH = "sha256:68fa1cff253aae63501619dc561d86e5ee8415e2de7c0b3dc71067f73d7195ab"

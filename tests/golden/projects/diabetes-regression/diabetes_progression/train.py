@@ -1,6 +1,7 @@
 """Train, evaluate, gate, export and document diabetes-progression.
 
     python -m diabetes_progression            # or: make train
+    python -m diabetes_progression --resume   # keep the trials an interrupted search finished (checkpoints/)
 
 Steps: load → validate → clean and split → search and fit → evaluate → ONNX export →
 latency of the REST service over HTTP → acceptance gates → report, model card, datasheet and
@@ -10,6 +11,8 @@ is wrong (the message names the spec line).
 """
 
 from __future__ import annotations
+
+import argparse
 
 from aispec.runtime import workflow
 from aispec.runtime.data import DataReport
@@ -21,6 +24,7 @@ from diabetes_progression import data
 from diabetes_progression.config import (
     ARTIFACTS,
     BACKEND,
+    CHECKPOINTS,
     FAIRNESS_GATES,
     GATES,
     LOCATIONS,
@@ -37,8 +41,9 @@ from diabetes_progression.features import FEATURE_TYPES, FEATURES
 from diabetes_progression.model import SEARCH_SPACE, build_pipeline
 
 
-def train(splits: Split, report: DataReport) -> workflow.Trained:
-    """Fit the model on the training split (the search cross-validates inside it)."""
+def train(splits: Split, report: DataReport, resume: bool = False) -> workflow.Trained:
+    """Fit the model on the training split (the search cross-validates inside it); `resume` keeps the
+    trials an interrupted search finished."""
     return workflow.train(
         build_pipeline,
         splits,
@@ -63,10 +68,23 @@ def train(splits: Split, report: DataReport) -> workflow.Trained:
         split_rules=SPEC["data"]["split"],
         cpus=SPEC["hardware"]["cpus"],
         backend=BACKEND,
+        # every finished search trial is kept in checkpoints/search.json, for --resume
+        checkpoint_dir=CHECKPOINTS,
+        resume=resume,
     )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m diabetes_progression",
+        description=f"Train, evaluate, gate, export and document {PROJECT_NAME}.",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the trials an interrupted search finished (checkpoints/search.json)",
+    )
+    args = parser.parse_args([] if argv is None else argv)
     steps = Steps(PROJECT_NAME)
     try:
         # the service's latency is measured over HTTP after training: its libraries must be there
@@ -80,7 +98,7 @@ def main() -> int:
         for step in data_report.rows:
             steps.note(step.line())
         with steps.step("Train"):
-            trained = train(splits, data_report)
+            trained = train(splits, data_report, resume=args.resume)
         with steps.step("Evaluate on the test split"):
             evaluation = workflow.evaluate(
                 trained,

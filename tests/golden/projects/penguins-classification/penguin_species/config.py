@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Relative data paths in the spec are relative to the spec's folder.
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
+# the search's finished trials (search.json): `python -m penguin_species --resume` keeps them
+CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
 SPEC_HASH = "sha256:6703017f850ab5ef022ee8542395bb52a00fb815de4207d5d721fe9f3ee648e5"

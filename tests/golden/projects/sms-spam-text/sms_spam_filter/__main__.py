@@ -1,4 +1,4 @@
-"""`python -m sms_spam_filter` trains, evaluates, gates, exports and documents the model."""
+"""`python -m sms_spam_filter` trains, evaluates, gates, exports and documents the model (`--resume`: keeps the trials an interrupted search finished)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,4 @@ import sys
 
 from sms_spam_filter.train import main
 
-sys.exit(main())
+sys.exit(main(sys.argv[1:]))

@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # Relative data paths in the spec are relative to the spec's folder.
 DATA_DIR = (ROOT / ".").resolve()
 ARTIFACTS = ROOT / "artifacts"
+# the search's finished trials (search.json): `python -m sms_spam_filter --resume` keeps them
+CHECKPOINTS = ROOT / "checkpoints"
 
 # SHA-256 of the resolved spec: the model's serving metadata and the manifest carry it.
 SPEC_HASH = "sha256:54b1308da2b034df7f26e21d1b105dd54243557488746131ab2913366c469c87"
