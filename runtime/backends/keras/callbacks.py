@@ -103,6 +103,8 @@ class EpochHook(keras.callbacks.Callback):  # type: ignore[misc]
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.hook(epoch, dict(logs or {}))
+
+
 # What each stateful callback of a fit remembers between epochs, saved beside the backup so that a resumed
 # fit goes on counting where the interrupted one stopped (their on_train_begin resets it all otherwise).
 _KEPT: tuple[tuple[type, tuple[str, ...]], ...] = (
