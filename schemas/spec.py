@@ -278,8 +278,8 @@ class Search(_Model):
 
 def _member_params_per_family(schema: dict[str, Any]) -> None:
     """The schema's spelling of AIS343 and AIS357 for an ensemble member's `params`: those of its family. One
-    branch per family rather than an if/then per family (as `model` has): a generator picks a branch, where 60
-    conditions on every member made generating specs from the schema 30 times slower."""
+    branch per family rather than an if/then per family (as `model` has): a generator picks a branch, where a
+    condition per family on every member made generating specs from the schema 30 times slower."""
     schema["anyOf"] = [{"properties": {"family": {"const": name}, "params": _params_of(family)}}
                        for name, family in FAMILIES.items()]
 
