@@ -246,7 +246,7 @@ def test_the_search_runs_on_image_frames_and_records_its_trials(project: dict[st
 
 
 def test_the_search_fingerprint_reads_images_by_their_pixels(digits: Mapping[str, Any]) -> None:
-    from aispec.runtime.backends.torch.search import _digest
+    from aispec.runtime.trial_store import data_digest as _digest
 
     X, _ = digits["train"]
     changed = X.copy()
