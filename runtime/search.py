@@ -483,8 +483,8 @@ def search(make_pipeline: Callable[[dict[str, Any]], Any], space: Mapping[str, D
         record["score_std"] = float(scores.std())
         return float(scores.mean())
 
-    store = TrialStore(checkpoint_dir, search_stamp(space, method, trials, seed, scoring, X, y,
-                                                    extra=(_folds_key(cv), positive_class)))
+    store = TrialStore(checkpoint_dir, lambda: search_stamp(space, method, trials, seed, scoring, X, y,
+                                                            extra=(_folds_key(cv), positive_class)))
     done = store.load() if resume else []
     finished: list[dict[str, Any]] = list(done)
     before = store.elapsed() if done else 0.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +24,16 @@ STORE = "search.json"
 class TrialStore:
     """The finished trials of one search in ``folder/search.json`` (no folder: nothing is kept)."""
 
-    def __init__(self, folder: Path | None, stamp: str) -> None:
+    def __init__(self, folder: Path | None, stamp: Callable[[], str]) -> None:
         self.path = Path(folder) / STORE if folder is not None else None
-        self.stamp = stamp
+        self._make_stamp = stamp  # called once, and only with a folder: it hashes every row searched
+        self._stamp: str | None = None
+
+    @property
+    def stamp(self) -> str:
+        if self._stamp is None:
+            self._stamp = self._make_stamp()
+        return self._stamp
 
     def _saved(self) -> dict[str, Any] | None:
         if self.path is None or not self.path.exists():

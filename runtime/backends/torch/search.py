@@ -50,8 +50,8 @@ def search_networks(make: Callable[[dict[str, Any]], Any], X: Any, y: Any, reque
     scorer = get_scorer(request.scoring, y=y_fit, positive_class=request.positive_class)
     reported = f"val_{request.scoring}"
     store = TrialStore(getattr(request, "checkpoint_dir", None),
-                       search_stamp(request.space, request.method, request.trials, request.seed, request.scoring,
-                                    X_fit, y_fit, X_val, y_val))
+                       lambda: search_stamp(request.space, request.method, request.trials, request.seed,
+                                            request.scoring, X_fit, y_fit, X_val, y_val))
     done = store.load() if getattr(request, "resume", False) else []
     finished: list[dict[str, Any]] = list(done)
 
